@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+const seconds = (def: number) => z.coerce.number().positive().max(86_400).default(def);
+
+/** The environment, read once at start and validated; a bad value stops the process with a clear message. */
+export const ConfigSchema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  LRO_ADMIN_TOKEN: z.string().min(16).optional(),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  LRO_STREAMS: z.string().default('pg'),
+  LRO_HEARTBEAT_S: seconds(10),
+  LRO_LEASE_S: seconds(30),
+  LRO_STALL_S: seconds(60),
+  LRO_SUMMARY_INTERVAL_S: seconds(2),
+  LRO_DATA_DIR: z.string().default('.data'),
+  LRO_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+});
+export type Config = z.output<typeof ConfigSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (parsed.data.LRO_HEARTBEAT_S >= parsed.data.LRO_LEASE_S) {
+    throw new Error('invalid configuration: LRO_HEARTBEAT_S must be shorter than LRO_LEASE_S');
+  }
+  return parsed.data;
+}

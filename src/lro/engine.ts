@@ -1,0 +1,76 @@
+import pg from 'pg';
+import { KindRegistry } from './kinds.js';
+import { PgListener } from './listener.js';
+import { OperationStore } from './store.js';
+import { OperationWaiter } from './wait.js';
+import { workerOps } from '../workers/ops.js';
+import { WorkerPool, type WorkerPoolOptions } from '../workers/pool.js';
+import { Maintainer } from '../workers/maintenance.js';
+import { demoKind } from '../workers/kinds/demo.js';
+
+export interface LroOptions {
+  connectionString: string;
+  /** @default a registry with the built-in `demo` kind */
+  kinds?: KindRegistry;
+  /** @default 30 */
+  leaseS?: number;
+  /** Connections in the pool. @default 10 */
+  poolSize?: number;
+  applicationName?: string;
+}
+
+/** A registry holding the built-in kinds. */
+export function defaultKinds(): KindRegistry {
+  return new KindRegistry().register(demoKind);
+}
+
+/**
+ * The library entry point: one connection pool, one LISTEN connection, the store, `wait`, and
+ * factories for worker pools and the maintainer that share them.
+ */
+export class Lro {
+  readonly db: pg.Pool;
+  readonly kinds: KindRegistry;
+  readonly listener: PgListener;
+  readonly store: OperationStore;
+  readonly #waiter: OperationWaiter;
+  readonly #pools = new Set<WorkerPool>();
+  readonly #maintainers = new Set<Maintainer>();
+
+  constructor(opts: LroOptions) {
+    const applicationName = opts.applicationName ?? 'lro';
+    this.db = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? 10, application_name: applicationName });
+    // An idle client whose server connection died: the pool drops it; nothing to crash over.
+    this.db.on('error', () => {});
+    this.kinds = opts.kinds ?? defaultKinds();
+    this.listener = new PgListener({ connectionString: opts.connectionString, applicationName: `${applicationName}-listen` });
+    this.store = new OperationStore({ db: this.db, kinds: this.kinds, defaultLeaseS: opts.leaseS });
+    this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener });
+  }
+
+  /** The op once it is terminal, or as it stands after `timeoutMs`. */
+  async wait(opId: string, timeoutMs: number, signal?: AbortSignal) {
+    await this.listener.start();
+    return this.#waiter.wait(opId, timeoutMs, signal);
+  }
+
+  workerPool(opts: Omit<WorkerPoolOptions, 'ops' | 'listener' | 'kinds'> = {}): WorkerPool {
+    const pool = new WorkerPool({ ...opts, ops: workerOps(this.db), listener: this.listener, kinds: this.kinds });
+    this.#pools.add(pool);
+    return pool;
+  }
+
+  maintainer(opts: { intervalMs?: number } = {}): Maintainer {
+    const m = new Maintainer({ db: this.db, ...opts });
+    this.#maintainers.add(m);
+    return m;
+  }
+
+  /** Stops every pool (gracefully within `gracefulMs`), the maintainers, the listener and the pool. */
+  async close(opts: { gracefulMs?: number } = {}): Promise<void> {
+    await Promise.all([...this.#pools].map((p) => p.stop(opts)));
+    await Promise.all([...this.#maintainers].map((m) => m.stop()));
+    await this.listener.stop();
+    await this.db.end();
+  }
+}

@@ -1,0 +1,81 @@
+/** Stable error codes; src/api maps them to HTTP statuses in one place. */
+export type ErrorCode =
+  | 'invalid_input'
+  | 'invalid_json'
+  | 'unknown_kind'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'lease_lost'
+  | 'internal';
+
+/** The base of every error lro throws on purpose: a stable `code`, a clear message, details. */
+export class LroError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+  constructor(code: ErrorCode, message: string, opts: { details?: unknown; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'LroError';
+    this.code = code;
+    this.details = opts.details;
+  }
+  toJSON() {
+    return { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) };
+  }
+}
+
+export class InvalidInputError extends LroError {
+  constructor(message: string, details?: unknown) {
+    super('invalid_input', message, { details });
+  }
+}
+export class UnknownKindError extends LroError {
+  constructor(kind: string, known: string[]) {
+    super('unknown_kind', `unknown kind ${JSON.stringify(kind)}; known kinds: ${known.join(', ')}`, { details: { known } });
+  }
+}
+export class NotFoundError extends LroError {
+  constructor(what: string) {
+    super('not_found', `${what} not found`);
+  }
+}
+export class ConflictError extends LroError {
+  constructor(message: string, details?: unknown) {
+    super('conflict', message, { details });
+  }
+}
+export class PayloadTooLargeError extends LroError {
+  constructor(what: string, size: number, limit: number) {
+    super('payload_too_large', `${what} is ${size} bytes; the limit is ${limit} bytes`, { details: { size, limit } });
+  }
+}
+/** A worker wrote with a lease epoch that is no longer the op's: another worker owns it now. */
+export class LeaseLostError extends LroError {
+  constructor(opId: string, epoch: number) {
+    super('lease_lost', `op ${opId}: lease epoch ${epoch} is no longer current; the write was refused`, {
+      details: { op_id: opId, epoch },
+    });
+  }
+}
+
+/** Translates SQLSTATEs that mean "the caller's data was wrong" into typed errors at the database boundary. */
+export function translatePgError(err: unknown): unknown {
+  const code = (err as { code?: string })?.code;
+  const message = (err as Error)?.message ?? String(err);
+  switch (code) {
+    case '22P02': // invalid_text_representation (e.g. a malformed uuid)
+    case '22007': // invalid_datetime_format
+    case '22003': // numeric_value_out_of_range
+    case '23514': // check_violation
+    case '23502': // not_null_violation
+      return new InvalidInputError(message);
+    case '23505': // unique_violation
+      return new ConflictError(message);
+    case '23503': // foreign_key_violation
+      return new NotFoundError('referenced row');
+    default:
+      return err;
+  }
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { InvalidInputError, UnknownKindError } from './errors.js';
+import type { Operation, Scope } from './types.js';
+
+/** What a running handler gets. */
+export interface HandlerContext<I> {
+  /** The op as claimed (status running, this attempt's epoch). */
+  op: Operation;
+  /** The op's input, parsed by the kind's zod schema. */
+  input: I;
+  /** Fires on cancel, lease loss, timeout or forced shutdown; `signal.reason` says which. */
+  signal: AbortSignal;
+  /** Fencing token: writes with an older epoch are refused. */
+  epoch: number;
+  attempt: number;
+  /** Records progress; never blocks; coalesced onto the heartbeat. */
+  progress(event: ProgressEvent): void;
+  log: (message: string, level?: 'debug' | 'info' | 'warn' | 'error') => void;
+}
+
+export interface ProgressEvent {
+  phase: string;
+  message?: string;
+  /** A percent (0–100) or a count towards a total. */
+  progress?: number | { current: number; total: number; unit?: string; weight?: number };
+  detail?: unknown;
+  level?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export interface KindDefinition<I = any, R = any> {
+  name: string;
+  input: z.ZodType<I>;
+  result: z.ZodType<R>;
+  /** Where the op runs: `hub` or `host:<id>`. @default () => 'hub' */
+  routing?: (input: I, scope: Scope) => string;
+  /** @default 3 */
+  maxAttempts?: number;
+  /** Seconds without a heartbeat before another worker may take the op. @default config lease */
+  leaseS?: number;
+  /** Seconds an attempt may run before it is aborted and counted as failed. @default 3600 */
+  timeoutS?: number;
+  /** Retry backoff: base * 2^(attempt-1), capped, with full jitter. @default {baseMs: 1000, maxMs: 300000} */
+  backoff?: { baseMs: number; maxMs: number };
+  run(ctx: HandlerContext<I>): Promise<R>;
+}
+
+/** Kinds by name. A worker serves some of them; the store validates input against them. */
+export class KindRegistry {
+  #kinds = new Map<string, KindDefinition>();
+
+  register<I, R>(def: KindDefinition<I, R>): this {
+    if (this.#kinds.has(def.name)) throw new Error(`kind ${def.name} is already registered`);
+    this.#kinds.set(def.name, def as KindDefinition);
+    return this;
+  }
+
+  get(name: string): KindDefinition {
+    const def = this.#kinds.get(name);
+    if (!def) throw new UnknownKindError(name, this.names());
+    return def;
+  }
+
+  has(name: string): boolean {
+    return this.#kinds.has(name);
+  }
+
+  names(): string[] {
+    return [...this.#kinds.keys()].sort();
+  }
+
+  /** Parses `input` with the kind's schema, or throws InvalidInputError listing every issue. */
+  parseInput(name: string, input: unknown): unknown {
+    const parsed = this.get(name).input.safeParse(input ?? {});
+    if (!parsed.success) {
+      throw new InvalidInputError(`input for kind ${name} is invalid: ${z.prettifyError(parsed.error)}`, parsed.error.issues);
+    }
+    return parsed.data;
+  }
+}

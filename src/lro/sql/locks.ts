@@ -1,0 +1,25 @@
+import type pg from 'pg';
+
+/**
+ * Runs `fn` in a transaction that holds the transaction-scoped advisory lock `key`, or returns null
+ * at once when another session holds it (so exactly one process does the work at a time).
+ */
+export async function withAdvisoryXactLock<T>(db: pg.Pool, key: number, fn: (client: pg.PoolClient) => Promise<T>): Promise<T | null> {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [key]);
+    if (!rows[0]?.ok) {
+      await client.query('ROLLBACK');
+      return null;
+    }
+    const value = await fn(client);
+    await client.query('COMMIT');
+    return value;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Every SQL statement on `long_running_operations`, one function each, named table-then-verb.
+ * Transitions are guarded UPDATEs; a function returns the rows it changed and callers turn
+ * "zero rows" into a typed error. `now` is injectable: production passes nothing and trusts the
+ * database clock, tests pin it.
+ */
+import type pg from 'pg';
+import type { OpError, Operation } from '../types.js';
+
+export type Db = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+const T = 'long_running_operations';
+const NOW = (n: number) => `coalesce($${n}::timestamptz, now())`;
+
+export interface OperationInsertParams {
+  kind: string;
+  scope_type: string;
+  scope_id: string;
+  routing: string;
+  input: unknown;
+  created_by: string | null;
+  max_attempts: number;
+  lease_s: number;
+  priority: number;
+  dedupe_key: string | null;
+  parent_id: string | null;
+  ttl_s: number | null;
+  now?: Date | null;
+}
+
+const INSERT_COLUMNS = `kind, scope_type, scope_id, routing, input, created_by, max_attempts, lease_s,
+  priority, dedupe_key, parent_id, created_at, updated_at, run_at, expires_at`;
+
+/** Inserts one op; returns null when an active op already holds the dedupe key. */
+export async function operationInsert(db: Db, p: OperationInsertParams): Promise<Operation | null> {
+  const { rows } = await db.query<Operation>(
+    `WITH t AS (SELECT ${NOW(12)} AS now)
+     INSERT INTO ${T} (${INSERT_COLUMNS})
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, t.now, t.now, t.now,
+            t.now + make_interval(secs => $13::integer) FROM t
+     ON CONFLICT (scope_type, scope_id, kind, dedupe_key)
+       WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING
+     RETURNING *`,
+    [p.kind, p.scope_type, p.scope_id, p.routing, JSON.stringify(p.input), p.created_by, p.max_attempts,
+     p.lease_s, p.priority, p.dedupe_key, p.parent_id, p.now ?? null, p.ttl_s],
+  );
+  return rows[0] ?? null;
+}
+
+/** Inserts many ops in one statement (one notification); dedupe conflicts are skipped. Returns the new ids. */
+export async function operationInsertMany(db: Db, ops: OperationInsertParams[]): Promise<string[]> {
+  const { rows } = await db.query<{ op_id: string }>(
+    `INSERT INTO ${T} (${INSERT_COLUMNS})
+     SELECT r.kind, r.scope_type, r.scope_id, r.routing, r.input, r.created_by, r.max_attempts, r.lease_s,
+            r.priority, r.dedupe_key, r.parent_id, now(), now(), now(), now() + make_interval(secs => r.ttl_s)
+       FROM jsonb_to_recordset($1::jsonb) AS r(kind text, scope_type text, scope_id text, routing text,
+            input jsonb, created_by text, max_attempts int, lease_s int, priority int, dedupe_key text,
+            parent_id uuid, ttl_s int)
+     ON CONFLICT (scope_type, scope_id, kind, dedupe_key)
+       WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING
+     RETURNING op_id`,
+    [JSON.stringify(ops)],
+  );
+  return rows.map((r) => r.op_id);
+}
+
+export async function operationGetActiveByDedupe(
+  db: Db, p: { scope_type: string; scope_id: string; kind: string; dedupe_key: string },
+): Promise<Operation | null> {
+  const { rows } = await db.query<Operation>(
+    `SELECT * FROM ${T} WHERE scope_type = $1 AND scope_id = $2 AND kind = $3 AND dedupe_key = $4
+       AND status IN ('queued', 'running')`,
+    [p.scope_type, p.scope_id, p.kind, p.dedupe_key],
+  );
+  return rows[0] ?? null;
+}
+
+export async function operationGet(db: Db, opId: string): Promise<Operation | null> {
+  const { rows } = await db.query<Operation>(`SELECT * FROM ${T} WHERE op_id = $1`, [opId]);
+  return rows[0] ?? null;
+}
+
+export interface OperationListParams {
+  scope_type?: string;
+  scope_id?: string;
+  kind?: string;
+  status?: string[];
+  include_dismissed?: boolean;
+  /** Keyset cursor: rows strictly older than (created_at in µs since the epoch, op_id). */
+  before?: { created_us: string; op_id: string };
+  limit: number;
+}
+
+/** Newest first, stable under concurrent inserts thanks to the (created_at, op_id) keyset. */
+export async function operationList(db: Db, p: OperationListParams): Promise<(Operation & { cursor_us: string })[]> {
+  const { rows } = await db.query<Operation & { cursor_us: string }>(
+    `SELECT *, (extract(epoch FROM created_at) * 1000000)::bigint::text AS cursor_us FROM ${T}
+      WHERE ($1::text IS NULL OR scope_type = $1) AND ($2::text IS NULL OR scope_id = $2)
+        AND ($3::text IS NULL OR kind = $3) AND ($4::text[] IS NULL OR status = ANY($4))
+        AND ($5::boolean OR dismissed_at IS NULL)
+        AND ($6::bigint IS NULL
+             OR (created_at, op_id) < ('epoch'::timestamptz + $6::bigint * interval '1 microsecond', $7::uuid))
+      ORDER BY created_at DESC, op_id DESC LIMIT $8`,
+    [p.scope_type ?? null, p.scope_id ?? null, p.kind ?? null, p.status ?? null, p.include_dismissed ?? false,
+     p.before?.created_us ?? null, p.before?.op_id ?? null, p.limit],
+  );
+  return rows;
+}
+
+/** Queued → canceled at once; running → cancel_requested_at set (the worker finishes the job). */
+export async function operationCancel(db: Db, p: { op_id: string; error: OpError; now?: Date | null }): Promise<Operation | null> {
+  const { rows } = await db.query<Operation>(
+    `WITH t AS (SELECT ${NOW(3)} AS now)
+     UPDATE ${T} o SET
+       status = CASE WHEN o.status = 'queued' THEN 'canceled' ELSE o.status END,
+       finished_at = CASE WHEN o.status = 'queued' THEN t.now END,
+       error = CASE WHEN o.status = 'queued' THEN $2::jsonb END,
+       cancel_requested_at = coalesce(o.cancel_requested_at, t.now),
+       updated_at = t.now
+     FROM t WHERE o.op_id = $1 AND o.status IN ('queued', 'running') RETURNING o.*`,
+    [p.op_id, JSON.stringify(p.error), p.now ?? null],
+  );
+  return rows[0] ?? null;
+}
+
+export async function operationDismiss(db: Db, p: { op_id: string; now?: Date | null }): Promise<Operation | null> {
+  const { rows } = await db.query<Operation>(
+    `UPDATE ${T} SET dismissed_at = coalesce(dismissed_at, ${NOW(2)}), updated_at = ${NOW(2)}
+      WHERE op_id = $1 AND status IN ('succeeded', 'failed', 'canceled', 'expired') RETURNING *`,
+    [p.op_id, p.now ?? null],
+  );
+  return rows[0] ?? null;
+}
+
+/** Queued ops past `expires_at` → expired. Returns the ids. */
+export async function operationExpire(db: Db, p: { now?: Date | null; limit: number }): Promise<string[]> {
+  const { rows } = await db.query<{ op_id: string }>(
+    `WITH t AS (SELECT ${NOW(1)} AS now),
+     due AS (SELECT op_id FROM ${T}, t WHERE status = 'queued' AND expires_at IS NOT NULL AND expires_at <= t.now
+             ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+     UPDATE ${T} o SET status = 'expired', finished_at = t.now, updated_at = t.now,
+       error = jsonb_build_object('code', 'expired', 'message', 'the op was still queued when it expired')
+     FROM due, t WHERE o.op_id = due.op_id AND o.status = 'queued' RETURNING o.op_id`,
+    [p.now ?? null, p.limit],
+  );
+  return rows.map((r) => r.op_id);
+}
+
+export {
+  operationClaim, operationHeartbeat, operationCompleteMany, operationFail, operationFinishCanceled,
+  operationRelease, operationRescue, type ClaimParams, type LeaseRef,
+} from './operations-worker.js';

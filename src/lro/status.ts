@@ -1,0 +1,38 @@
+/**
+ * Operation statuses, mirrored by the CHECK constraint in sql/001_long_running_operations.sql.
+ *
+ * ```
+ * queued --claim--> running --complete--> succeeded
+ *    |                 |----fail (attempts left)--> queued (run_at = backoff)
+ *    |                 |----fail (no attempts left)--> failed
+ *    |                 |----lease lost (heartbeat stale)--> queued | failed (max attempts)
+ *    |                 '----cancel requested -> handler aborts -> canceled
+ *    |--cancel--> canceled
+ *    '--expires_at passed--> expired        terminal rows never change again
+ * ```
+ */
+export const STATUS = {
+  /** Waiting for a worker. Left by a worker's claim, a cancel, or the maintainer's expiry. */
+  queued: 'queued',
+  /** Held by one worker under a lease. Left by that worker (complete, fail, canceled) or by rescue. */
+  running: 'running',
+  /** Terminal: the handler returned a result. */
+  succeeded: 'succeeded',
+  /** Terminal: the last attempt failed; `error` holds its error. */
+  failed: 'failed',
+  /** Terminal: canceled while queued, or the handler stopped after a cancel request. */
+  canceled: 'canceled',
+  /** Terminal: still queued when `expires_at` passed. */
+  expired: 'expired',
+} as const;
+
+export type Status = (typeof STATUS)[keyof typeof STATUS];
+
+export const STATUSES = Object.values(STATUS) as [Status, ...Status[]];
+export const TERMINAL: readonly Status[] = ['succeeded', 'failed', 'canceled', 'expired'];
+export const ACTIVE: readonly Status[] = ['queued', 'running'];
+
+export const isTerminal = (s: Status): boolean => TERMINAL.includes(s);
+
+export const SCOPE_TYPES = ['project', 'account', 'host', 'hub'] as const;
+export type ScopeType = (typeof SCOPE_TYPES)[number];

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { KindRegistry } from '../lro/kinds.js';
+import type { PgListener } from '../lro/listener.js';
+import { Completer } from './completer.js';
+import { Heartbeater } from './heartbeat.js';
+import type { WorkerOps } from './ops.js';
+import { RunningOp, runOp, type Log } from './runner.js';
+
+export interface WorkerPoolOptions {
+  ops: WorkerOps;
+  listener: PgListener;
+  kinds: KindRegistry;
+  /** Routings served: `hub` and/or `host:<id>`. @default ['hub'] */
+  routing?: string[];
+  /** Kind names served. @default every kind in the registry */
+  serves?: string[];
+  /** At most this many handlers at once. @default 10 */
+  concurrency?: number;
+  /** Fallback poll when no notification comes (backoff retries, missed notifications). @default 1000 */
+  pollMs?: number;
+  /** Lease renewal period; also the longest a cancel takes to reach a handler without NOTIFY. @default 10 */
+  heartbeatS?: number;
+  /** The progress summary rides on a beat at most this often. @default 2 */
+  summaryIntervalS?: number;
+  /** How long stop() lets running handlers finish before aborting them. @default 30000 */
+  gracefulMs?: number;
+  ownerType?: 'hub' | 'host';
+  workerId?: string;
+  log?: Log;
+}
+
+/**
+ * A pool of handler slots: claims due ops in batches (one claim in flight at a time, sized to the free
+ * slots), runs them, heartbeats them, and writes outcomes. Woken by LISTEN/NOTIFY, polls as a
+ * fallback. Emits `idle` whenever no handler runs.
+ */
+export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
+  readonly workerId: string;
+  readonly #o: Required<Omit<WorkerPoolOptions, 'serves' | 'log'>> & { serves: string[]; log: Log };
+  readonly #active = new Map<string, RunningOp>();
+  readonly #heartbeater: Heartbeater;
+  readonly #completer: Completer;
+  readonly #tasks = new Set<Promise<void>>();
+  #started = false;
+  #claiming = false;
+  #again = false;
+  #poll: NodeJS.Timeout | null = null;
+  #onNotify = (channel: string, payload: string) => {
+    if (channel === 'lro_queued' && this.#o.routing.includes(payload)) this.#wake();
+    if (channel === 'lro_cancel') {
+      for (const id of payload.split(',')) this.#active.get(id)?.abort('canceled', 'cancel requested');
+    }
+  };
+  #onConnected = () => this.#wake();
+
+  constructor(opts: WorkerPoolOptions) {
+    super();
+    this.workerId = opts.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
+    const log: Log = opts.log ?? ((m, level) => level === 'error' && console.error(m));
+    this.#o = {
+      routing: ['hub'], concurrency: 10, pollMs: 1000, heartbeatS: 10, summaryIntervalS: 2, gracefulMs: 30_000,
+      ownerType: 'hub', workerId: this.workerId, ...opts, serves: opts.serves ?? opts.kinds.names(), log,
+    };
+    const onError = (err: unknown) => this.#error(err);
+    this.#heartbeater = new Heartbeater({
+      intervalMs: 1000 * Math.min(this.#o.heartbeatS, this.#o.summaryIntervalS),
+      active: () => this.#active.values(), beat: this.#o.ops.heartbeat, onError,
+    });
+    this.#completer = new Completer({
+      complete: this.#o.ops.completeMany, onError,
+      onLost: (ids) => log(`${ids.length} completions refused: leases lost`, 'warn'),
+    });
+  }
+
+  get running(): number {
+    return this.#active.size;
+  }
+
+  /** Starts claiming. Idempotent. */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    this.#o.listener.on('notification', this.#onNotify);
+    this.#o.listener.on('connected', this.#onConnected);
+    await this.#o.listener.start();
+    this.#heartbeater.start();
+    this.#poll = setInterval(() => this.#wake(), this.#o.pollMs);
+    this.#wake();
+  }
+
+  /**
+   * Two-phase shutdown: stop claiming and let running handlers finish for `gracefulMs`; then abort the
+   * rest (their leases are given back, the attempt not counted). Idempotent.
+   */
+  async stop(opts: { gracefulMs?: number } = {}): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    if (this.#poll) clearInterval(this.#poll);
+    this.#o.listener.off('notification', this.#onNotify);
+    this.#o.listener.off('connected', this.#onConnected);
+    const graceful = opts.gracefulMs ?? this.#o.gracefulMs;
+    const drained = Promise.all(this.#tasks);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), graceful); });
+    if ((await Promise.race([drained, deadline])) === 'late') {
+      for (const r of this.#active.values()) r.abort('shutdown', 'worker shutting down');
+      await drained;
+    }
+    clearTimeout(timer);
+    await this.#completer.drain();
+    await this.#heartbeater.stop();
+  }
+
+  /** One claim now (tests call this instead of waiting for a notification). */
+  claimOnce(): Promise<void> {
+    this.#wake();
+    return this.#claimLoop();
+  }
+
+  /** One heartbeat for every running op. */
+  heartbeatOnce(now?: Date): Promise<void> {
+    return this.#heartbeater.runOnce(now);
+  }
+
+  #wake(): void {
+    if (!this.#started) return;
+    if (this.#claiming) this.#again = true;
+    else void this.#claimLoop();
+  }
+
+  async #claimLoop(): Promise<void> {
+    if (this.#claiming) return;
+    this.#claiming = true;
+    try {
+      do {
+        this.#again = false;
+        const free = this.#o.concurrency - this.#active.size;
+        if (free <= 0 || !this.#started) break;
+        const ops = await this.#o.ops.claim({
+          routings: this.#o.routing, kinds: this.#o.serves, limit: free,
+          worker_id: this.workerId, owner_type: this.#o.ownerType,
+        });
+        for (const op of ops) this.#run(new RunningOp(op));
+        if (ops.length === free) this.#again = true;
+      } while (this.#again);
+    } catch (err) {
+      this.#error(err); // the poll timer tries again
+    } finally {
+      this.#claiming = false;
+    }
+  }
+
+  #run(r: RunningOp): void {
+    this.#active.set(r.op.op_id, r);
+    const task = runOp(r, this.#o.kinds.get(r.op.kind), {
+      ops: this.#o.ops, completer: this.#completer, log: this.#o.log,
+    }).finally(() => {
+      this.#active.delete(r.op.op_id);
+      this.#tasks.delete(task);
+      if (this.#active.size === 0) this.emit('idle');
+      this.#wake();
+    });
+    this.#tasks.add(task);
+  }
+
+  #error(err: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else this.#o.log(`worker ${this.workerId}: ${(err as Error)?.message ?? err}`, 'warn');
+  }
+}
