@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { LroError } from '../lro/errors.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import type { OpError, Operation } from '../lro/types.js';
 import { AbortReason, PermanentError, abortCode, type AbortCode } from './abort.js';
@@ -90,8 +91,7 @@ async function settleFailure(r: RunningOp, err: unknown, kind: KindDefinition, d
   const error = toOpError(err, r);
   const retryable = !(err instanceof PermanentError);
   const backoff = backoffMs(op.attempt, kind.backoff ?? DEFAULT_BACKOFF);
-  const row = await persist(() => deps.ops.fail({ ...ref, error, retryable, backoff_ms: backoff }), deps.log);
-  if (!row) deps.log(`op ${op.op_id}: failure not recorded, lease lost`, 'warn');
+  await persist(() => deps.ops.fail({ ...ref, error, retryable, backoff_ms: backoff }), deps.log);
 }
 
 function toOpError(err: unknown, r: RunningOp): OpError {
@@ -112,6 +112,10 @@ async function persist<T>(write: () => Promise<T>, log: Log): Promise<T | null> 
     try {
       return await write();
     } catch (err) {
+      if (err instanceof LroError) {
+        log(err.message, 'warn'); // a refused write (lease lost): retrying cannot help
+        return null;
+      }
       if (i >= 12) {
         log(`giving up on a write: ${(err as Error).message}`, 'error');
         return null;
