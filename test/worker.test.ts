@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { LeaseLostError } from '../src/lro/errors.js';
+import { workerOps } from '../src/workers/ops.js';
+import { hubOp, openTestLro } from './helpers/lro.js';
+
+const { lro, url } = await openTestLro();
+const { store } = lro;
+
+/** Resolves when `op_id` is running and its handler has reported progress (pushed by a heartbeat). */
+function runningWithProgress(opId: string, pool: { heartbeatOnce(): Promise<void> }) {
+  return waitFor(opId, (o) => o.status === 'running' && o.progress_summary !== null, () => pool.heartbeatOnce());
+}
+
+describe('worker pool', () => {
+  it('runs an op and records progress, result and timestamps', async () => {
+    const pool = lro.workerPool({ concurrency: 4, heartbeatS: 1, summaryIntervalS: 1 });
+    await pool.start();
+    const { op } = await store.create(hubOp('demo', { steps: 3, step_ms: 1 }));
+    const done = await lro.wait(op.op_id, 10_000);
+    expect(done).toMatchObject({ status: 'succeeded', result: { steps_done: 9 }, attempt: 1, owner_id: pool.workerId });
+    expect(done.progress_summary).toMatchObject({ percent: 100, phase: 'finish' });
+    expect(done.started_at!.getTime()).toBeLessThanOrEqual(done.finished_at!.getTime());
+    await pool.stop();
+  });
+
+  it('cancels a running op: the handler is aborted and the op ends canceled', async () => {
+    const pool = lro.workerPool({ concurrency: 2, heartbeatS: 1 });
+    await pool.start();
+    const { op } = await store.create(hubOp('demo', { hang: true, steps: 5, step_ms: 1 }));
+    // Wait until the handler is hanging (first step reported), then cancel.
+    await runningWithProgress(op.op_id, pool);
+    const requested = await store.cancel(op.op_id);
+    expect(requested.status).toBe('running');
+    expect(requested.cancel_requested_at).toBeInstanceOf(Date);
+    const done = await lro.wait(op.op_id, 5_000);
+    expect(done).toMatchObject({ status: 'canceled', error: { code: 'canceled' } });
+    expect(pool.running).toBe(0);
+    await expect(store.cancel(op.op_id)).resolves.toMatchObject({ status: 'canceled' });
+    await pool.stop();
+  });
+
+  it('cancel reaches the handler through the heartbeat alone', async () => {
+    const { lro: workerSide } = await openTestLro({ connectionString: url });
+    const pool = workerSide.workerPool({ concurrency: 1, heartbeatS: 60 });
+    await pool.start();
+    const { op } = await store.create(hubOp('demo', { hang: true, steps: 2, step_ms: 1 }));
+    await runningWithProgress(op.op_id, pool);
+    // The worker's notifications stop (as if lost): only a heartbeat can tell it about the cancel.
+    await workerSide.listener.stop();
+    await store.cancel(op.op_id);
+    expect((await store.get(op.op_id)).status).toBe('running');
+    await pool.heartbeatOnce();
+    const done = await waitStatus(op.op_id, 'canceled');
+    expect(done.status).toBe('canceled');
+    await pool.stop();
+  });
+
+  it('retries with backoff, then fails with the last attempt\'s error after max_attempts', async () => {
+    const pool = lro.workerPool({ concurrency: 2, pollMs: 50 });
+    await pool.start();
+    const { op } = await store.create(hubOp('demo', { steps: 2, step_ms: 0, fail_at_step: 2 }, { max_attempts: 3 }));
+    // Attempt 1 fails at once and is queued again with run_at pushed out by the backoff.
+    const afterFirst = await waitFor(op.op_id, (o) => o.attempt === 1 && o.status === 'queued');
+    expect(afterFirst.last_error).toMatchObject({ code: 'demo_failure', message: 'demo failure at step 2', attempt: 1 });
+    expect(afterFirst.error).toBeNull();
+    expect(afterFirst.run_at.getTime() - afterFirst.updated_at.getTime()).toBeGreaterThanOrEqual(500); // ≥ base/2
+    await lro.db.query('UPDATE long_running_operations SET run_at = now() WHERE op_id = $1', [op.op_id]); // move the clock
+    const afterSecond = await waitFor(op.op_id, (o) => o.attempt === 2 && o.status === 'queued');
+    expect(afterSecond.run_at.getTime() - afterSecond.updated_at.getTime()).toBeGreaterThanOrEqual(1000); // ≥ 2·base/2
+    await lro.db.query('UPDATE long_running_operations SET run_at = now() WHERE op_id = $1', [op.op_id]);
+    const done = await lro.wait(op.op_id, 10_000);
+    expect(done).toMatchObject({ status: 'failed', attempt: 3, error: { code: 'demo_failure', attempt: 3 } });
+    expect(done.last_error).toEqual(done.error);
+    await pool.stop();
+  });
+
+  it('a permanent error fails at once, without retries', async () => {
+    const pool = lro.workerPool({ concurrency: 1 });
+    await pool.start();
+    const { op } = await store.create(hubOp('demo', { steps: 1, step_ms: 0, fail_at_step: 1, permanent: true }));
+    expect(await lro.wait(op.op_id, 10_000)).toMatchObject({ status: 'failed', attempt: 1 });
+    await pool.stop();
+  });
+
+  it('fencing: writes under a stale epoch are refused', async () => {
+    const pool = lro.workerPool({ concurrency: 1 });
+    await pool.start();
+    const { op } = await store.create(hubOp('demo', { steps: 1, step_ms: 0 }));
+    const done = await lro.wait(op.op_id, 10_000);
+    await pool.stop();
+    const ops = workerOps(lro.db);
+    const stale = { op_id: op.op_id, epoch: done.lease_epoch - 1 };
+    await expect(ops.fail({ ...stale, error: { code: 'x', message: 'x' }, retryable: true, backoff_ms: 0 })).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await ops.completeMany({ done: [{ ...stale, result: { steps_done: 0 }, summary: null }] })).toEqual([]);
+    expect(await ops.heartbeat({ leases: [{ ...stale, summary: { phase: 'x' } }] })).toEqual([]);
+    expect(await store.get(op.op_id)).toMatchObject({ status: 'succeeded', result: done.result, progress_summary: done.progress_summary });
+  });
+
+  it('wait returns the op as it stands when the timeout ends', async () => {
+    const { op } = await store.create(hubOp('demo'));
+    const started = Date.now();
+    const got = await lro.wait(op.op_id, 200);
+    expect(got.status).toBe('queued');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    await store.cancel(op.op_id);
+  });
+
+  it('graceful stop lets a running op finish; forced stop gives the lease back', async () => {
+    const pool = lro.workerPool({ concurrency: 2 });
+    await pool.start();
+    const { op: quick } = await store.create(hubOp('demo', { steps: 1, step_ms: 200 }));
+    const { op: stuck } = await store.create(hubOp('demo', { hang: true, steps: 1, step_ms: 1 }));
+    await waitFor(quick.op_id, (o) => o.status === 'running');
+    await runningWithProgress(stuck.op_id, pool);
+    await pool.stop({ gracefulMs: 1_000 });
+    expect((await store.get(quick.op_id)).status).toBe('succeeded');
+    expect(await store.get(stuck.op_id)).toMatchObject({ status: 'queued', attempt: 0, owner_id: null });
+    await store.cancel(stuck.op_id);
+  });
+});
+
+/** Polls the row until `predicate` holds (every 25 ms, 15 s at most), running `each` before each look. */
+async function waitFor(opId: string, predicate: (op: Awaited<ReturnType<typeof store.get>>) => boolean, each?: () => Promise<void>) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await each?.();
+    const op = await store.get(opId);
+    if (predicate(op)) return op;
+    if (Date.now() > deadline) throw new Error(`op ${opId} never reached the expected state: ${JSON.stringify(op)}`);
+    await new Promise((r) => setTimeout(r, 25)); // polling a condition with a deadline, not a sleep for an event
+  }
+}
+
+const waitStatus = (opId: string, status: string) => waitFor(opId, (o) => o.status === status);
