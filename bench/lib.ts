@@ -1,0 +1,51 @@
+import os from 'node:os';
+import pg from 'pg';
+
+/** The Postgres server benchmarked on: BENCH_DATABASE_URL, DATABASE_URL, or the machine's. */
+export const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A fresh, empty database on the server; returns its URL and a dropper. */
+export async function freshDatabase(tag: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `bench_${tag.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export const median = (values: number[]) => percentile(values, 50);
+
+/** Cores, CPU, memory, Node and the server's version and durability settings. */
+export async function machineContext(): Promise<string> {
+  const c = new pg.Client({ connectionString: serverUrl });
+  await c.connect();
+  const { rows } = await c.query(`SELECT version() AS v, current_setting('fsync') AS fsync,
+    current_setting('synchronous_commit') AS sc, current_setting('shared_buffers') AS sb`);
+  await c.end();
+  const r = rows[0];
+  return [
+    `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    `${String(r.v).split(' on ')[0]}, fsync=${r.fsync}, synchronous_commit=${r.sc}, shared_buffers=${r.sb}`,
+  ].join('; ');
+}
+
+/** Resolves after `ms` — pacing between latency samples so workers are idle, never a wait for an event. */
+export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,61 @@
+import { makeWorkerUtils, run, runMigrations, type Runner, type WorkerUtils } from 'graphile-worker';
+import pg from 'pg';
+import type { Hooks, QueueSystem } from './types.js';
+
+/** graphile-worker 0.17 with its defaults (LISTEN/NOTIFY, batched completion), concurrency as given. */
+export function graphileSystem(): QueueSystem {
+  let url: string;
+  let runner: Runner;
+  let utils: WorkerUtils;
+  let db: pg.Pool;
+  return {
+    name: 'graphile-worker',
+    async setup(u) {
+      url = u;
+      await runMigrations({ connectionString: url, logger: quietLogger() });
+      utils = await makeWorkerUtils({ connectionString: url, logger: quietLogger() });
+      db = new pg.Pool({ connectionString: url, max: 2 });
+    },
+    async start(concurrency, hooks: Hooks) {
+      runner = await run({
+        connectionString: url, concurrency, noHandleSignals: true, pollInterval: 2000, logger: quietLogger(),
+        taskList: {
+          noop: async (payload) => {
+            const seq = (payload as { seq?: number }).seq;
+            hooks.started(seq);
+            hooks.finished(seq);
+          },
+        },
+      });
+    },
+    async enqueueBulk(n) {
+      for (let i = 0; i < n; i += 5000) {
+        await utils.addJobs(Array.from({ length: Math.min(5000, n - i) }, () => ({ identifier: 'noop', payload: {} })));
+      }
+    },
+    async enqueueOne(seq) {
+      return (await utils.addJob('noop', { seq })).id;
+    },
+    waitDone: null,
+    async pending() {
+      const { rows } = await db.query('SELECT count(*)::int AS n FROM graphile_worker._private_jobs');
+      return rows[0].n;
+    },
+    async stop() {
+      await runner.stop();
+      await utils.release();
+      await db.end();
+    },
+  };
+}
+
+function quietLogger() {
+  // graphile-worker's Logger takes a factory; keep the benchmark output to the table.
+  return new (class {
+    scope() { return this; }
+    info() {}
+    debug() {}
+    warn() {}
+    error(m: string) { console.error(m); }
+  })() as never;
+}

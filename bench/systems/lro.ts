@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { KindRegistry } from '../../src/lro/kinds.js';
+import { Lro } from '../../src/lro/engine.js';
+import { migrate } from '../../src/db/migrate.js';
+import type { Hooks, QueueSystem } from './types.js';
+
+/** lro with every op's record kept and heartbeats on (the defaults: 10 s beat, 2 s summaries). */
+export function lroSystem(pools = 1): QueueSystem {
+  let lro: Lro;
+  let hooks: Hooks;
+  const kinds = new KindRegistry().register({
+    name: 'noop',
+    input: z.object({ seq: z.int().optional() }),
+    result: z.null(),
+    async run({ input }) {
+      hooks.started(input.seq);
+      hooks.finished(input.seq);
+      return null;
+    },
+  });
+  const request = (seq?: number) => ({ kind: 'noop', scope: { type: 'hub' }, input: seq === undefined ? {} : { seq } });
+  return {
+    name: pools === 1 ? 'lro' : `lro (${pools} pools)`,
+    async setup(url) {
+      await migrate(url);
+      lro = new Lro({ connectionString: url, kinds, poolSize: 20 });
+    },
+    async start(concurrency, h) {
+      hooks = h;
+      for (let i = 0; i < pools; i++) await lro.workerPool({ concurrency: concurrency / pools }).start();
+    },
+    async enqueueBulk(n) {
+      for (let i = 0; i < n; i += 5000) await lro.store.createMany(Array.from({ length: Math.min(5000, n - i) }, () => request()));
+    },
+    async enqueueOne(seq) {
+      return (await lro.store.create(request(seq))).op.op_id;
+    },
+    async waitDone(id) {
+      await lro.wait(id, 30_000);
+    },
+    async pending() {
+      const { rows } = await lro.db.query(`SELECT count(*)::int AS n FROM long_running_operations WHERE status <> 'succeeded'`);
+      return rows[0].n;
+    },
+    stop: () => lro.close(),
+  };
+}
