@@ -132,3 +132,18 @@ async function waitFor(opId: string, predicate: (op: Awaited<ReturnType<typeof s
 }
 
 const waitStatus = (opId: string, status: string) => waitFor(opId, (o) => o.status === status);
+
+describe('kind timeout', () => {
+  it('an attempt that runs past its kind\'s timeout is aborted and counted as failed', async () => {
+    const { testKinds } = await import('./helpers/kinds.js');
+    const { demoKind } = await import('../src/workers/kinds/demo.js');
+    const kinds = testKinds().register({ ...demoKind, name: 'slowpoke', timeoutS: 0.2, maxAttempts: 1 });
+    const { lro: timed } = await openTestLro({ connectionString: url, kinds });
+    const pool = timed.workerPool({ concurrency: 1, serves: ['slowpoke'] });
+    await pool.start();
+    const { op } = await timed.store.create(hubOp('slowpoke', { steps: 1, step_ms: 60_000 }));
+    const done = await timed.wait(op.op_id, 10_000);
+    expect(done).toMatchObject({ status: 'failed', error: { code: 'timeout', message: 'attempt ran longer than 0.2 s' } });
+    await pool.stop();
+  });
+});

@@ -13,12 +13,14 @@ export function graphileSystem(): QueueSystem {
     async setup(u) {
       url = u;
       await runMigrations({ connectionString: url, logger: quietLogger() });
-      utils = await makeWorkerUtils({ connectionString: url, logger: quietLogger() });
-      db = new pg.Pool({ connectionString: url, max: 2 });
+      // One pool of ours for graphile-worker too, so that its connections close when we say so.
+      db = new pg.Pool({ connectionString: url, max: 24 });
+      db.on('error', () => {});
+      utils = await makeWorkerUtils({ pgPool: db, logger: quietLogger() });
     },
     async start(concurrency, hooks: Hooks) {
       runner = await run({
-        connectionString: url, concurrency, noHandleSignals: true, pollInterval: 2000, logger: quietLogger(),
+        pgPool: db, concurrency, noHandleSignals: true, pollInterval: 2000, logger: quietLogger(),
         taskList: {
           noop: async (payload) => {
             const seq = (payload as { seq?: number }).seq;

@@ -1,0 +1,22 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { createTestDatabase } from './helpers/db.js';
+
+const run = promisify(execFile);
+const BIN = new URL('../bin/lro.js', import.meta.url).pathname;
+
+describe('lro start', () => {
+  it('runs demo ops with terminal progress and exits cleanly', async () => {
+    const url = await createTestDatabase();
+    const { stdout, stderr } = await run(process.execPath, [BIN, 'start', '--demo-ops', '3', '--exit-when-done'], {
+      env: { ...process.env, DATABASE_URL: url, LRO_CONCURRENCY: '3' },
+    });
+    expect(stderr).toContain('creating 3 demo ops');
+    const last = stdout.trim().split('\n').slice(-3);
+    expect(last.filter((l) => / demo +succeeded +\[#{24}\] 100% finish/.test(l))).toHaveLength(2);
+    expect(last.filter((l) => / demo +failed .*demo failure at step 25/.test(l))).toHaveLength(1);
+    // Progress was drawn on the way, not only at the end.
+    expect(stdout).toMatch(/running +\[#*-+\] +\d+% (prepare|work|finish)/);
+  });
+});
