@@ -1,10 +1,25 @@
-import { describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../src/lro/errors.js';
 import { workerOps } from '../src/workers/ops.js';
+import type { WorkerPool } from '../src/workers/pool.js';
+import type { Lro } from '../src/lro/engine.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 
 const { lro, url } = await openTestLro();
 const { store } = lro;
+
+// A test that fails half-way must not leave its pool claiming the next test's ops.
+const started: WorkerPool[] = [];
+async function startPool(owner: Lro, opts: Parameters<Lro['workerPool']>[0]) {
+  const pool = owner.workerPool(opts);
+  started.push(pool);
+  await pool.start();
+  return pool;
+}
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((p) => p.stop({ gracefulMs: 0 })));
+});
 
 /** Resolves when `op_id` is running and its handler has reported progress (pushed by a heartbeat). */
 function runningWithProgress(opId: string, pool: { heartbeatOnce(): Promise<void> }) {
@@ -13,8 +28,7 @@ function runningWithProgress(opId: string, pool: { heartbeatOnce(): Promise<void
 
 describe('worker pool', () => {
   it('runs an op and records progress, result and timestamps', async () => {
-    const pool = lro.workerPool({ concurrency: 4, heartbeatS: 1, summaryIntervalS: 1 });
-    await pool.start();
+    const pool = await startPool(lro, { concurrency: 4, heartbeatS: 1, summaryIntervalS: 1 });
     const { op } = await store.create(hubOp('demo', { steps: 3, step_ms: 1 }));
     const done = await lro.wait(op.op_id, 10_000);
     expect(done).toMatchObject({ status: 'succeeded', result: { steps_done: 9 }, attempt: 1, owner_id: pool.workerId });
@@ -24,8 +38,7 @@ describe('worker pool', () => {
   });
 
   it('cancels a running op: the handler is aborted and the op ends canceled', async () => {
-    const pool = lro.workerPool({ concurrency: 2, heartbeatS: 1 });
-    await pool.start();
+    const pool = await startPool(lro, { concurrency: 2, heartbeatS: 1 });
     const { op } = await store.create(hubOp('demo', { hang: true, steps: 5, step_ms: 1 }));
     // Wait until the handler is hanging (first step reported), then cancel.
     await runningWithProgress(op.op_id, pool);
@@ -34,6 +47,7 @@ describe('worker pool', () => {
     expect(requested.cancel_requested_at).toBeInstanceOf(Date);
     const done = await lro.wait(op.op_id, 5_000);
     expect(done).toMatchObject({ status: 'canceled', error: { code: 'canceled' } });
+    if (pool.running > 0) await once(pool, 'idle'); // the handler's finally runs after the row turned
     expect(pool.running).toBe(0);
     await expect(store.cancel(op.op_id)).resolves.toMatchObject({ status: 'canceled' });
     await pool.stop();
@@ -41,8 +55,7 @@ describe('worker pool', () => {
 
   it('cancel reaches the handler through the heartbeat alone', async () => {
     const { lro: workerSide } = await openTestLro({ connectionString: url });
-    const pool = workerSide.workerPool({ concurrency: 1, heartbeatS: 60 });
-    await pool.start();
+    const pool = await startPool(workerSide, { concurrency: 1, heartbeatS: 60 });
     const { op } = await store.create(hubOp('demo', { hang: true, steps: 2, step_ms: 1 }));
     await runningWithProgress(op.op_id, pool);
     // The worker's notifications stop (as if lost): only a heartbeat can tell it about the cancel.
@@ -56,8 +69,7 @@ describe('worker pool', () => {
   });
 
   it('retries with backoff, then fails with the last attempt\'s error after max_attempts', async () => {
-    const pool = lro.workerPool({ concurrency: 2, pollMs: 50 });
-    await pool.start();
+    const pool = await startPool(lro, { concurrency: 2, pollMs: 50 });
     const { op } = await store.create(hubOp('demo', { steps: 2, step_ms: 0, fail_at_step: 2 }, { max_attempts: 3 }));
     // Attempt 1 fails at once and is queued again with run_at pushed out by the backoff.
     const afterFirst = await waitFor(op.op_id, (o) => o.attempt === 1 && o.status === 'queued');
@@ -75,16 +87,14 @@ describe('worker pool', () => {
   });
 
   it('a permanent error fails at once, without retries', async () => {
-    const pool = lro.workerPool({ concurrency: 1 });
-    await pool.start();
+    const pool = await startPool(lro, { concurrency: 1 });
     const { op } = await store.create(hubOp('demo', { steps: 1, step_ms: 0, fail_at_step: 1, permanent: true }));
     expect(await lro.wait(op.op_id, 10_000)).toMatchObject({ status: 'failed', attempt: 1 });
     await pool.stop();
   });
 
   it('fencing: writes under a stale epoch are refused', async () => {
-    const pool = lro.workerPool({ concurrency: 1 });
-    await pool.start();
+    const pool = await startPool(lro, { concurrency: 1 });
     const { op } = await store.create(hubOp('demo', { steps: 1, step_ms: 0 }));
     const done = await lro.wait(op.op_id, 10_000);
     await pool.stop();
@@ -106,8 +116,7 @@ describe('worker pool', () => {
   });
 
   it('graceful stop lets a running op finish; forced stop gives the lease back', async () => {
-    const pool = lro.workerPool({ concurrency: 2 });
-    await pool.start();
+    const pool = await startPool(lro, { concurrency: 2 });
     const { op: quick } = await store.create(hubOp('demo', { steps: 1, step_ms: 200 }));
     const { op: stuck } = await store.create(hubOp('demo', { hang: true, steps: 1, step_ms: 1 }));
     await waitFor(quick.op_id, (o) => o.status === 'running');
@@ -139,8 +148,7 @@ describe('kind timeout', () => {
     const { demoKind } = await import('../src/workers/kinds/demo.js');
     const kinds = testKinds().register({ ...demoKind, name: 'slowpoke', timeoutS: 0.2, maxAttempts: 1 });
     const { lro: timed } = await openTestLro({ connectionString: url, kinds });
-    const pool = timed.workerPool({ concurrency: 1, serves: ['slowpoke'] });
-    await pool.start();
+    const pool = await startPool(timed, { concurrency: 1, serves: ['slowpoke'] });
     const { op } = await timed.store.create(hubOp('slowpoke', { steps: 1, step_ms: 60_000 }));
     const done = await timed.wait(op.op_id, 10_000);
     expect(done).toMatchObject({ status: 'failed', error: { code: 'timeout', message: 'attempt ran longer than 0.2 s' } });
