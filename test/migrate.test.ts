@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -6,6 +7,7 @@ import { databaseUrl } from './helpers/urls.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../bin/lro.js', import.meta.url).pathname;
+const FILES = readdirSync(new URL('../sql/', import.meta.url)).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
 
 const admin = new pg.Client({ connectionString: inject('adminUrl') });
 await admin.connect();
@@ -23,12 +25,12 @@ describe('lro migrate', () => {
     const env = { ...process.env, DATABASE_URL: url };
     const outputs = await Promise.all([run(process.execPath, [BIN, 'migrate'], { env }), run(process.execPath, [BIN, 'migrate'], { env })]);
     const said = outputs.map((o) => o.stdout.trim()).sort();
-    expect(said).toEqual(['applied 001_long_running_operations.sql', 'up to date (version 1)']);
+    expect(said).toEqual([`applied ${FILES.join(', ')}`, `up to date (version ${FILES.length})`]);
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     const { rows } = await db.query('SELECT id, name FROM lro_migrations ORDER BY id');
     await db.end();
-    expect(rows).toEqual([{ id: 1, name: '001_long_running_operations.sql' }]);
+    expect(rows).toEqual(FILES.map((name, i) => ({ id: i + 1, name })));
   });
 
   it('a bad DATABASE_URL is a clear error and a non-zero exit', async () => {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 
-export const CHANNELS = ['lro_queued', 'lro_done', 'lro_cancel'] as const;
+export const CHANNELS = ['lro_queued', 'lro_done', 'lro_cancel', 'lro_stream'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 export interface ListenerEvents {

@@ -1,0 +1,54 @@
+import type pg from 'pg';
+import type { PgListener } from '../listener.js';
+import { PgStreamBackend } from './pg.js';
+import { StreamReader } from './reader.js';
+import { validateEvent, type StreamAddress, type StreamBackend, type StreamConfig, type StreamEvent, type StreamItem } from './types.js';
+
+export * from './types.js';
+
+/**
+ * Progress streams `lro.<op_id>` in the storage of the op's scope: publish (validated), read from any
+ * seq (history then live), configure the ring, drop. The backend is `pg` or `nats`.
+ */
+export class ProgressStreams {
+  readonly backend: StreamBackend;
+  readonly #reader: StreamReader;
+
+  constructor(backend: StreamBackend) {
+    this.backend = backend;
+    this.#reader = new StreamReader(backend);
+  }
+
+  /** Validates every event first: one bad event rejects the call and nothing of it is stored. */
+  async publish(addr: StreamAddress, events: unknown[]): Promise<StreamEvent[]> {
+    const bodies = events.map(validateEvent);
+    return this.backend.append(addr, bodies);
+  }
+
+  read(addr: StreamAddress, opts: { fromSeq?: number; signal?: AbortSignal; maxQueue?: number } = {}): AsyncGenerator<StreamItem> {
+    return this.#reader.read(addr, opts);
+  }
+
+  configure(addr: StreamAddress, config: StreamConfig): Promise<void> {
+    return this.backend.configure(addr, config);
+  }
+
+  drop(addr: StreamAddress): Promise<void> {
+    return this.backend.drop(addr);
+  }
+
+  async close(): Promise<void> {
+    this.#reader.close();
+    await this.backend.close();
+  }
+}
+
+/** `pg` (default) or a `nats://` URL, as LRO_STREAMS says. */
+export async function openStreams(spec: string, deps: { db: pg.Pool; listener: PgListener }): Promise<ProgressStreams> {
+  if (spec === 'pg') return new ProgressStreams(new PgStreamBackend(deps));
+  if (spec.startsWith('nats://')) {
+    const { NatsStreamBackend } = await import('./nats.js');
+    return new ProgressStreams(await NatsStreamBackend.connect(spec));
+  }
+  throw new Error(`LRO_STREAMS must be "pg" or a nats:// URL, not ${JSON.stringify(spec)}`);
+}

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  DeliverPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager,
+} from '@nats-io/jetstream';
+import { AppendBatcher } from './batcher.js';
+import {
+  DEFAULT_STREAM_CONFIG, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend, type StreamConfig,
+  type StreamEvent,
+} from './types.js';
+
+/** One JetStream stream holds every progress stream; each subject `<storage>.lro.<op_id>` is a ring. */
+export const JS_STREAM = 'LRO_PROGRESS';
+const SUBJECTS = 'persist.*.lro.*';
+const WRONG_LAST_SEQUENCE = 10071;
+
+interface SubjectState {
+  lastSeq: number;
+  lastStreamSeq: number;
+}
+
+/**
+ * The `nats` adapter (for scale): JetStream with `max_msgs_per_subject` as the ring. A message holds
+ * a batch of events (one under light load, many under pressure); seqs are contiguous per subject and
+ * kept so across writers by `expect.lastSubjectSequence`; retries reuse the msgID, so the server's
+ * duplicate window drops a repeat after a reconnect. Reads use ordered consumers. Works with 2.9.
+ */
+export class NatsStreamBackend implements StreamBackend {
+  readonly name = 'nats' as const;
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #state = new Map<string, SubjectState>();
+  readonly #configs = new Map<string, StreamConfig>();
+  readonly #batcher = new AppendBatcher((addr, bodies) => this.#write(addr, bodies), 200);
+  readonly #reconnectListeners = new Set<() => void>();
+  /** Tells this writer's messages from another's with the same seqs (msgIDs must differ). */
+  readonly #writer = randomUUID().slice(0, 8);
+
+  private constructor(nc: NatsConnection, jsm: JetStreamManager) {
+    this.#nc = nc;
+    this.#jsm = jsm;
+    this.#js = jetstream(nc);
+    void (async () => {
+      for await (const s of nc.status()) if (s.type === 'reconnect') this.#reconnectListeners.forEach((fn) => fn());
+    })();
+  }
+
+  static async connect(url: string, opts: { maxAgeS?: number } = {}): Promise<NatsStreamBackend> {
+    const nc = await connect({ servers: url, name: 'lro', maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+    const jsm = await jetstreamManager(nc);
+    const config = {
+      name: JS_STREAM, subjects: [SUBJECTS], storage: StorageType.File,
+      max_msgs_per_subject: DEFAULT_STREAM_CONFIG.max_msgs, duplicate_window: 120_000_000_000,
+      max_age: (opts.maxAgeS ?? 0) * 1_000_000_000,
+    };
+    try {
+      await jsm.streams.info(JS_STREAM);
+    } catch {
+      await jsm.streams.add(config);
+    }
+    return new NatsStreamBackend(nc, jsm);
+  }
+
+  append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]> {
+    return this.#batcher.append(addr, bodies);
+  }
+
+  async #write(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]> {
+    const subject = subjectOf(addr);
+    let state = this.#state.get(subject) ?? (await this.#lastOf(subject)).state;
+    let events = number(bodies, state);
+    for (let attempt = 0; ; attempt++) {
+      const msgId = `${subject}:${events[0]!.seq}:${this.#writer}`;
+      try {
+        const ack = await this.#js.publish(subject, JSON.stringify(events), {
+          msgID: msgId, expect: { lastSubjectSequence: state.lastStreamSeq }, timeout: 5000,
+        });
+        state = { lastSeq: events.at(-1)!.seq, lastStreamSeq: ack.seq };
+        this.#state.set(subject, state);
+        const cfg = this.#configs.get(subject);
+        if (cfg && cfg.max_msgs < DEFAULT_STREAM_CONFIG.max_msgs) {
+          await this.#jsm.streams.purge(JS_STREAM, { filter: subject, keep: cfg.max_msgs });
+        }
+        return events;
+      } catch (err) {
+        if (apiCode(err) === WRONG_LAST_SEQUENCE) {
+          // Another writer got there first, or our own message landed but its ack was lost.
+          const last = await this.#lastOf(subject);
+          state = last.state;
+          this.#state.set(subject, state);
+          if (last.msgId === msgId) return events;
+          events = number(bodies, state);
+          continue;
+        }
+        if (attempt >= 60) throw err;
+        await delay(Math.min(50 * 2 ** attempt, 1000)); // server away (restart): same msgID, same seqs
+      }
+    }
+  }
+
+  /** The subject's last stored message: its last event seq, stream seq and msgID (reads only). */
+  async #lastOf(subject: string): Promise<{ state: SubjectState; msgId: string | null }> {
+    const msg = await this.#jsm.streams.getMessage(JS_STREAM, { last_by_subj: subject }).catch(() => null);
+    if (!msg) return { state: { lastSeq: 0, lastStreamSeq: 0 }, msgId: null };
+    return {
+      state: { lastSeq: msg.json<StreamEvent[]>().at(-1)?.seq ?? 0, lastStreamSeq: msg.seq },
+      msgId: msg.header?.get('Nats-Msg-Id') ?? null,
+    };
+  }
+
+  async history(addr: StreamAddress, fromSeq: number, limit: number): Promise<HistoryPage> {
+    const subject = subjectOf(addr);
+    const { state: last } = await this.#lastOf(subject);
+    if (last.lastStreamSeq === 0) return { events: [], first_seq: null, last_seq: 0 };
+    const page: HistoryPage = { events: [], first_seq: null, last_seq: last.lastSeq };
+    if (fromSeq > last.lastSeq) return page;
+    const consumer = await this.#js.consumers.get(JS_STREAM, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
+    const messages = await consumer.fetch({ max_messages: 10_000, expires: 5000 });
+    for await (const m of messages) {
+      const events = m.json<StreamEvent[]>();
+      page.first_seq ??= events[0]?.seq ?? null;
+      for (const e of events) if (e.seq >= fromSeq && page.events.length < limit) page.events.push(e);
+      page.last_seq = Math.max(page.last_seq, events.at(-1)?.seq ?? 0);
+      if (m.seq >= last.lastStreamSeq || m.info.pending === 0 || page.events.length >= limit) break;
+    }
+    await consumer.delete().catch(() => {});
+    return page;
+  }
+
+  /**
+   * Live events from a core subscription on the subject (cheap: no consumer per reader). A message
+   * missed while disconnected shows as a jump in seq, or is found by the catch-up from history that
+   * runs at the start and after every reconnect; either way nothing is skipped or repeated.
+   */
+  async *follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+    const sub = this.#nc.subscribe(subjectOf(addr));
+    const queue: StreamEvent[][] = [];
+    let catchUp = true;
+    let wake: (() => void) | null = null;
+    const poke = () => wake?.();
+    const onReconnect = () => { catchUp = true; poke(); };
+    this.#reconnectListeners.add(onReconnect);
+    signal.addEventListener('abort', poke, { once: true });
+    void (async () => {
+      for await (const m of sub) {
+        queue.push(m.json<StreamEvent[]>());
+        poke();
+      }
+    })();
+    let cursor = fromSeq;
+    try {
+      while (!signal.aborted) {
+        if (catchUp || (queue[0]?.[0] && queue[0][0].seq > cursor)) {
+          catchUp = false;
+          for (const e of (await this.history(addr, cursor, 100_000)).events) {
+            yield e;
+            cursor = e.seq + 1;
+          }
+        }
+        const batch = queue.shift();
+        if (batch) {
+          if ((batch[0]?.seq ?? cursor) > cursor) {
+            queue.unshift(batch); // a hole before it: fill from history first
+            catchUp = true;
+            continue;
+          }
+          for (const e of batch) {
+            if (e.seq < cursor) continue;
+            yield e;
+            cursor = e.seq + 1;
+          }
+          continue;
+        }
+        await new Promise<void>((r) => { wake = r; });
+        wake = null;
+      }
+    } finally {
+      signal.removeEventListener('abort', poke);
+      this.#reconnectListeners.delete(onReconnect);
+      sub.unsubscribe();
+    }
+  }
+
+  async configure(addr: StreamAddress, config: StreamConfig): Promise<void> {
+    this.#configs.set(subjectOf(addr), config);
+  }
+
+  async drop(addr: StreamAddress): Promise<void> {
+    const subject = subjectOf(addr);
+    await this.#jsm.streams.purge(JS_STREAM, { filter: subject });
+    this.#state.delete(subject);
+    this.#configs.delete(subject);
+  }
+
+  async close(): Promise<void> {
+    await this.#nc.drain().catch(() => this.#nc.close());
+  }
+}
+
+const subjectOf = (addr: StreamAddress) => `${addr.storage}.${addr.name}`;
+
+function number(bodies: EventBody[], state: SubjectState): StreamEvent[] {
+  const ts = new Date().toISOString();
+  return bodies.map((b, i) => ({ ...b, seq: state.lastSeq + 1 + i, ts }) as StreamEvent);
+}
+
+function apiCode(err: unknown): number | undefined {
+  const e = err as { api_error?: { err_code?: number }; code?: unknown };
+  return e?.api_error?.err_code ?? (typeof e?.code === 'number' ? e.code : undefined);
+}

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { InvalidInputError, PayloadTooLargeError } from '../errors.js';
+import { jsonSize } from '../schemas.js';
+import type { Scope } from '../types.js';
+
+/** Where a stream lives: `storage` is the scope's (`persist.project-<id>`, …), `name` is `lro.<op_id>`. */
+export interface StreamAddress {
+  storage: string;
+  name: string;
+}
+
+export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const MAX_EVENT_BYTES = 64 * 1024;
+
+const count = z.strictObject({
+  current: z.number().finite().min(0),
+  total: z.number().finite().min(0),
+  unit: z.string().max(32).optional(),
+  weight: z.number().finite().positive().max(1000).optional(),
+});
+
+export const ProgressBodySchema = z.strictObject({
+  type: z.literal('progress'),
+  phase: z.string().min(1).max(100),
+  message: z.string().max(4000).optional(),
+  progress: z.union([z.number().finite().min(0).max(100), count]).optional(),
+  detail: z.unknown().optional(),
+  level: z.enum(LEVELS).optional(),
+  /** Filled in by the worker from its samples. */
+  speed: z.number().finite().optional(),
+  eta_s: z.number().finite().optional(),
+});
+
+export const SummaryBodySchema = z.strictObject({ type: z.literal('summary'), summary: z.record(z.string(), z.unknown()) });
+
+export const EventBodySchema = z.discriminatedUnion('type', [ProgressBodySchema, SummaryBodySchema]);
+export type EventBody = z.output<typeof EventBodySchema>;
+
+/** An event as stored and delivered: the body plus its place in the stream. */
+export type StreamEvent = EventBody & { seq: number; ts: string };
+
+/** What a reader gets: events in seq order, or word that events were evicted before it read them. */
+export type StreamItem = StreamEvent | { type: 'gap'; from_seq: number; to_seq: number };
+
+export interface StreamConfig {
+  /** Events kept per stream (a ring). @default 2000 */
+  max_msgs: number;
+  /** Seconds an event is kept. @default none */
+  max_age_s?: number;
+}
+export const DEFAULT_STREAM_CONFIG: StreamConfig = { max_msgs: 2000 };
+
+/** A page of stored history. `first_seq` is the oldest seq still stored (null when empty). */
+export interface HistoryPage {
+  events: StreamEvent[];
+  first_seq: number | null;
+  last_seq: number;
+}
+
+/**
+ * The storage side of a progress stream, shaped like a persist-stream client. Adapters (`pg`, `nats`)
+ * implement it; readers and publishers are built on it.
+ */
+export interface StreamBackend {
+  readonly name: 'pg' | 'nats';
+  /** Appends events in order and returns them with their seqs (contiguous per stream). */
+  append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]>;
+  /** Stored events with seq ≥ fromSeq, oldest first, at most `limit`. */
+  history(addr: StreamAddress, fromSeq: number, limit: number): Promise<HistoryPage>;
+  /** Events with seq ≥ fromSeq as they are stored, live, in order, until `signal` aborts (evicted ones are skipped). */
+  follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncIterable<StreamEvent>;
+  configure(addr: StreamAddress, config: StreamConfig): Promise<void>;
+  drop(addr: StreamAddress): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The storage of a scope, as the platform names it. */
+export function storageOf(scope: Scope): string {
+  return scope.type === 'hub' ? 'persist.hub' : `persist.${scope.type}-${scope.id}`;
+}
+
+export function streamOf(op: { op_id: string; scope_type: Scope['type']; scope_id: string }): StreamAddress {
+  return { storage: storageOf({ type: op.scope_type, id: op.scope_id }), name: `lro.${op.op_id}` };
+}
+
+/** Validates an event body: its shape, a known level, JSON-serialisable, at most 64 KiB. */
+export function validateEvent(body: unknown): EventBody {
+  const size = jsonSize(body, 'event');
+  if (size > MAX_EVENT_BYTES) throw new PayloadTooLargeError('event', size, MAX_EVENT_BYTES);
+  const parsed = EventBodySchema.safeParse(body);
+  if (!parsed.success) throw new InvalidInputError(`event is invalid: ${z.prettifyError(parsed.error)}`, parsed.error.issues);
+  return parsed.data;
+}

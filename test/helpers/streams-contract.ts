@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { LroError } from '../../src/lro/errors.js';
+import type { ProgressStreams, StreamAddress, StreamItem } from '../../src/lro/streams/index.js';
+
+/** A fresh stream address in a project's storage. */
+export const newStream = (): StreamAddress => ({ storage: `persist.project-${randomUUID()}`, name: `lro.${randomUUID()}` });
+
+export const progress = (i: number, phase = 'work') => ({ type: 'progress' as const, phase, progress: { current: i, total: 1000 } });
+
+/** Reads until `done(items)` holds; fails after 15 s instead of hanging. */
+export async function collect(iter: AsyncGenerator<StreamItem>, done: (items: StreamItem[]) => boolean, ac?: AbortController): Promise<StreamItem[]> {
+  const items: StreamItem[] = [];
+  const timer = setTimeout(() => ac?.abort(), 15_000);
+  try {
+    if (done(items)) return items;
+    for await (const item of iter) {
+      items.push(item);
+      if (done(items)) break;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!done(items)) throw new Error(`stream ended early after ${items.length} items`);
+  return items;
+}
+
+const seqs = (items: StreamItem[]) => items.map((i) => ('seq' in i ? i.seq : `gap ${i.from_seq}-${i.to_seq}`));
+const upTo = (n: number) => (items: StreamItem[]) => items.some((i) => 'seq' in i && i.seq >= n);
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+/** The contract every progress-stream adapter keeps. */
+export function streamContract(name: string, open: () => ProgressStreams) {
+  describe(`progress streams contract: ${name}`, () => {
+    it('keeps publish order, numbers events 1.., and resumes from any seq', async () => {
+      const streams = open();
+      const addr = newStream();
+      // Many publish calls in flight at once (they batch), order as called.
+      await Promise.all(range(1, 500).map((i) => streams.publish(addr, [progress(i)])));
+      const all = await collect(streams.read(addr), upTo(500));
+      expect(seqs(all)).toEqual(range(1, 500));
+      expect(all.map((e) => ('progress' in e ? (e.progress as { current: number }).current : 0))).toEqual(range(1, 500));
+      const resumed = await collect(streams.read(addr, { fromSeq: 250 }), upTo(500));
+      expect(seqs(resumed)).toEqual(range(250, 500));
+    });
+
+    it('a late subscriber gets history, then live events, in order', async () => {
+      const streams = open();
+      const addr = newStream();
+      await streams.publish(addr, range(1, 5).map((i) => progress(i)));
+      const ac = new AbortController();
+      const reading = collect(streams.read(addr, { signal: ac.signal }), upTo(10), ac);
+      await streams.publish(addr, range(6, 10).map((i) => progress(i)));
+      expect(seqs(await reading)).toEqual(range(1, 10));
+      ac.abort();
+    });
+
+    it('is a ring: old events are evicted, and a reader asking for them is told which it missed', async () => {
+      const streams = open();
+      const addr = newStream();
+      await streams.configure(addr, { max_msgs: 10 });
+      for (const i of range(1, 25)) await streams.publish(addr, [progress(i)]);
+      const items = await collect(streams.read(addr, { fromSeq: 1 }), upTo(25));
+      expect(seqs(items)).toEqual(['gap 1-15', ...range(16, 25)]);
+      expect(seqs(await collect(streams.read(addr, { fromSeq: 20 }), upTo(25)))).toEqual(range(20, 25));
+    });
+
+    it('100 concurrent subscribers all get every event', async () => {
+      const streams = open();
+      const addr = newStream();
+      const ac = new AbortController();
+      setMaxListeners(200, ac.signal); // 100 readers share one signal
+      const readers = range(1, 100).map(() => collect(streams.read(addr, { signal: ac.signal }), upTo(300), ac));
+      for (let i = 1; i <= 300; i += 30) await streams.publish(addr, range(i, i + 29).map((n) => progress(n)));
+      const results = await Promise.all(readers);
+      for (const r of results) expect(seqs(r)).toEqual(range(1, 300));
+      ac.abort();
+    });
+
+    it('a subscriber that falls behind the ring is told the seqs it missed instead of hanging', async () => {
+      const streams = open();
+      const addr = newStream();
+      await streams.configure(addr, { max_msgs: 10 });
+      await streams.publish(addr, [progress(1)]);
+      const ac = new AbortController();
+      const reader = streams.read(addr, { signal: ac.signal, maxQueue: 5 });
+      const first = await reader.next();
+      expect(first.value).toMatchObject({ seq: 1 });
+      // The reader stops reading while 40 more events go by; only 10 stay in the ring.
+      for (const i of range(2, 41)) await streams.publish(addr, [progress(i)]);
+      const rest = await collect(reader, upTo(41), ac);
+      expect(seqs(rest)).toEqual(['gap 2-31', ...range(32, 41)]);
+      ac.abort();
+    });
+
+    it('rejects bad events with a clear error and keeps the stream whole', async () => {
+      const streams = open();
+      const addr = newStream();
+      await streams.publish(addr, [progress(1)]);
+      const bad: [unknown, string, RegExp][] = [
+        [{ type: 'progress', phase: 'x', level: 'loud' }, 'invalid_input', /level/],
+        [{ type: 'progress', phase: 'x', detail: { n: 10n } }, 'invalid_input', /not JSON-serialisable/],
+        [{ type: 'progress', phase: 'x', detail: 'y'.repeat(70_000) }, 'payload_too_large', /event is \d+ bytes; the limit is 65536/],
+        [{ type: 'shout', phase: 'x' }, 'invalid_input', /type/],
+      ];
+      for (const [event, code, message] of bad) {
+        const err = await streams.publish(addr, [progress(2), event]).catch((e) => e);
+        expect(err).toBeInstanceOf(LroError);
+        expect(err.code).toBe(code);
+        expect(err.message).toMatch(message);
+      }
+      await streams.publish(addr, [progress(2)]);
+      expect(seqs(await collect(streams.read(addr), upTo(2)))).toEqual([1, 2]);
+    });
+  });
+}

@@ -1,0 +1,11 @@
+import { afterAll } from 'vitest';
+import { NatsStreamBackend } from '../src/lro/streams/nats.js';
+import { ProgressStreams } from '../src/lro/streams/index.js';
+import { streamContract } from './helpers/streams-contract.js';
+
+/** The machine's NATS with JetStream (.ci/run makes sure it is up), or NATS_URL. */
+const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const streams = new ProgressStreams(await NatsStreamBackend.connect(url));
+afterAll(() => streams.close());
+
+streamContract('nats', () => streams);
