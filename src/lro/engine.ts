@@ -7,6 +7,9 @@ import { workerOps } from '../workers/ops.js';
 import { WorkerPool, type WorkerPoolOptions } from '../workers/pool.js';
 import { Maintainer } from '../workers/maintenance.js';
 import { demoKind } from '../workers/kinds/demo.js';
+import { OpEvents } from './op-events.js';
+import { PgStreamBackend } from './streams/pg.js';
+import { ProgressStreams, openNatsStreams } from './streams/index.js';
 
 export interface LroOptions {
   connectionString: string;
@@ -17,6 +20,12 @@ export interface LroOptions {
   /** Connections in the pool. @default 10 */
   poolSize?: number;
   applicationName?: string;
+  /** Where progress streams live. @default streams in this Postgres (`pg`) */
+  streams?: ProgressStreams;
+  /** @default 60 */
+  stallS?: number;
+  /** How long a finished op's stream is kept. @default 7 days */
+  retentionS?: number;
 }
 
 /** A registry holding the built-in kinds. */
@@ -33,6 +42,9 @@ export class Lro {
   readonly kinds: KindRegistry;
   readonly listener: PgListener;
   readonly store: OperationStore;
+  readonly streams: ProgressStreams;
+  readonly events: OpEvents;
+  readonly #opts: LroOptions;
   readonly #waiter: OperationWaiter;
   readonly #pools = new Set<WorkerPool>();
   readonly #maintainers = new Set<Maintainer>();
@@ -44,8 +56,20 @@ export class Lro {
     this.db.on('error', () => {});
     this.kinds = opts.kinds ?? defaultKinds();
     this.listener = new PgListener({ connectionString: opts.connectionString, applicationName: `${applicationName}-listen` });
-    this.store = new OperationStore({ db: this.db, kinds: this.kinds, defaultLeaseS: opts.leaseS });
+    this.streams = opts.streams ?? new ProgressStreams(new PgStreamBackend({ db: this.db, listener: this.listener }));
+    this.events = new OpEvents(this.streams);
+    this.#opts = opts;
+    this.store = new OperationStore({ db: this.db, kinds: this.kinds, defaultLeaseS: opts.leaseS, events: this.events });
     this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener });
+  }
+
+  /**
+   * Like the constructor, with the progress streams named by a spec: `pg` (default) or a `nats://`
+   * URL (LRO_STREAMS).
+   */
+  static async open(opts: LroOptions & { streamsSpec?: string }): Promise<Lro> {
+    if (!opts.streamsSpec || opts.streamsSpec === 'pg') return new Lro(opts);
+    return new Lro({ ...opts, streams: await openNatsStreams(opts.streamsSpec) });
   }
 
   /** The op once it is terminal, or as it stands after `timeoutMs`. */
@@ -55,13 +79,15 @@ export class Lro {
   }
 
   workerPool(opts: Omit<WorkerPoolOptions, 'ops' | 'listener' | 'kinds'> = {}): WorkerPool {
-    const pool = new WorkerPool({ ...opts, ops: workerOps(this.db), listener: this.listener, kinds: this.kinds });
+    const pool = new WorkerPool({
+      ...defined({ stallS: this.#opts.stallS }), ...opts, ops: workerOps(this.db), listener: this.listener, kinds: this.kinds, events: this.events,
+    });
     this.#pools.add(pool);
     return pool;
   }
 
-  maintainer(opts: { intervalMs?: number } = {}): Maintainer {
-    const m = new Maintainer({ db: this.db, ...opts });
+  maintainer(opts: { intervalMs?: number; retentionS?: number } = {}): Maintainer {
+    const m = new Maintainer({ db: this.db, events: this.events, ...defined({ retentionS: this.#opts.retentionS }), ...opts });
     this.#maintainers.add(m);
     return m;
   }
@@ -70,7 +96,13 @@ export class Lro {
   async close(opts: { gracefulMs?: number } = {}): Promise<void> {
     await Promise.all([...this.#pools].map((p) => p.stop(opts)));
     await Promise.all([...this.#maintainers].map((m) => m.stop()));
+    await this.streams.close();
     await this.listener.stop();
     await this.db.end();
   }
+}
+
+/** Drops the keys whose value is undefined, so that they do not override defaults in a spread. */
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { ConflictError, NotFoundError, PayloadTooLargeError, translatePgError } from './errors.js';
 import type { KindRegistry } from './kinds.js';
+import type { OpEvents } from './op-events.js';
 import { CreateOpSchema, ListOpsSchema, OpIdSchema, cursor, jsonSize, parseOrThrow } from './schemas.js';
 import * as sql from './sql/operations.js';
 import type { Operation } from './types.js';
@@ -23,11 +24,14 @@ export class OperationStore {
   readonly #db: pg.Pool;
   readonly #kinds: KindRegistry;
   readonly #defaultLeaseS: number;
+  readonly #events: OpEvents | null;
 
-  constructor(opts: { db: pg.Pool; kinds: KindRegistry; defaultLeaseS?: number }) {
+  /** @param opts.events publishes a summary on the op's stream at each state change made here */
+  constructor(opts: { db: pg.Pool; kinds: KindRegistry; defaultLeaseS?: number; events?: OpEvents }) {
     this.#db = opts.db;
     this.#kinds = opts.kinds;
     this.#defaultLeaseS = opts.defaultLeaseS ?? 30;
+    this.#events = opts.events ?? null;
   }
 
   /** Creates an op, or returns the active op holding the same dedupe key (`created: false`). */
@@ -35,7 +39,10 @@ export class OperationStore {
     const params = this.#prepare(request, opts);
     for (let tries = 0; tries < 5; tries++) {
       const op = await guard(() => sql.operationInsert(this.#db, params));
-      if (op) return { op, created: true };
+      if (op) {
+        void this.#events?.summaries([op]);
+        return { op, created: true };
+      }
       const existing = await sql.operationGetActiveByDedupe(this.#db, { ...params, dedupe_key: params.dedupe_key! });
       if (existing) return { op: existing, created: false };
       // The holder of the key finished between our insert and our read: the key is free again.
@@ -46,7 +53,9 @@ export class OperationStore {
   /** Creates many ops in one statement (one notification). Dedupe conflicts are skipped. */
   async createMany(requests: unknown[], opts: CreateOptions = {}): Promise<string[]> {
     const params = requests.map((r) => this.#prepare(r, opts));
-    return guard(() => sql.operationInsertMany(this.#db, params));
+    const ops = await guard(() => sql.operationInsertMany(this.#db, params));
+    void this.#events?.summaries(ops);
+    return ops.map((op) => op.op_id);
   }
 
   async get(opId: unknown): Promise<Operation> {
@@ -79,7 +88,10 @@ export class OperationStore {
     const op = await sql.operationCancel(this.#db, {
       op_id: id, error: { code: 'canceled', message: 'canceled by request' }, now: opts.now,
     });
-    if (op) return op;
+    if (op) {
+      void this.#events?.summaries([op]);
+      return op;
+    }
     const current = await this.get(id);
     if (current.status === 'canceled' || current.status === 'expired') return current;
     throw new ConflictError(`op ${id} already ${current.status}; only queued or running ops can be canceled`, {

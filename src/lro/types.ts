@@ -32,6 +32,7 @@ export interface Operation {
   expires_at: Date | null;
   dedupe_key: string | null;
   parent_id: string | null;
+  events_dropped_at?: Date | null;
 }
 
 /** An error as kept on the record: what a person reading the op needs, never a stack trace. */

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Operation } from '../lro/types.js';
 import type { WorkerOps } from './ops.js';
 
 export interface Completion {
@@ -17,13 +18,18 @@ export class Completer {
   readonly #complete: WorkerOps['completeMany'];
   readonly #onError: (err: unknown) => void;
   readonly #onLost: (opIds: string[]) => void;
+  readonly #onDone: (ops: Operation[]) => void;
   #buffer: Completion[] = [];
   #flushing: Promise<void> | null = null;
 
-  constructor(opts: { complete: WorkerOps['completeMany']; onError: (err: unknown) => void; onLost: (opIds: string[]) => void }) {
+  constructor(opts: {
+    complete: WorkerOps['completeMany']; onError: (err: unknown) => void; onLost: (opIds: string[]) => void;
+    onDone?: (ops: Operation[]) => void;
+  }) {
     this.#complete = opts.complete;
     this.#onError = opts.onError;
     this.#onLost = opts.onLost;
+    this.#onDone = opts.onDone ?? (() => {});
   }
 
   push(c: Completion): void {
@@ -41,9 +47,11 @@ export class Completer {
     while (this.#buffer.length > 0) {
       const batch = this.#buffer.splice(0, 1000);
       try {
-        const held = new Set(await this.#complete({ done: batch }));
+        const done = await this.#complete({ done: batch });
+        const held = new Set(done.map((op) => op.op_id));
         const lost = batch.filter((c) => !held.has(c.op_id)).map((c) => c.op_id);
         if (lost.length > 0) this.#onLost(lost);
+        this.#onDone(done);
         retryMs = 50;
       } catch (err) {
         this.#onError(err);

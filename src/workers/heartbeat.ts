@@ -11,19 +11,33 @@ export class Heartbeater {
   readonly #active: () => Iterable<RunningOp>;
   readonly #beat: WorkerOps['heartbeat'];
   readonly #onError: (err: unknown) => void;
+  readonly #heartbeatMs: number;
+  readonly #stallMs: number;
+  readonly #onStall: (r: RunningOp) => void;
   #timer: NodeJS.Timeout | null = null;
   #inFlight: Promise<void> | null = null;
 
-  constructor(opts: { intervalMs: number; active: () => Iterable<RunningOp>; beat: WorkerOps['heartbeat']; onError: (err: unknown) => void }) {
+  /**
+   * @param opts.intervalMs how often it looks (the summary interval): an op is written when its
+   *   summary changed or its lease is due (`heartbeatMs`), so the row sees at most one write per look
+   * @param opts.stallMs no progress for this long marks a running op stalled (`onStall` once)
+   */
+  constructor(opts: {
+    intervalMs: number; heartbeatMs: number; stallMs: number; active: () => Iterable<RunningOp>;
+    beat: WorkerOps['heartbeat']; onError: (err: unknown) => void; onStall: (r: RunningOp) => void;
+  }) {
     this.#intervalMs = opts.intervalMs;
+    this.#heartbeatMs = opts.heartbeatMs;
+    this.#stallMs = opts.stallMs;
     this.#active = opts.active;
     this.#beat = opts.beat;
     this.#onError = opts.onError;
+    this.#onStall = opts.onStall;
   }
 
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.runOnce(), this.#intervalMs);
+    this.#timer = setInterval(() => void this.runOnce({}), this.#intervalMs);
     this.#timer.unref();
   }
 
@@ -33,26 +47,32 @@ export class Heartbeater {
     await this.#inFlight;
   }
 
-  /** One beat for every running op; a beat still in flight is not doubled. */
-  runOnce(now?: Date): Promise<void> {
-    this.#inFlight ??= this.#tick(now).finally(() => { this.#inFlight = null; });
+  /** One look: beats the ops that are due (all of them with `all`); a beat in flight is not doubled. */
+  runOnce(opts: { now?: Date; all?: boolean } = { all: true }): Promise<void> {
+    this.#inFlight ??= this.#tick(opts.now, opts.all ?? false).finally(() => { this.#inFlight = null; });
     return this.#inFlight;
   }
 
-  async #tick(now?: Date): Promise<void> {
-    const running = [...this.#active()].filter((r) => r.abortCode !== 'lease_lost');
+  async #tick(now: Date | undefined, all: boolean): Promise<void> {
+    const t = Date.now();
+    const held = [...this.#active()].filter((r) => r.abortCode !== 'lease_lost');
+    for (const r of held) if (r.progress.checkStall(this.#stallMs)) this.#onStall(r);
+    // Due: the lease needs renewing within the next look, or there is a new summary to carry.
+    const slack = this.#intervalMs / 2;
+    const running = held.filter((r) => all || t - r.lastBeatAt >= this.#heartbeatMs - slack || r.progress.dirty);
     if (running.length === 0) return;
     const leases = running.map((r) => ({ op_id: r.op.op_id, epoch: r.epoch, summary: r.progress.take() }));
-    let held;
+    let rows;
     try {
-      held = await this.#beat({ leases, now });
+      rows = await this.#beat({ leases, now });
     } catch (err) {
       // Put the summaries back so the next beat carries them; the lease itself has slack.
       running.forEach((r, i) => leases[i]!.summary && r.progress.markDirty());
       this.#onError(err);
       return;
     }
-    const byId = new Map(held.map((h) => [h.op_id, h]));
+    const byId = new Map(rows.map((h) => [h.op_id, h]));
+    for (const r of running) r.lastBeatAt = t;
     for (const r of running) {
       const row = byId.get(r.op.op_id);
       if (!row) r.abort('lease_lost', `lease on op ${r.op.op_id} (epoch ${r.epoch}) was lost`);

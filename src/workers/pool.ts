@@ -2,9 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { KindRegistry } from '../lro/kinds.js';
 import type { PgListener } from '../lro/listener.js';
+import type { OpEvents } from '../lro/op-events.js';
+import { streamOf } from '../lro/streams/types.js';
+import { OpPublisher } from './publisher.js';
 import { Completer } from './completer.js';
 import { Heartbeater } from './heartbeat.js';
 import type { WorkerOps } from './ops.js';
+import type { Operation } from '../lro/types.js';
 import { RunningOp, runOp, type Log } from './runner.js';
 
 export interface WorkerPoolOptions {
@@ -23,6 +27,10 @@ export interface WorkerPoolOptions {
   heartbeatS?: number;
   /** The progress summary rides on a beat at most this often. @default 2 */
   summaryIntervalS?: number;
+  /** A running op with no progress for this long is marked stalled. @default 60 */
+  stallS?: number;
+  /** Progress events and state-change summaries go to the ops' streams. @default none */
+  events?: OpEvents;
   /** How long stop() lets running handlers finish before aborting them. @default 30000 */
   gracefulMs?: number;
   ownerType?: 'hub' | 'host';
@@ -37,7 +45,7 @@ export interface WorkerPoolOptions {
  */
 export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
   readonly workerId: string;
-  readonly #o: Required<Omit<WorkerPoolOptions, 'serves' | 'log'>> & { serves: string[]; log: Log };
+  readonly #o: Required<Omit<WorkerPoolOptions, 'serves' | 'log' | 'events'>> & { serves: string[]; log: Log; events: OpEvents | null };
   readonly #active = new Map<string, RunningOp>();
   readonly #heartbeater: Heartbeater;
   readonly #completer: Completer;
@@ -59,17 +67,21 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
     this.workerId = opts.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
     const log: Log = opts.log ?? ((m, level) => level === 'error' && console.error(m));
     this.#o = {
-      routing: ['hub'], concurrency: 10, pollMs: 1000, heartbeatS: 10, summaryIntervalS: 2, gracefulMs: 30_000,
+      routing: ['hub'], concurrency: 10, pollMs: 1000, heartbeatS: 10, summaryIntervalS: 2, stallS: 60, gracefulMs: 30_000,
       ownerType: 'hub', workerId: this.workerId, ...opts, serves: opts.serves ?? opts.kinds.names(), log,
+      events: opts.events ?? null,
     };
+    const events = this.#o.events;
     const onError = (err: unknown) => this.#error(err);
     this.#heartbeater = new Heartbeater({
-      intervalMs: 1000 * Math.min(this.#o.heartbeatS, this.#o.summaryIntervalS),
-      active: () => this.#active.values(), beat: this.#o.ops.heartbeat, onError,
+      intervalMs: 1000 * Math.min(this.#o.heartbeatS, this.#o.summaryIntervalS), heartbeatMs: 1000 * this.#o.heartbeatS,
+      stallMs: 1000 * this.#o.stallS, active: () => this.#active.values(), beat: this.#o.ops.heartbeat, onError,
+      onStall: (r) => void events?.summaries([r.live()], { stalled: true }),
     });
     this.#completer = new Completer({
       complete: this.#o.ops.completeMany, onError,
       onLost: (ids) => log(`${ids.length} completions refused: leases lost`, 'warn'),
+      onDone: (ops) => void events?.summaries(ops),
     });
   }
 
@@ -120,7 +132,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
 
   /** One heartbeat for every running op. */
   heartbeatOnce(now?: Date): Promise<void> {
-    return this.#heartbeater.runOnce(now);
+    return this.#heartbeater.runOnce({ now, all: true });
   }
 
   #wake(): void {
@@ -141,7 +153,8 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
           routings: this.#o.routing, kinds: this.#o.serves, limit: free,
           worker_id: this.workerId, owner_type: this.#o.ownerType,
         });
-        for (const op of ops) this.#run(new RunningOp(op));
+        if (ops.length > 0) void this.#o.events?.summaries(ops); // queued before any progress of theirs
+        for (const op of ops) this.#run(op);
         if (ops.length === free) this.#again = true;
       } while (this.#again);
     } catch (err) {
@@ -151,10 +164,13 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
     }
   }
 
-  #run(r: RunningOp): void {
-    this.#active.set(r.op.op_id, r);
-    const task = runOp(r, this.#o.kinds.get(r.op.kind), {
-      ops: this.#o.ops, completer: this.#completer, log: this.#o.log,
+  #run(op: Operation): void {
+    const events = this.#o.events;
+    const publisher = events ? new OpPublisher(events.streams, streamOf(op), (err) => this.#error(err)) : null;
+    const r = new RunningOp(op, publisher);
+    this.#active.set(op.op_id, r);
+    const task = runOp(r, this.#o.kinds.get(op.kind), {
+      ops: this.#o.ops, completer: this.#completer, log: this.#o.log, events,
     }).finally(() => {
       this.#active.delete(r.op.op_id);
       this.#tasks.delete(task);

@@ -4,9 +4,12 @@ import type { KindDefinition } from '../lro/kinds.js';
 import type { OpError, Operation } from '../lro/types.js';
 import { AbortReason, PermanentError, abortCode, type AbortCode } from './abort.js';
 import { backoffMs, DEFAULT_BACKOFF } from './backoff.js';
+import type { OpEvents } from '../lro/op-events.js';
+import { validateEvent } from '../lro/streams/types.js';
 import type { Completer } from './completer.js';
 import type { WorkerOps } from './ops.js';
 import { ProgressTracker } from './progress.js';
+import type { OpPublisher } from './publisher.js';
 
 export type Log = (message: string, level?: 'debug' | 'info' | 'warn' | 'error', fields?: object) => void;
 
@@ -15,11 +18,20 @@ export class RunningOp {
   readonly op: Operation;
   readonly epoch: number;
   readonly progress = new ProgressTracker();
+  readonly publisher: OpPublisher | null;
+  /** When the lease was last renewed (the heartbeat skips ops that are not due). */
+  lastBeatAt = Date.now();
   readonly #ac = new AbortController();
 
-  constructor(op: Operation) {
+  constructor(op: Operation, publisher: OpPublisher | null = null) {
     this.op = op;
     this.epoch = op.lease_epoch;
+    this.publisher = publisher;
+  }
+
+  /** The op as it stands in this worker, for a summary event. */
+  live(): Operation {
+    return { ...this.op, progress_summary: this.progress.summary() ?? null };
   }
 
   get signal(): AbortSignal {
@@ -40,6 +52,7 @@ export interface RunDeps {
   ops: WorkerOps;
   completer: Completer;
   log: Log;
+  events: OpEvents | null;
   /** @default 3600 */
   defaultTimeoutS?: number;
 }
@@ -59,12 +72,20 @@ export async function runOp(r: RunningOp, kind: KindDefinition, deps: RunDeps): 
     if (!input.success) throw new PermanentError(`stored input no longer matches kind ${op.kind}`, 'invalid_input');
     const value = await kind.run({
       op, input: input.data, signal: r.signal, epoch, attempt: op.attempt,
-      progress: (event) => r.progress.record(event),
+      progress: (event) => {
+        // Bad events throw here, in the handler, with a clear message; the stream never sees them.
+        const body = validateEvent({ type: 'progress', ...event });
+        const wasStalled = r.progress.stalled;
+        const { speed, eta_s } = r.progress.record(event);
+        r.publisher?.push({ ...body, ...(speed === undefined ? {} : { speed }), ...(eta_s === undefined ? {} : { eta_s }) });
+        if (wasStalled) void deps.events?.summaries([r.live()], { stalled: false });
+      },
       log: (message, level = 'info') => deps.log(message, level, { op_id: op.op_id }),
     });
     const result = kind.result.safeParse(value);
     if (!result.success) throw new PermanentError(`handler returned a result its kind does not allow`, 'invalid_result');
     if (r.abortCode === 'lease_lost') return deps.log(`op ${op.op_id}: result dropped, lease lost`, 'warn');
+    await r.publisher?.drain(); // the terminal summary comes after every progress event
     deps.completer.push({ op_id: op.op_id, epoch, result: result.data, summary: r.progress.take() });
   } catch (err) {
     await settleFailure(r, err, kind, deps);
@@ -76,22 +97,29 @@ export async function runOp(r: RunningOp, kind: KindDefinition, deps: RunDeps): 
 async function settleFailure(r: RunningOp, err: unknown, kind: KindDefinition, deps: RunDeps): Promise<void> {
   const { op, epoch } = r;
   const ref = { op_id: op.op_id, epoch };
+  await r.publisher?.drain();
+  const row = await settle(r, ref, err, kind, deps);
+  if (row) await deps.events?.summaries(Array.isArray(row) ? row : [row]);
+}
+
+async function settle(r: RunningOp, ref: { op_id: string; epoch: number }, err: unknown, kind: KindDefinition, deps: RunDeps) {
+  const { op } = r;
   switch (r.abortCode) {
     case 'lease_lost':
-      return deps.log(`op ${op.op_id}: handler stopped, lease lost`, 'warn');
+      deps.log(`op ${op.op_id}: handler stopped, lease lost`, 'warn');
+      return null;
     case 'shutdown':
-      await persist(() => deps.ops.release({ leases: [ref] }), deps.log);
-      return;
+      return persist(() => deps.ops.release({ leases: [ref] }), deps.log);
     case 'canceled': {
       const done = await persist(() => deps.ops.finishCanceled({ ...ref, error: { code: 'canceled', message: 'canceled by request' } }), deps.log);
-      if (done) return;
+      if (done) return done;
       break; // not a real cancel request (lost race): fall through to an ordinary failure
     }
   }
   const error = toOpError(err, r);
   const retryable = !(err instanceof PermanentError);
   const backoff = backoffMs(op.attempt, kind.backoff ?? DEFAULT_BACKOFF);
-  await persist(() => deps.ops.fail({ ...ref, error, retryable, backoff_ms: backoff }), deps.log);
+  return persist(() => deps.ops.fail({ ...ref, error, retryable, backoff_ms: backoff }), deps.log);
 }
 
 function toOpError(err: unknown, r: RunningOp): OpError {

@@ -66,21 +66,21 @@ export async function operationHeartbeat(
   return rows;
 }
 
-/** Running → succeeded for a batch. Returns the ids that were still held (the others were lost). */
+/** Running → succeeded for a batch. Returns the ops that were still held (the others were lost). */
 export async function operationCompleteMany(
   db: Db, p: { done: (LeaseRef & { result: unknown; summary: unknown })[]; now?: Date | null },
-): Promise<string[]> {
-  const { rows } = await db.query<{ op_id: string }>(
+): Promise<Operation[]> {
+  const { rows } = await db.query<Operation>(
     `WITH t AS (SELECT ${NOW(5)} AS now),
      c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[]) AS c(op_id, epoch, result, summary))
      UPDATE ${T} o SET status = 'succeeded', result = c.result, finished_at = t.now, updated_at = t.now,
        heartbeat_at = t.now, progress_summary = coalesce(c.summary, o.progress_summary)
      FROM c, t WHERE o.op_id = c.op_id AND o.status = 'running' AND o.lease_epoch = c.epoch
-     RETURNING o.op_id`,
+     RETURNING o.*`,
     [p.done.map((d) => d.op_id), p.done.map((d) => d.epoch), p.done.map((d) => JSON.stringify(d.result ?? null)),
      p.done.map((d) => (d.summary === undefined ? null : JSON.stringify(d.summary))), p.now ?? null],
   );
-  return rows.map((r) => r.op_id);
+  return rows;
 }
 
 /**
@@ -119,24 +119,24 @@ export async function operationFinishCanceled(db: Db, p: LeaseRef & { error: OpE
 }
 
 /** Gives leases back on forced shutdown: queued again at once, the attempt not counted. */
-export async function operationRelease(db: Db, p: { leases: LeaseRef[]; now?: Date | null }): Promise<string[]> {
-  const { rows } = await db.query<{ op_id: string }>(
+export async function operationRelease(db: Db, p: { leases: LeaseRef[]; now?: Date | null }): Promise<Operation[]> {
+  const { rows } = await db.query<Operation>(
     `WITH t AS (SELECT ${NOW(3)} AS now),
      r AS (SELECT * FROM unnest($1::uuid[], $2::int[]) AS r(op_id, epoch))
      UPDATE ${T} o SET status = 'queued', attempt = greatest(o.attempt - 1, 0), lease_epoch = o.lease_epoch + 1,
        owner_id = NULL, owner_type = NULL, heartbeat_at = NULL, run_at = t.now, updated_at = t.now
-     FROM r, t WHERE o.op_id = r.op_id AND o.status = 'running' AND o.lease_epoch = r.epoch RETURNING o.op_id`,
+     FROM r, t WHERE o.op_id = r.op_id AND o.status = 'running' AND o.lease_epoch = r.epoch RETURNING o.*`,
     [p.leases.map((l) => l.op_id), p.leases.map((l) => l.epoch), p.now ?? null],
   );
-  return rows.map((r) => r.op_id);
+  return rows;
 }
 
 /**
  * Stale leases (no heartbeat for `lease_s`): requeued under a new epoch, or failed when the attempts
  * are used up, or canceled when a cancel was requested. Returns what became of each.
  */
-export async function operationRescue(db: Db, p: { now?: Date | null; limit: number }): Promise<{ op_id: string; status: string }[]> {
-  const { rows } = await db.query(
+export async function operationRescue(db: Db, p: { now?: Date | null; limit: number }): Promise<Operation[]> {
+  const { rows } = await db.query<Operation>(
     `WITH t AS (SELECT ${NOW(1)} AS now),
      s AS (SELECT op_id, CASE WHEN cancel_requested_at IS NOT NULL THEN 'canceled'
                               WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END AS next
@@ -153,7 +153,7 @@ export async function operationRescue(db: Db, p: { now?: Date | null; limit: num
        owner_type = CASE WHEN s.next = 'queued' THEN NULL ELSE o.owner_type END,
        heartbeat_at = CASE WHEN s.next = 'queued' THEN NULL ELSE o.heartbeat_at END
      FROM s, e, t WHERE o.op_id = s.op_id AND e.op_id = s.op_id AND o.status = 'running'
-     RETURNING o.op_id, o.status`,
+     RETURNING o.*`,
     [p.now ?? null, p.limit],
   );
   return rows;

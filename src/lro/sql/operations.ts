@@ -47,9 +47,9 @@ export async function operationInsert(db: Db, p: OperationInsertParams): Promise
   return rows[0] ?? null;
 }
 
-/** Inserts many ops in one statement (one notification); dedupe conflicts are skipped. Returns the new ids. */
-export async function operationInsertMany(db: Db, ops: OperationInsertParams[]): Promise<string[]> {
-  const { rows } = await db.query<{ op_id: string }>(
+/** Inserts many ops in one statement (one notification); dedupe conflicts are skipped. Returns the new ops. */
+export async function operationInsertMany(db: Db, ops: OperationInsertParams[]): Promise<Operation[]> {
+  const { rows } = await db.query<Operation>(
     `INSERT INTO ${T} (${INSERT_COLUMNS})
      SELECT r.kind, r.scope_type, r.scope_id, r.routing, r.input, r.created_by, r.max_attempts, r.lease_s,
             r.priority, r.dedupe_key, r.parent_id, now(), now(), now(), now() + make_interval(secs => r.ttl_s)
@@ -58,10 +58,10 @@ export async function operationInsertMany(db: Db, ops: OperationInsertParams[]):
             parent_id uuid, ttl_s int)
      ON CONFLICT (scope_type, scope_id, kind, dedupe_key)
        WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING
-     RETURNING op_id`,
+     RETURNING *`,
     [JSON.stringify(ops)],
   );
-  return rows.map((r) => r.op_id);
+  return rows;
 }
 
 export async function operationGetActiveByDedupe(
@@ -132,18 +132,32 @@ export async function operationDismiss(db: Db, p: { op_id: string; now?: Date | 
   return rows[0] ?? null;
 }
 
-/** Queued ops past `expires_at` → expired. Returns the ids. */
-export async function operationExpire(db: Db, p: { now?: Date | null; limit: number }): Promise<string[]> {
-  const { rows } = await db.query<{ op_id: string }>(
+/** Queued ops past `expires_at` → expired. Returns them. */
+export async function operationExpire(db: Db, p: { now?: Date | null; limit: number }): Promise<Operation[]> {
+  const { rows } = await db.query<Operation>(
     `WITH t AS (SELECT ${NOW(1)} AS now),
      due AS (SELECT op_id FROM ${T}, t WHERE status = 'queued' AND expires_at IS NOT NULL AND expires_at <= t.now
              ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
      UPDATE ${T} o SET status = 'expired', finished_at = t.now, updated_at = t.now,
        error = jsonb_build_object('code', 'expired', 'message', 'the op was still queued when it expired')
-     FROM due, t WHERE o.op_id = due.op_id AND o.status = 'queued' RETURNING o.op_id`,
+     FROM due, t WHERE o.op_id = due.op_id AND o.status = 'queued' RETURNING o.*`,
     [p.now ?? null, p.limit],
   );
-  return rows.map((r) => r.op_id);
+  return rows;
+}
+
+/** Finished ops whose events outlived the retention period and are still kept. */
+export async function operationEventsDue(db: Db, p: { before: Date; limit: number }): Promise<Operation[]> {
+  const { rows } = await db.query<Operation>(
+    `SELECT * FROM ${T} WHERE finished_at IS NOT NULL AND events_dropped_at IS NULL AND finished_at < $1
+      ORDER BY finished_at LIMIT $2`,
+    [p.before, p.limit],
+  );
+  return rows;
+}
+
+export async function operationMarkEventsDropped(db: Db, p: { op_ids: string[]; now?: Date | null }): Promise<void> {
+  await db.query(`UPDATE ${T} SET events_dropped_at = ${NOW(2)} WHERE op_id = ANY($1::uuid[])`, [p.op_ids, p.now ?? null]);
 }
 
 export {

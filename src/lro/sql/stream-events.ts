@@ -5,27 +5,45 @@
 import type { EventBody, HistoryPage, StreamAddress, StreamConfig, StreamEvent } from '../streams/types.js';
 import type { Db } from './operations.js';
 
+export interface AppendItem {
+  storage: string;
+  stream: string;
+  body: EventBody;
+}
+
 /**
- * Appends a batch: allocates contiguous seqs under the stream row's lock, inserts, evicts what fell
- * out of the ring, and sends one notification. Returns the seqs and timestamps in order.
+ * Appends events to any number of streams in one statement: allocates contiguous seqs per stream
+ * under each stream row's lock (taken in a fixed order), inserts, evicts what fell out of each ring,
+ * and sends one notification per ~100 streams. Returns seq and ts for each item, in input order.
  */
-export async function streamAppend(db: Db, addr: StreamAddress, bodies: EventBody[]): Promise<{ seq: number; ts: string }[]> {
+export async function streamAppend(db: Db, items: AppendItem[]): Promise<{ seq: number; ts: string }[]> {
   const { rows } = await db.query<{ seq: number; ts: string }>(
-    `WITH s AS (
-       INSERT INTO lro_streams AS s (storage, stream, last_seq) VALUES ($1, $2, $4)
-       ON CONFLICT (storage, stream) DO UPDATE SET last_seq = s.last_seq + $4
-       RETURNING last_seq, max_msgs),
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS i(storage, stream, event, ord)),
+     counts AS (SELECT storage, stream, count(*)::bigint AS n FROM input GROUP BY storage, stream),
+     s AS (
+       INSERT INTO lro_streams AS s (storage, stream, last_seq)
+       SELECT storage, stream, n FROM counts ORDER BY storage, stream
+       ON CONFLICT (storage, stream) DO UPDATE SET last_seq = s.last_seq + excluded.last_seq
+       RETURNING storage, stream, last_seq, max_msgs),
+     numbered AS (
+       SELECT i.ord, i.storage, i.stream, i.event,
+              s.last_seq - c.n + row_number() OVER (PARTITION BY i.storage, i.stream ORDER BY i.ord) AS seq
+         FROM input i JOIN counts c USING (storage, stream) JOIN s USING (storage, stream)),
      ins AS (
        INSERT INTO lro_stream_events (storage, stream, seq, ts, event)
-       SELECT $1, $2, s.last_seq - $4 + e.ord, clock_timestamp(), e.event
-         FROM s, unnest($3::jsonb[]) WITH ORDINALITY AS e(event, ord)
-       RETURNING seq, ts),
+       SELECT storage, stream, seq, clock_timestamp(), event FROM numbered
+       RETURNING storage, stream, seq, ts),
      evict AS (
        DELETE FROM lro_stream_events d USING s
-        WHERE d.storage = $1 AND d.stream = $2
-          AND d.seq <= s.last_seq - s.max_msgs)
-     SELECT ins.seq::float8 AS seq, to_jsonb(ins.ts) #>> '{}' AS ts FROM ins, (SELECT pg_notify('lro_stream', $1 || ' ' || $2)) n ORDER BY ins.seq`,
-    [addr.storage, addr.name, bodies.map((b) => JSON.stringify(b)), bodies.length],
+        WHERE d.storage = s.storage AND d.stream = s.stream AND d.seq <= s.last_seq - s.max_msgs),
+     notified AS (
+       SELECT pg_notify('lro_stream', string_agg(storage || ' ' || stream, ',')) AS x
+         FROM (SELECT storage, stream, (row_number() OVER ()) / 100 AS chunk FROM s) c GROUP BY chunk)
+     SELECT ins.seq::float8 AS seq, to_jsonb(ins.ts) #>> '{}' AS ts
+       FROM ins JOIN numbered n USING (storage, stream, seq), (SELECT count(*) FROM notified) k
+      ORDER BY n.ord`,
+    [items.map((i) => i.storage), items.map((i) => i.stream), items.map((i) => JSON.stringify(i.body))],
   );
   return rows;
 }

@@ -1,43 +1,49 @@
 import type { EventBody, StreamAddress, StreamEvent } from './types.js';
 
-interface Pending {
+export interface AppendRequest {
+  addr: StreamAddress;
   body: EventBody;
+}
+
+interface Pending extends AppendRequest {
   resolve: (e: StreamEvent) => void;
   reject: (err: unknown) => void;
 }
 
 /**
- * Per-stream append batching shared by the adapters: the first append is written at once; appends
- * that arrive while a write is in flight go together in the next write, in order.
+ * Append batching shared by the adapters: the first append is written at once; appends that arrive
+ * while a write is in flight go together in the next write, in order. `perStream` keeps one queue
+ * (and one write in flight) per stream; otherwise one queue serves every stream.
  */
 export class AppendBatcher {
-  readonly #write: (addr: StreamAddress, bodies: EventBody[]) => Promise<StreamEvent[]>;
+  readonly #write: (items: AppendRequest[]) => Promise<StreamEvent[]>;
   readonly #maxBatch: number;
-  readonly #queues = new Map<string, { addr: StreamAddress; items: Pending[]; flushing: boolean }>();
+  readonly #perStream: boolean;
+  readonly #queues = new Map<string, { items: Pending[]; flushing: boolean }>();
 
-  constructor(write: (addr: StreamAddress, bodies: EventBody[]) => Promise<StreamEvent[]>, maxBatch = 500) {
+  constructor(write: (items: AppendRequest[]) => Promise<StreamEvent[]>, opts: { maxBatch: number; perStream: boolean }) {
     this.#write = write;
-    this.#maxBatch = maxBatch;
+    this.#maxBatch = opts.maxBatch;
+    this.#perStream = opts.perStream;
   }
 
   append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]> {
-    const key = `${addr.storage} ${addr.name}`;
+    const key = this.#perStream ? `${addr.storage} ${addr.name}` : '';
     let q = this.#queues.get(key);
-    if (!q) this.#queues.set(key, (q = { addr, items: [], flushing: false }));
+    if (!q) this.#queues.set(key, (q = { items: [], flushing: false }));
     const queue = q;
-    const done = bodies.map((body) => new Promise<StreamEvent>((resolve, reject) => queue.items.push({ body, resolve, reject })));
-    if (!queue.flushing) void this.#flush(key);
+    const done = bodies.map((body) => new Promise<StreamEvent>((resolve, reject) => queue.items.push({ addr, body, resolve, reject })));
+    if (!queue.flushing) void this.#flush(key, queue);
     return Promise.all(done);
   }
 
-  async #flush(key: string): Promise<void> {
-    const q = this.#queues.get(key)!;
+  async #flush(key: string, q: { items: Pending[]; flushing: boolean }): Promise<void> {
     q.flushing = true;
     try {
       while (q.items.length > 0) {
         const batch = q.items.splice(0, this.#maxBatch);
         try {
-          const events = await this.#write(q.addr, batch.map((p) => p.body));
+          const events = await this.#write(batch);
           batch.forEach((p, i) => p.resolve(events[i]!));
         } catch (err) {
           batch.forEach((p) => p.reject(err));
@@ -45,7 +51,7 @@ export class AppendBatcher {
       }
     } finally {
       q.flushing = false;
-      this.#queues.delete(key);
+      if (q.items.length === 0) this.#queues.delete(key);
     }
   }
 }

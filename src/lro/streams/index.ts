@@ -46,9 +46,13 @@ export class ProgressStreams {
 /** `pg` (default) or a `nats://` URL, as LRO_STREAMS says. */
 export async function openStreams(spec: string, deps: { db: pg.Pool; listener: PgListener }): Promise<ProgressStreams> {
   if (spec === 'pg') return new ProgressStreams(new PgStreamBackend(deps));
-  if (spec.startsWith('nats://')) {
-    const { NatsStreamBackend } = await import('./nats.js');
-    return new ProgressStreams(await NatsStreamBackend.connect(spec));
-  }
+  if (spec.startsWith('nats://')) return openNatsStreams(spec);
   throw new Error(`LRO_STREAMS must be "pg" or a nats:// URL, not ${JSON.stringify(spec)}`);
+}
+
+/** Streams on NATS JetStream at `url` (the NATS client is loaded only when used). */
+export async function openNatsStreams(url: string): Promise<ProgressStreams> {
+  if (!url.startsWith('nats://')) throw new Error(`LRO_STREAMS must be "pg" or a nats:// URL, not ${JSON.stringify(url)}`);
+  const { NatsStreamBackend } = await import('./nats.js');
+  return new ProgressStreams(await NatsStreamBackend.connect(url));
 }

@@ -33,7 +33,9 @@ export class NatsStreamBackend implements StreamBackend {
   readonly #jsm: JetStreamManager;
   readonly #state = new Map<string, SubjectState>();
   readonly #configs = new Map<string, StreamConfig>();
-  readonly #batcher = new AppendBatcher((addr, bodies) => this.#write(addr, bodies), 200);
+  readonly #batcher = new AppendBatcher((items) => this.#write(items[0]!.addr, items.map((i) => i.body)), {
+    maxBatch: 200, perStream: true,
+  });
   readonly #reconnectListeners = new Set<() => void>();
   /** Tells this writer's messages from another's with the same seqs (msgIDs must differ). */
   readonly #writer = randomUUID().slice(0, 8);

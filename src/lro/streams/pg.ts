@@ -17,7 +17,8 @@ export class PgStreamBackend implements StreamBackend {
   readonly #watchers = new Map<string, Set<() => void>>();
   readonly #batcher: AppendBatcher;
   #onNotify = (channel: string, payload: string) => {
-    if (channel === 'lro_stream') this.#watchers.get(payload)?.forEach((fn) => fn());
+    if (channel !== 'lro_stream') return;
+    for (const key of payload.split(',')) this.#watchers.get(key)?.forEach((fn) => fn());
   };
   #onConnected = () => this.#watchers.forEach((set) => set.forEach((fn) => fn()));
 
@@ -26,10 +27,13 @@ export class PgStreamBackend implements StreamBackend {
     this.#listener = opts.listener;
     this.#listener.on('notification', this.#onNotify);
     this.#listener.on('connected', this.#onConnected);
-    this.#batcher = new AppendBatcher(async (addr, bodies) => {
-      const rows = await sql.streamAppend(this.#db, addr, bodies);
-      return rows.map((r, i) => ({ ...bodies[i]!, seq: r.seq, ts: r.ts }) as StreamEvent);
-    });
+    // One queue for every stream: appends to many streams (e.g. the summaries of a claimed batch)
+    // go to Postgres in one statement.
+    this.#batcher = new AppendBatcher(async (items) => {
+      const rows = await retryDeadlock(() =>
+        sql.streamAppend(this.#db, items.map((i) => ({ storage: i.addr.storage, stream: i.addr.name, body: i.body }))));
+      return rows.map((r, i) => ({ ...items[i]!.body, seq: r.seq, ts: r.ts }) as StreamEvent);
+    }, { maxBatch: 1000, perStream: false });
   }
 
   append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]> {
@@ -87,5 +91,16 @@ export class PgStreamBackend implements StreamBackend {
   async close(): Promise<void> {
     this.#listener.off('notification', this.#onNotify);
     this.#listener.off('connected', this.#onConnected);
+  }
+}
+
+/** Two processes appending to the same streams can deadlock on the stream rows: try again. */
+async function retryDeadlock<T>(fn: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || i >= 5) throw err;
+    }
   }
 }

@@ -1,0 +1,159 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { LroError } from '../src/lro/errors.js';
+import type { StreamEvent, StreamItem } from '../src/lro/streams/index.js';
+import { streamOf } from '../src/lro/streams/types.js';
+import type { Operation } from '../src/lro/types.js';
+import { ProgressTracker } from '../src/workers/progress.js';
+import { testKinds } from './helpers/kinds.js';
+import { hubOp, openTestLro } from './helpers/lro.js';
+
+/** A kind whose handler sends a bad event, reports what the error said, and goes on. */
+const kinds = testKinds().register({
+  name: 'sloppy',
+  input: z.object({}),
+  result: z.strictObject({ errors: z.array(z.string()) }),
+  async run({ progress }) {
+    const errors: string[] = [];
+    const bad = [{ phase: 'x', level: 'loud' }, { phase: 'x', detail: 'y'.repeat(70_000) }, { phase: 'x', detail: { n: 1n } }];
+    progress({ phase: 'x', progress: 10 });
+    for (const event of bad) {
+      try {
+        progress(event as never);
+      } catch (err) {
+        errors.push(`${(err as LroError).code}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    progress({ phase: 'x', progress: 100 });
+    return { errors };
+  },
+});
+const { lro } = await openTestLro({ kinds, stallS: 0.3 });
+
+/** Every event of an op's stream until its terminal summary. */
+async function eventsUntilTerminal(op: Operation): Promise<StreamEvent[]> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), 15_000);
+  const events: StreamEvent[] = [];
+  for await (const item of lro.streams.read(streamOf(op), { signal: ac.signal }) as AsyncGenerator<StreamItem>) {
+    if (item.type === 'gap') throw new Error(`unexpected gap ${item.from_seq}-${item.to_seq}`);
+    events.push(item);
+    if (item.type === 'summary' && ['succeeded', 'failed', 'canceled', 'expired'].includes(String(item.summary.status))) break;
+  }
+  clearTimeout(timer);
+  return events;
+}
+const statuses = (events: StreamEvent[]) => events.flatMap((e) => (e.type === 'summary' ? [e.summary.status] : []));
+
+describe('progress on the op stream', () => {
+  it('a summary at every state change, progress in between with speed and ETA', async () => {
+    const pool = lro.workerPool({ concurrency: 1, summaryIntervalS: 0.2 });
+    await pool.start();
+    const { op } = await lro.store.create(hubOp('demo', { phases: ['copy'], steps: 12, step_ms: 40 }));
+    const events = await eventsUntilTerminal(op);
+    expect(statuses(events)).toEqual(['queued', 'running', 'succeeded']);
+    const progress = events.filter((e) => e.type === 'progress');
+    expect(progress.at(-1)).toMatchObject({ phase: 'copy', progress: { current: 12, total: 12, unit: 'steps' } });
+    const withSpeed = progress.filter((e) => e.type === 'progress' && e.speed !== undefined);
+    expect(withSpeed.length).toBeGreaterThan(0);
+    for (const e of withSpeed) if (e.type === 'progress') expect(e.speed).toBeGreaterThan(5); // ~25 steps/s
+    expect(progress.some((e) => e.type === 'progress' && e.eta_s !== undefined)).toBe(true);
+    const final = events.at(-1)!;
+    expect(final).toMatchObject({ type: 'summary', summary: { status: 'succeeded', result: { steps_done: 12 } } });
+    await pool.stop();
+  });
+
+  it('retries and cancel show in the summaries', async () => {
+    const pool = lro.workerPool({ concurrency: 1, pollMs: 20 });
+    await pool.start();
+    const { op } = await lro.store.create(hubOp('demo', { steps: 1, step_ms: 0, fail_at_step: 1 }, { max_attempts: 2 }));
+    await lro.db.query(`UPDATE long_running_operations SET run_at = now() WHERE op_id = $1 AND status = 'queued'`, [op.op_id]);
+    const failing = eventsUntilTerminal(op);
+    // Move the backoff clock whenever the op is waiting for its retry.
+    while ((await lro.store.get(op.op_id)).status !== 'failed') {
+      await lro.db.query(`UPDATE long_running_operations SET run_at = now() WHERE op_id = $1 AND status = 'queued'`, [op.op_id]);
+      await delay(20); // polling the row for a condition, bounded by the test timeout
+    }
+    expect(statuses(await failing)).toEqual(['queued', 'running', 'queued', 'running', 'failed']);
+    await pool.stop();
+    const { op: queued } = await lro.store.create(hubOp('demo'));
+    await lro.store.cancel(queued.op_id);
+    expect(statuses(await eventsUntilTerminal(queued))).toEqual(['queued', 'canceled']);
+  });
+
+  it('a running op with no progress for stall_s is marked stalled, on its stream and its row', async () => {
+    const pool = lro.workerPool({ concurrency: 1, summaryIntervalS: 0.1, heartbeatS: 0.2 });
+    await pool.start();
+    const { op } = await lro.store.create(hubOp('demo', { hang: true, steps: 3, step_ms: 1 }));
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 15_000);
+    let stalled: StreamEvent | undefined;
+    for await (const item of lro.streams.read(streamOf(op), { signal: ac.signal })) {
+      if (item.type === 'summary' && item.summary.stalled === true) {
+        stalled = item;
+        break;
+      }
+    }
+    clearTimeout(timer);
+    expect(stalled).toMatchObject({ type: 'summary', summary: { status: 'running', stalled: true } });
+    await pool.heartbeatOnce();
+    expect((await lro.store.get(op.op_id)).progress_summary).toMatchObject({ stalled: true });
+    await lro.store.cancel(op.op_id);
+    expect(statuses(await eventsUntilTerminal(op)).at(-1)).toBe('canceled');
+    await pool.stop();
+  });
+
+  it('bad progress events throw in the handler with a clear error and leave the stream whole', async () => {
+    const pool = lro.workerPool({ concurrency: 1 });
+    await pool.start();
+    const { op } = await lro.store.create(hubOp('sloppy'));
+    const events = await eventsUntilTerminal(op);
+    const done = await lro.store.get(op.op_id);
+    expect((done.result as { errors: string[] }).errors).toEqual([
+      expect.stringMatching(/^invalid_input: event is invalid/),
+      expect.stringMatching(/^payload_too_large: event is \d+ bytes; the limit is 65536 bytes/),
+      expect.stringMatching(/^invalid_input: event is not JSON-serialisable/),
+    ]);
+    expect(events.filter((e) => e.type === 'progress').map((e) => e.type === 'progress' && e.progress)).toEqual([10, 100]);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    await pool.stop();
+  });
+
+  it('a finished op\'s stream is dropped after the retention period', async () => {
+    const { op } = await lro.store.create(hubOp('demo'));
+    const canceled = await lro.store.cancel(op.op_id);
+    await eventsUntilTerminal(op);
+    const maintainer = lro.maintainer({ retentionS: 3600 });
+    const early = await maintainer.runOnce({ now: new Date(canceled.finished_at!.getTime() + 60_000) });
+    expect(early?.streams_dropped).not.toContain(op.op_id);
+    const late = await maintainer.runOnce({ now: new Date(canceled.finished_at!.getTime() + 3_601_000) });
+    expect(late?.streams_dropped).toContain(op.op_id);
+    expect((await lro.streams.backend.history(streamOf(op), 1, 100)).events).toEqual([]);
+    expect((await lro.store.get(op.op_id)).status).toBe('canceled'); // the record stays
+  });
+});
+
+describe('ProgressTracker', () => {
+  it('combines phases by weight into one overall percent', () => {
+    const t = new ProgressTracker();
+    t.record({ phase: 'download', progress: { current: 50, total: 100, weight: 3 } });
+    t.record({ phase: 'verify', progress: { current: 0, total: 10, weight: 1 } });
+    expect(t.summary()?.percent).toBe(37.5);
+    t.record({ phase: 'verify', progress: { current: 10, total: 10 } });
+    expect(t.summary()?.percent).toBe(62.5);
+  });
+
+  it('estimates speed and ETA from samples on a pinned clock', () => {
+    let now = 0;
+    const t = new ProgressTracker(() => now);
+    t.record({ phase: 'p', progress: { current: 0, total: 1000 } });
+    now = 1000;
+    const { speed, eta_s } = t.record({ phase: 'p', progress: { current: 100, total: 1000 } });
+    expect(speed).toBe(100);
+    expect(eta_s).toBe(9);
+    now = 100_000;
+    expect(t.checkStall(60_000)).toBe(true);
+    expect(t.checkStall(60_000)).toBe(false); // said once
+  });
+});
