@@ -22,7 +22,8 @@ const MAX_MS = Number(args['max-seconds']) * 1000;
 const ROUNDS = Number(args.rounds), JOBS = Number(args.jobs), CONC = Number(args.concurrency), SAMPLES = Number(args.samples);
 
 const makers: Record<string, () => QueueSystem> = {
-  lro: () => lroSystem(),
+  lro: () => lroSystem('pg'),
+  'lro-nats': () => lroSystem('nats'),
   graphile: () => graphileSystem(),
   'pgboss-c': () => pgBossSystem(CONC),
   'pgboss-1000': () => pgBossSystem(1000),

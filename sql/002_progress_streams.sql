@@ -1,10 +1,10 @@
 -- Progress streams for the `pg` adapter: one ring of events per (storage, stream), e.g.
--- ('persist.project-<id>', 'lro.<op_id>'). Seqs are contiguous per stream, allocated from
--- lro_streams.last_seq under its row lock, so they commit in order.
+-- ('persist.project-<id>', 'lro.<op_id>'). Seqs are contiguous per stream: an append continues the
+-- highest stored seq, and the primary key turns a concurrent append into a retry (see
+-- src/lro/sql/stream-events.ts). lro_streams holds only streams configured away from the defaults.
 CREATE TABLE lro_streams (
   storage    text NOT NULL,
   stream     text NOT NULL,
-  last_seq   bigint NOT NULL DEFAULT 0,
   max_msgs   integer NOT NULL DEFAULT 2000 CHECK (max_msgs > 0),
   max_age_s  integer CHECK (max_age_s > 0),
   created_at timestamptz NOT NULL DEFAULT now(),
@@ -18,6 +18,10 @@ CREATE TABLE lro_stream_events (
   ts      timestamptz NOT NULL DEFAULT now(),
   event   jsonb NOT NULL,
   PRIMARY KEY (storage, stream, seq)
+) WITH (
+  -- a ring: every append beyond max_msgs deletes as much as it inserts, so vacuum must keep up
+  autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.05,
+  autovacuum_vacuum_cost_delay = 0
 );
 
 -- Retention of a finished op's stream: the maintainer drops it after the retention period and

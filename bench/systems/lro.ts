@@ -4,8 +4,11 @@ import { Lro } from '../../src/lro/engine.js';
 import { migrate } from '../../src/db/migrate.js';
 import type { Hooks, QueueSystem } from './types.js';
 
-/** lro with every op's record kept and heartbeats on (the defaults: 10 s beat, 2 s summaries). */
-export function lroSystem(pools = 1): QueueSystem {
+/**
+ * lro with every op's record kept, heartbeats on (10 s beat, 2 s summaries) and a summary event on
+ * the op's progress stream at every state change, the streams in Postgres (`pg`) or in NATS.
+ */
+export function lroSystem(streams: 'pg' | 'nats' = 'pg', pools = 1): QueueSystem {
   let lro: Lro;
   let hooks: Hooks;
   const kinds = new KindRegistry().register({
@@ -20,10 +23,11 @@ export function lroSystem(pools = 1): QueueSystem {
   });
   const request = (seq?: number) => ({ kind: 'noop', scope: { type: 'hub' }, input: seq === undefined ? {} : { seq } });
   return {
-    name: pools === 1 ? 'lro' : `lro (${pools} pools)`,
+    name: `lro (${streams} streams${pools === 1 ? '' : `, ${pools} pools`})`,
     async setup(url) {
       await migrate(url);
-      lro = new Lro({ connectionString: url, kinds, poolSize: 20 });
+      lro = await Lro.open({ connectionString: url, kinds, poolSize: 20,
+        streamsSpec: streams === 'pg' ? 'pg' : (process.env.NATS_URL ?? 'nats://127.0.0.1:4222') });
     },
     async start(concurrency, h) {
       hooks = h;

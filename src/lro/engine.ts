@@ -56,7 +56,7 @@ export class Lro {
     this.db.on('error', () => {});
     this.kinds = opts.kinds ?? defaultKinds();
     this.listener = new PgListener({ connectionString: opts.connectionString, applicationName: `${applicationName}-listen` });
-    this.streams = opts.streams ?? new ProgressStreams(new PgStreamBackend({ db: this.db, listener: this.listener }));
+    this.streams = opts.streams ?? new ProgressStreams(new PgStreamBackend({ db: this.db, listener: this.listener, connectionString: opts.connectionString }));
     this.events = new OpEvents(this.streams);
     this.#opts = opts;
     this.store = new OperationStore({ db: this.db, kinds: this.kinds, defaultLeaseS: opts.leaseS, events: this.events });

@@ -2,25 +2,21 @@ import type { ProgressStreams } from './streams/index.js';
 import { streamOf } from './streams/types.js';
 import type { Operation } from './types.js';
 
-/** What a `summary` event carries: the op's state as a person watching it needs it. */
+/**
+ * What a `summary` event carries: the op's state as a person watching it needs it. Fields that are
+ * empty are left out (every event is a row in the `pg` adapter).
+ */
 export function summaryOf(op: Operation, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    op_id: op.op_id,
-    kind: op.kind,
-    status: op.status,
-    attempt: op.attempt,
-    max_attempts: op.max_attempts,
-    progress: op.progress_summary ?? null,
-    error: op.error,
-    last_error: op.last_error,
-    ...(op.status === 'succeeded' ? { result: op.result } : {}),
-    cancel_requested: op.cancel_requested_at !== null,
-    run_at: op.run_at,
-    started_at: op.started_at,
-    finished_at: op.finished_at,
-    updated_at: op.updated_at,
-    ...extra,
-  };
+  const s: Record<string, unknown> = { status: op.status, attempt: op.attempt, max_attempts: op.max_attempts };
+  if (op.progress_summary) s.progress = op.progress_summary;
+  if (op.error) s.error = op.error;
+  if (op.last_error && op.status !== 'failed') s.last_error = op.last_error;
+  if (op.status === 'succeeded') s.result = op.result;
+  if (op.cancel_requested_at) s.cancel_requested = true;
+  if (op.status === 'queued' && op.attempt > 0) s.run_at = op.run_at;
+  if (op.started_at) s.started_at = op.started_at;
+  if (op.finished_at) s.finished_at = op.finished_at;
+  return Object.assign(s, extra);
 }
 
 /**
@@ -40,9 +36,13 @@ export class OpEvents {
     return this.#streams;
   }
 
-  /** Publishes the summaries of `ops` (one event each); resolves when stored. */
+  /**
+   * Publishes the summaries of `ops` (one event each); resolves when stored. They are built here, so
+   * they go straight to the backend without the validation that outside events get.
+   */
   summaries(ops: Operation[], extra?: Record<string, unknown>): Promise<void> {
-    return Promise.all(ops.map((op) => this.#streams.publish(streamOf(op), [{ type: 'summary', summary: summaryOf(op, extra) }])))
+    const backend = this.#streams.backend;
+    return Promise.all(ops.map((op) => backend.append(streamOf(op), [{ type: 'summary', summary: summaryOf(op, extra) }])))
       .then(() => {}, this.#onError);
   }
 }

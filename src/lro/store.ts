@@ -50,11 +50,14 @@ export class OperationStore {
     throw new ConflictError(`dedupe key ${params.dedupe_key} is contended; try again`);
   }
 
-  /** Creates many ops in one statement (one notification). Dedupe conflicts are skipped. */
+  /**
+   * Creates many ops in one statement (one notification). Dedupe conflicts are skipped. Resolves once
+   * their `queued` summaries are on their streams too.
+   */
   async createMany(requests: unknown[], opts: CreateOptions = {}): Promise<string[]> {
     const params = requests.map((r) => this.#prepare(r, opts));
     const ops = await guard(() => sql.operationInsertMany(this.#db, params));
-    void this.#events?.summaries(ops);
+    await this.#events?.summaries(ops);
     return ops.map((op) => op.op_id);
   }
 

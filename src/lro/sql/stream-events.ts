@@ -12,57 +12,67 @@ export interface AppendItem {
 }
 
 /**
- * Appends events to any number of streams in one statement: allocates contiguous seqs per stream
- * under each stream row's lock (taken in a fixed order), inserts, evicts what fell out of each ring,
- * and sends one notification per ~100 streams. Returns seq and ts for each item, in input order.
+ * Appends events to any number of streams in one statement. Seqs continue each stream's highest
+ * stored seq (the ring always keeps its newest event); a concurrent writer to the same stream makes
+ * this statement fail with a unique violation and the caller retries it, so seqs stay contiguous and
+ * commit in order without a counter row to update. Evicts what fell out of each ring and sends one
+ * notification per ~100 streams. Returns seq and ts for each item, in input order.
  */
 export async function streamAppend(db: Db, items: AppendItem[]): Promise<{ seq: number; ts: string }[]> {
   const { rows } = await db.query<{ seq: number; ts: string }>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS i(storage, stream, event, ord)),
-     counts AS (SELECT storage, stream, count(*)::bigint AS n FROM input GROUP BY storage, stream),
      s AS (
-       INSERT INTO lro_streams AS s (storage, stream, last_seq)
-       SELECT storage, stream, n FROM counts ORDER BY storage, stream
-       ON CONFLICT (storage, stream) DO UPDATE SET last_seq = s.last_seq + excluded.last_seq
-       RETURNING storage, stream, last_seq, max_msgs),
+       SELECT c.storage, c.stream, c.n, coalesce(cfg.max_msgs, 2000) AS max_msgs,
+              coalesce((SELECT max(e.seq) FROM lro_stream_events e WHERE e.storage = c.storage AND e.stream = c.stream), 0) AS base
+         FROM (SELECT storage, stream, count(*) AS n FROM input GROUP BY storage, stream) c
+         LEFT JOIN lro_streams cfg USING (storage, stream)),
      numbered AS (
-       SELECT i.ord, i.storage, i.stream, i.event,
-              s.last_seq - c.n + row_number() OVER (PARTITION BY i.storage, i.stream ORDER BY i.ord) AS seq
-         FROM input i JOIN counts c USING (storage, stream) JOIN s USING (storage, stream)),
+       SELECT i.ord, i.storage, i.stream, i.event, clock_timestamp() AS ts, s.base + s.n - s.max_msgs AS evict_to,
+              s.base + row_number() OVER (PARTITION BY i.storage, i.stream ORDER BY i.ord) AS seq
+         FROM input i JOIN s USING (storage, stream)),
      ins AS (
+       -- events that this very batch pushes out of the ring are numbered but never stored
        INSERT INTO lro_stream_events (storage, stream, seq, ts, event)
-       SELECT storage, stream, seq, clock_timestamp(), event FROM numbered
-       RETURNING storage, stream, seq, ts),
+       SELECT storage, stream, seq, ts, event FROM numbered WHERE seq > evict_to),
      evict AS (
+       -- only the range this batch pushes out: a scan from the start of the stream would step over
+       -- every dead row that vacuum has not reclaimed yet
        DELETE FROM lro_stream_events d USING s
-        WHERE d.storage = s.storage AND d.stream = s.stream AND d.seq <= s.last_seq - s.max_msgs),
+        WHERE s.base + s.n > s.max_msgs AND d.storage = s.storage AND d.stream = s.stream
+          AND d.seq > s.base - s.max_msgs AND d.seq <= s.base + s.n - s.max_msgs),
      notified AS (
        SELECT pg_notify('lro_stream', string_agg(storage || ' ' || stream, ',')) AS x
          FROM (SELECT storage, stream, (row_number() OVER ()) / 100 AS chunk FROM s) c GROUP BY chunk)
-     SELECT ins.seq::float8 AS seq, to_jsonb(ins.ts) #>> '{}' AS ts
-       FROM ins JOIN numbered n USING (storage, stream, seq), (SELECT count(*) FROM notified) k
+     SELECT n.seq::float8 AS seq, to_jsonb(n.ts) #>> '{}' AS ts
+       FROM numbered n, (SELECT count(*) FROM notified) k
       ORDER BY n.ord`,
     [items.map((i) => i.storage), items.map((i) => i.stream), items.map((i) => JSON.stringify(i.body))],
   );
   return rows;
 }
 
-/** Stored events with seq ≥ `from`, oldest first, plus the oldest stored seq and the last seq ever given. */
+/** Stored events with seq ≥ `from`, oldest first, at most `limit`, and the newest seq of the stream. */
 export async function streamHistory(db: Db, addr: StreamAddress, from: number, limit: number): Promise<HistoryPage> {
   const { rows } = await db.query(
-    `SELECT s.last_seq::float8 AS last_seq,
-       (SELECT min(seq) FROM lro_stream_events e WHERE e.storage = s.storage AND e.stream = s.stream)::float8 AS first_seq,
+    `SELECT coalesce((SELECT max(seq) FROM lro_stream_events WHERE storage = $1 AND stream = $2), 0)::float8 AS last_seq,
        coalesce((SELECT jsonb_agg(x.event || jsonb_build_object('seq', x.seq, 'ts', x.ts) ORDER BY x.seq)
-          FROM (SELECT seq, ts, event FROM lro_stream_events e
-                 WHERE e.storage = s.storage AND e.stream = s.stream AND e.seq >= $3
-                 ORDER BY seq LIMIT $4) x), '[]'::jsonb) AS events
-     FROM lro_streams s WHERE s.storage = $1 AND s.stream = $2`,
+          FROM (SELECT seq, ts, event FROM lro_stream_events
+                 WHERE storage = $1 AND stream = $2 AND seq >= $3 ORDER BY seq LIMIT $4) x), '[]'::jsonb) AS events`,
     [addr.storage, addr.name, from, limit],
   );
-  const row = rows[0];
-  if (!row) return { events: [], first_seq: null, last_seq: 0 };
-  return { events: row.events as StreamEvent[], first_seq: row.first_seq, last_seq: row.last_seq };
+  const { events, last_seq } = rows[0] as { events: StreamEvent[]; last_seq: number };
+  return { events, first_seq: events[0]?.seq ?? null, last_seq };
+}
+
+/** Stored events with seq ≥ `from`, oldest first, at most `limit` (the live path: one index range scan). */
+export async function streamRead(db: Db, addr: StreamAddress, from: number, limit: number): Promise<StreamEvent[]> {
+  const { rows } = await db.query(
+    `SELECT event || jsonb_build_object('seq', seq, 'ts', ts) AS e FROM lro_stream_events
+      WHERE storage = $1 AND stream = $2 AND seq >= $3 ORDER BY seq LIMIT $4`,
+    [addr.storage, addr.name, from, limit],
+  );
+  return rows.map((r) => r.e as StreamEvent);
 }
 
 export async function streamConfigure(db: Db, addr: StreamAddress, config: StreamConfig): Promise<void> {
@@ -81,12 +91,16 @@ export async function streamDrop(db: Db, addr: StreamAddress): Promise<void> {
   );
 }
 
-/** Drops events older than their stream's `max_age_s`. Returns how many. */
+/**
+ * Drops events older than their stream's `max_age_s`, always keeping each stream's newest event (its
+ * seq is where the next append continues). Returns how many.
+ */
 export async function streamTrimAge(db: Db, p: { now?: Date | null }): Promise<number> {
   const { rowCount } = await db.query(
     `DELETE FROM lro_stream_events e USING lro_streams s
       WHERE s.max_age_s IS NOT NULL AND e.storage = s.storage AND e.stream = s.stream
-        AND e.ts < coalesce($1::timestamptz, now()) - make_interval(secs => s.max_age_s)`,
+        AND e.ts < coalesce($1::timestamptz, now()) - make_interval(secs => s.max_age_s)
+        AND e.seq < (SELECT max(seq) FROM lro_stream_events m WHERE m.storage = s.storage AND m.stream = s.stream)`,
     [p.now ?? null],
   );
   return rowCount ?? 0;

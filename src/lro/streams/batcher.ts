@@ -19,12 +19,18 @@ export class AppendBatcher {
   readonly #write: (items: AppendRequest[]) => Promise<StreamEvent[]>;
   readonly #maxBatch: number;
   readonly #perStream: boolean;
+  readonly #lingerMs: number;
   readonly #queues = new Map<string, { items: Pending[]; flushing: boolean }>();
 
-  constructor(write: (items: AppendRequest[]) => Promise<StreamEvent[]>, opts: { maxBatch: number; perStream: boolean }) {
+  /**
+   * @param opts.lingerMs after a write, wait this long for more appends before the next one (fewer,
+   *   larger writes under load; the first append after a quiet spell is still written at once)
+   */
+  constructor(write: (items: AppendRequest[]) => Promise<StreamEvent[]>, opts: { maxBatch: number; perStream: boolean; lingerMs?: number }) {
     this.#write = write;
     this.#maxBatch = opts.maxBatch;
     this.#perStream = opts.perStream;
+    this.#lingerMs = opts.lingerMs ?? 0;
   }
 
   append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]> {
@@ -48,6 +54,7 @@ export class AppendBatcher {
         } catch (err) {
           batch.forEach((p) => p.reject(err));
         }
+        if (this.#lingerMs > 0 && q.items.length < this.#maxBatch) await new Promise((r) => setTimeout(r, this.#lingerMs));
       }
     } finally {
       q.flushing = false;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { PgListener } from '../listener.js';
 import { PgStreamBackend } from './pg.js';
-import { StreamReader } from './reader.js';
+import { StreamReader, type ReadOptions } from './reader.js';
 import { validateEvent, type StreamAddress, type StreamBackend, type StreamConfig, type StreamEvent, type StreamItem } from './types.js';
 
 export * from './types.js';
@@ -25,8 +25,14 @@ export class ProgressStreams {
     return this.backend.append(addr, bodies);
   }
 
-  read(addr: StreamAddress, opts: { fromSeq?: number; signal?: AbortSignal; maxQueue?: number } = {}): AsyncGenerator<StreamItem> {
+  /** Events from `fromSeq` (history, then live), one item at a time. */
+  read(addr: StreamAddress, opts: ReadOptions = {}): AsyncGenerator<StreamItem> {
     return this.#reader.read(addr, opts);
+  }
+
+  /** The same items in the batches they arrive in. */
+  readBatches(addr: StreamAddress, opts: ReadOptions = {}): AsyncGenerator<StreamItem[]> {
+    return this.#reader.readBatches(addr, opts);
   }
 
   configure(addr: StreamAddress, config: StreamConfig): Promise<void> {

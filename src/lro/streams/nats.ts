@@ -136,7 +136,7 @@ export class NatsStreamBackend implements StreamBackend {
    * missed while disconnected shows as a jump in seq, or is found by the catch-up from history that
    * runs at the start and after every reconnect; either way nothing is skipped or repeated.
    */
-  async *follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+  async *follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncGenerator<StreamEvent[]> {
     const sub = this.#nc.subscribe(subjectOf(addr));
     const queue: StreamEvent[][] = [];
     let catchUp = true;
@@ -156,9 +156,10 @@ export class NatsStreamBackend implements StreamBackend {
       while (!signal.aborted) {
         if (catchUp || (queue[0]?.[0] && queue[0][0].seq > cursor)) {
           catchUp = false;
-          for (const e of (await this.history(addr, cursor, 100_000)).events) {
-            yield e;
-            cursor = e.seq + 1;
+          const { events } = await this.history(addr, cursor, 100_000);
+          if (events.length > 0) {
+            yield events;
+            cursor = events.at(-1)!.seq + 1;
           }
         }
         const batch = queue.shift();
@@ -168,10 +169,10 @@ export class NatsStreamBackend implements StreamBackend {
             catchUp = true;
             continue;
           }
-          for (const e of batch) {
-            if (e.seq < cursor) continue;
-            yield e;
-            cursor = e.seq + 1;
+          const fresh = batch.filter((e) => e.seq >= cursor);
+          if (fresh.length > 0) {
+            yield fresh;
+            cursor = fresh.at(-1)!.seq + 1;
           }
           continue;
         }

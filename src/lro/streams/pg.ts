@@ -1,8 +1,11 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { PgListener } from '../listener.js';
 import * as sql from '../sql/stream-events.js';
 import { AppendBatcher } from './batcher.js';
 import type { EventBody, HistoryPage, StreamAddress, StreamBackend, StreamConfig, StreamEvent } from './types.js';
+
+/** Events per live read: more than a default ring, so a tail that lags a ring behind catches up in one read. */
+const READ_PAGE = 5000;
 
 const keyOf = (a: StreamAddress) => `${a.storage} ${a.name}`;
 
@@ -13,6 +16,8 @@ const keyOf = (a: StreamAddress) => `${a.storage} ${a.name}`;
 export class PgStreamBackend implements StreamBackend {
   readonly name = 'pg' as const;
   readonly #db: pg.Pool;
+  /** Appends commit without waiting for the WAL flush: see the constructor. */
+  readonly #appendDb: pg.Pool;
   readonly #listener: PgListener;
   readonly #watchers = new Map<string, Set<() => void>>();
   readonly #batcher: AppendBatcher;
@@ -22,18 +27,29 @@ export class PgStreamBackend implements StreamBackend {
   };
   #onConnected = () => this.#watchers.forEach((set) => set.forEach((fn) => fn()));
 
-  constructor(opts: { db: pg.Pool; listener: PgListener }) {
+  /**
+   * @param opts.connectionString when given, appends go through a small pool of their own whose
+   *   sessions use `synchronous_commit = off`: an append commits without waiting for its WAL flush
+   *   (the WAL writer flushes within ~200 ms). Progress is best effort by design; the op row, written
+   *   through the main pool, stays fully durable. A database crash can lose the last fraction of a
+   *   second of events, never a state change of the op itself.
+   */
+  constructor(opts: { db: pg.Pool; listener: PgListener; connectionString?: string }) {
     this.#db = opts.db;
+    this.#appendDb = opts.connectionString
+      ? new pg.Pool({ connectionString: opts.connectionString, max: 2, application_name: 'lro-streams', options: '-c synchronous_commit=off' })
+      : opts.db;
+    this.#appendDb.on('error', () => {});
     this.#listener = opts.listener;
     this.#listener.on('notification', this.#onNotify);
     this.#listener.on('connected', this.#onConnected);
     // One queue for every stream: appends to many streams (e.g. the summaries of a claimed batch)
     // go to Postgres in one statement.
     this.#batcher = new AppendBatcher(async (items) => {
-      const rows = await retryDeadlock(() =>
-        sql.streamAppend(this.#db, items.map((i) => ({ storage: i.addr.storage, stream: i.addr.name, body: i.body }))));
+      const rows = await retryConflict(() =>
+        sql.streamAppend(this.#appendDb, items.map((i) => ({ storage: i.addr.storage, stream: i.addr.name, body: i.body }))));
       return rows.map((r, i) => ({ ...items[i]!.body, seq: r.seq, ts: r.ts }) as StreamEvent);
-    }, { maxBatch: 1000, perStream: false });
+    }, { maxBatch: 1000, perStream: false, lingerMs: 5 });
   }
 
   append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]> {
@@ -44,7 +60,7 @@ export class PgStreamBackend implements StreamBackend {
     return sql.streamHistory(this.#db, addr, fromSeq, limit);
   }
 
-  async *follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+  async *follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncGenerator<StreamEvent[]> {
     let changed = true;
     let wake: (() => void) | null = null;
     const onChange = () => {
@@ -66,11 +82,11 @@ export class PgStreamBackend implements StreamBackend {
         if (signal.aborted) break;
         changed = false;
         for (;;) {
-          const page = await this.history(addr, cursor, 1000);
-          for (const e of page.events) yield e;
-          const last = page.events.at(-1);
+          const events = await sql.streamRead(this.#db, addr, cursor, READ_PAGE);
+          if (events.length > 0) yield events;
+          const last = events.at(-1);
           if (last) cursor = last.seq + 1;
-          if (page.events.length < 1000) break;
+          if (events.length < READ_PAGE) break;
         }
       }
     } finally {
@@ -91,16 +107,21 @@ export class PgStreamBackend implements StreamBackend {
   async close(): Promise<void> {
     this.#listener.off('notification', this.#onNotify);
     this.#listener.off('connected', this.#onConnected);
+    if (this.#appendDb !== this.#db) await this.#appendDb.end();
   }
 }
 
-/** Two processes appending to the same streams can deadlock on the stream rows: try again. */
-async function retryDeadlock<T>(fn: () => Promise<T>): Promise<T> {
+/**
+ * Another writer appended to one of the same streams at the same time (unique violation), or two
+ * writers deadlocked on each other's new rows: the statement did nothing; run it again.
+ */
+async function retryConflict<T>(fn: () => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await fn();
     } catch (err) {
-      if ((err as { code?: string }).code !== '40P01' || i >= 5) throw err;
+      const code = (err as { code?: string }).code;
+      if ((code !== '40P01' && code !== '23505') || i >= 20) throw err;
     }
   }
 }

@@ -1,37 +1,40 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { StreamAddress, StreamBackend, StreamEvent, StreamItem } from './types.js';
+import type { HistoryPage, StreamAddress, StreamBackend, StreamEvent, StreamItem } from './types.js';
 
 const PAGE = 1000;
 
-/** One reader's place in a shared tail: a bounded queue; overflow sends it back to history. */
+/**
+ * One reader's place in a shared tail: a bounded queue of batches; overflow sends it back to
+ * storage. Batches, not events, cross this boundary: one hop per batch for each reader.
+ */
 class Subscriber {
-  queue: StreamEvent[] = [];
-  head = 0;
+  #batches: StreamEvent[][] = [];
+  #count = 0;
   overflow = false;
   #wake: (() => void) | null = null;
   constructor(readonly limit: number) {}
 
-  push(e: StreamEvent): void {
-    if (this.queue.length - this.head >= this.limit) {
+  push(batch: StreamEvent[]): void {
+    if (this.#count + batch.length > this.limit) {
       // A slow reader: forget its backlog (bounded memory) and let it re-read from storage.
-      this.queue = [];
-      this.head = 0;
+      this.#batches = [];
+      this.#count = 0;
       this.overflow = true;
-    } else this.queue.push(e);
+    } else {
+      this.#batches.push(batch);
+      this.#count += batch.length;
+    }
     this.#wake?.();
   }
 
-  shift(): StreamEvent | undefined {
-    const e = this.queue[this.head++];
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    return e;
+  take(): StreamEvent[] | undefined {
+    const b = this.#batches.shift();
+    if (b) this.#count -= b.length;
+    return b;
   }
 
   get size(): number {
-    return this.queue.length - this.head;
+    return this.#count;
   }
 
   next(signal?: AbortSignal): Promise<void> {
@@ -47,19 +50,26 @@ class Subscriber {
   }
 }
 
+/** Events the tail keeps in memory for readers catching up (so a herd of them does not hit storage). */
+const RECENT = 10_000;
+
 /** One live feed per stream per process, fanned out to every local reader. */
 class Tail {
   readonly subs = new Set<Subscriber>();
   readonly #ac = new AbortController();
+  #recent: StreamEvent[][] = [];
+  #recentCount = 0;
   constructor(backend: StreamBackend, addr: StreamAddress, lastSeq: number) {
     void (async () => {
       let retryMs = 50;
       while (!this.#ac.signal.aborted) {
         try {
-          for await (const e of backend.follow(addr, lastSeq + 1, this.#ac.signal)) {
-            lastSeq = e.seq; if (process.env.DBG) console.log("tail", e.seq);
+          for await (const batch of backend.follow(addr, lastSeq + 1, this.#ac.signal)) {
+            if (batch.length === 0) continue;
+            lastSeq = batch.at(-1)!.seq;
             retryMs = 50;
-            for (const s of this.subs) s.push(e);
+            this.#remember(batch);
+            for (const s of this.subs) s.push(batch);
           }
         } catch {
           await delay(retryMs).catch(() => {});
@@ -71,6 +81,36 @@ class Tail {
   stop(): void {
     this.#ac.abort();
   }
+
+  #remember(batch: StreamEvent[]): void {
+    this.#recent.push(batch);
+    this.#recentCount += batch.length;
+    while (this.#recentCount - this.#recent[0]!.length >= RECENT) this.#recentCount -= this.#recent.shift()!.length;
+  }
+
+  /** The contiguous run of remembered events from `cursor` on, or null when memory does not reach back that far. */
+  since(cursor: number): StreamEvent[] | null {
+    const first = this.#recent[0]?.[0];
+    if (!first || first.seq > cursor) return null;
+    const out: StreamEvent[] = [];
+    for (const batch of this.#recent) {
+      for (const e of batch) {
+        if (e.seq < cursor) continue;
+        if (e.seq !== cursor) return out.length ? out : null; // a hole (the tail fell behind the ring)
+        out.push(e);
+        cursor++;
+      }
+    }
+    return out;
+  }
+}
+
+export interface ReadOptions {
+  /** The first seq wanted. @default 1 */
+  fromSeq?: number;
+  signal?: AbortSignal;
+  /** Events a reader may have waiting before it is sent back to storage (batches are shared by all readers, so this is cheap). @default 10000 */
+  maxQueue?: number;
 }
 
 /**
@@ -81,47 +121,77 @@ class Tail {
 export class StreamReader {
   readonly #backend: StreamBackend;
   readonly #tails = new Map<string, Promise<Tail>>();
+  /** History reads in flight: readers at the same place share one (a herd of readers is one query). */
+  readonly #reads = new Map<string, Promise<HistoryPage>>();
 
   constructor(backend: StreamBackend) {
     this.#backend = backend;
   }
 
-  async *read(addr: StreamAddress, opts: { fromSeq?: number; signal?: AbortSignal; maxQueue?: number } = {}): AsyncGenerator<StreamItem> {
+  /** Items one at a time. */
+  async *read(addr: StreamAddress, opts: ReadOptions = {}): AsyncGenerator<StreamItem> {
+    for await (const batch of this.readBatches(addr, opts)) yield* batch;
+  }
+
+  /** Items in the batches they arrive in (cheaper for a reader that writes them out together). */
+  async *readBatches(addr: StreamAddress, opts: ReadOptions = {}): AsyncGenerator<StreamItem[]> {
     const key = `${addr.storage} ${addr.name}`;
     const tail = await this.#tail(key, addr);
-    const sub = new Subscriber(opts.maxQueue ?? 2000);
+    const sub = new Subscriber(opts.maxQueue ?? 10_000);
     tail.subs.add(sub);
     let cursor = Math.max(1, opts.fromSeq ?? 1);
     let live = false;
     try {
       while (!opts.signal?.aborted) {
         if (!live || sub.overflow) {
+          // A reader that overflowed is slow and reads what storage still holds (and hears what the
+          // ring dropped); one that only missed the hand-over to the tail catches up from memory.
+          const slow = sub.overflow;
           sub.overflow = false;
-          const page = await this.#backend.history(addr, cursor, PAGE);
+          const remembered = slow ? null : tail.since(cursor);
+          if (remembered) {
+            // Catching up from the tail's memory: what it has is contiguous up to its newest event.
+            if (remembered.length > 0) {
+              cursor = remembered.at(-1)!.seq + 1;
+              yield remembered;
+            }
+            live = true;
+            continue;
+          }
+          const page = await this.#history(key, addr, cursor);
+          const out: StreamItem[] = [];
           const firstHeld = page.events[0]?.seq ?? page.last_seq + 1;
           if (firstHeld > cursor && cursor <= page.last_seq) {
-            yield { type: 'gap', from_seq: cursor, to_seq: firstHeld - 1 };
+            out.push({ type: 'gap', from_seq: cursor, to_seq: firstHeld - 1 });
             cursor = firstHeld;
           }
           for (const e of page.events) {
             if (e.seq < cursor) continue;
-            yield e;
+            out.push(e);
             cursor = e.seq + 1;
           }
           live = page.events.length < PAGE;
+          if (out.length > 0) yield out;
           continue;
         }
-        while (sub.size > 0 && live && !sub.overflow) {
-          const e = sub.shift()!;
-          if (e.seq < cursor) continue;
-          if (e.seq > cursor) {
-            live = false; // something between history and the tail: read it from storage
-            break;
-          }
-          yield e;
-          cursor = e.seq + 1;
+        const batch = sub.take();
+        if (!batch) {
+          await sub.next(opts.signal);
+          continue;
         }
-        if (live && sub.size === 0 && !sub.overflow) await sub.next(opts.signal);
+        const fresh = batch.filter((e) => e.seq >= cursor);
+        if (fresh.length === 0) continue;
+        if (fresh[0]!.seq > cursor) {
+          live = false; // something between history and the tail: read it from storage
+          continue;
+        }
+        const contiguous = fresh.every((e, i) => e.seq === cursor + i);
+        if (!contiguous) {
+          live = false;
+          continue;
+        }
+        cursor = fresh.at(-1)!.seq + 1;
+        yield fresh;
       }
     } finally {
       tail.subs.delete(sub);
@@ -130,6 +200,16 @@ export class StreamReader {
         tail.stop();
       }
     }
+  }
+
+  #history(key: string, addr: StreamAddress, cursor: number): Promise<HistoryPage> {
+    const readKey = `${key} ${cursor}`;
+    let read = this.#reads.get(readKey);
+    if (!read) {
+      read = this.#backend.history(addr, cursor, PAGE).finally(() => this.#reads.delete(readKey));
+      this.#reads.set(readKey, read);
+    }
+    return read;
   }
 
   #tail(key: string, addr: StreamAddress): Promise<Tail> {

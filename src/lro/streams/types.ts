@@ -50,7 +50,7 @@ export interface StreamConfig {
 }
 export const DEFAULT_STREAM_CONFIG: StreamConfig = { max_msgs: 2000 };
 
-/** A page of stored history. `first_seq` is the oldest seq still stored (null when empty). */
+/** A page of stored history: `first_seq` is its first event's seq (null when empty), `last_seq` the stream's newest. */
 export interface HistoryPage {
   events: StreamEvent[];
   first_seq: number | null;
@@ -67,8 +67,8 @@ export interface StreamBackend {
   append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]>;
   /** Stored events with seq ≥ fromSeq, oldest first, at most `limit`. */
   history(addr: StreamAddress, fromSeq: number, limit: number): Promise<HistoryPage>;
-  /** Events with seq ≥ fromSeq as they are stored, live, in order, until `signal` aborts (evicted ones are skipped). */
-  follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncIterable<StreamEvent>;
+  /** Batches of events with seq ≥ fromSeq as they are stored, live, in order, until `signal` aborts (evicted ones are skipped). */
+  follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncIterable<StreamEvent[]>;
   configure(addr: StreamAddress, config: StreamConfig): Promise<void>;
   drop(addr: StreamAddress): Promise<void>;
   close(): Promise<void>;
