@@ -24,6 +24,7 @@ const ROUNDS = Number(args.rounds), JOBS = Number(args.jobs), CONC = Number(args
 const makers: Record<string, () => QueueSystem> = {
   lro: () => lroSystem('pg'),
   'lro-nats': () => lroSystem('nats'),
+  'lro-off': () => lroSystem('off'),
   graphile: () => graphileSystem(),
   'pgboss-c': () => pgBossSystem(CONC),
   'pgboss-1000': () => pgBossSystem(1000),

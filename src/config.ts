@@ -7,11 +7,13 @@ export const ConfigSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   LRO_ADMIN_TOKEN: z.string().min(16).optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
-  LRO_STREAMS: z.string().default('pg'),
+  LRO_STREAMS: z.string().regex(/^(pg|nats:\/\/.+)$/, 'must be "pg" or a nats:// URL').default('pg'),
   LRO_HEARTBEAT_S: seconds(10),
   LRO_LEASE_S: seconds(30),
   LRO_STALL_S: seconds(60),
   LRO_SUMMARY_INTERVAL_S: seconds(2),
+  /** How long a finished op's progress stream is kept. */
+  LRO_RETENTION_S: z.coerce.number().positive().default(7 * 86_400),
   LRO_DATA_DIR: z.string().default('.data'),
   LRO_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
 });
@@ -27,4 +29,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error('invalid configuration: LRO_HEARTBEAT_S must be shorter than LRO_LEASE_S');
   }
   return parsed.data;
+}
+
+/** The Lro options the configuration implies. */
+export function lroOptions(config: Config, connectionString: string, applicationName?: string) {
+  return {
+    connectionString, applicationName, leaseS: config.LRO_LEASE_S, stallS: config.LRO_STALL_S,
+    retentionS: config.LRO_RETENTION_S, streamsSpec: config.LRO_STREAMS,
+  };
 }

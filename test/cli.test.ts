@@ -7,10 +7,10 @@ const run = promisify(execFile);
 const BIN = new URL('../bin/lro.js', import.meta.url).pathname;
 
 describe('lro start', () => {
-  it('runs demo ops with terminal progress and exits cleanly', async () => {
+  it.each([['pg'], [process.env.NATS_URL ?? 'nats://127.0.0.1:4222']])('runs demo ops with terminal progress and exits cleanly (LRO_STREAMS=%s)', async (streams) => {
     const url = await createTestDatabase();
     const { stdout, stderr } = await run(process.execPath, [BIN, 'start', '--demo-ops', '3', '--exit-when-done'], {
-      env: { ...process.env, DATABASE_URL: url, LRO_CONCURRENCY: '3' },
+      env: { ...process.env, DATABASE_URL: url, LRO_CONCURRENCY: '3', LRO_STREAMS: streams },
     });
     expect(stderr).toContain('creating 3 demo ops');
     const last = stdout.trim().split('\n').slice(-3);
@@ -18,5 +18,13 @@ describe('lro start', () => {
     expect(last.filter((l) => / demo +failed .*demo failure at step 25/.test(l))).toHaveLength(1);
     // Progress was drawn on the way, not only at the end.
     expect(stdout).toMatch(/running +\[#*-+\] +\d+% (prepare|work|finish)/);
+  });
+});
+
+describe('configuration', () => {
+  it('a bad LRO_STREAMS stops the process with a clear message', async () => {
+    const err = await run(process.execPath, [BIN, 'start'], { env: { ...process.env, LRO_STREAMS: 'kafka://x' } }).catch((e) => e);
+    expect(err.code).toBe(1);
+    expect(err.stderr).toContain('LRO_STREAMS: must be "pg" or a nats:// URL');
   });
 });

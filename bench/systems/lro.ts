@@ -8,7 +8,7 @@ import type { Hooks, QueueSystem } from './types.js';
  * lro with every op's record kept, heartbeats on (10 s beat, 2 s summaries) and a summary event on
  * the op's progress stream at every state change, the streams in Postgres (`pg`) or in NATS.
  */
-export function lroSystem(streams: 'pg' | 'nats' = 'pg', pools = 1): QueueSystem {
+export function lroSystem(streams: 'pg' | 'nats' | 'off' = 'pg', pools = 1): QueueSystem {
   let lro: Lro;
   let hooks: Hooks;
   const kinds = new KindRegistry().register({
@@ -23,11 +23,11 @@ export function lroSystem(streams: 'pg' | 'nats' = 'pg', pools = 1): QueueSystem
   });
   const request = (seq?: number) => ({ kind: 'noop', scope: { type: 'hub' }, input: seq === undefined ? {} : { seq } });
   return {
-    name: `lro (${streams} streams${pools === 1 ? '' : `, ${pools} pools`})`,
+    name: `lro (${streams === 'off' ? 'no streams' : `${streams} streams`}${pools === 1 ? '' : `, ${pools} pools`})`,
     async setup(url) {
       await migrate(url);
-      lro = await Lro.open({ connectionString: url, kinds, poolSize: 20,
-        streamsSpec: streams === 'pg' ? 'pg' : (process.env.NATS_URL ?? 'nats://127.0.0.1:4222') });
+      lro = await Lro.open({ connectionString: url, kinds, poolSize: 20, events: streams !== 'off',
+        streamsSpec: streams === 'nats' ? (process.env.NATS_URL ?? 'nats://127.0.0.1:4222') : 'pg' });
     },
     async start(concurrency, h) {
       hooks = h;

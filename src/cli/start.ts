@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Config } from '../config.js';
+import { lroOptions, type Config } from '../config.js';
 import { Lro } from '../lro/engine.js';
 import { isTerminal } from '../lro/status.js';
 import { openDatabase } from './database.js';
@@ -14,7 +14,7 @@ import { onShutdown } from './signals.js';
 export async function startCommand(config: Config, opts: { demoOps: number; exitWhenDone: boolean }): Promise<void> {
   const log = (m: string) => console.error(m);
   const db = await openDatabase(config, log);
-  const lro = new Lro({ connectionString: db.url, leaseS: config.LRO_LEASE_S });
+  const lro = await Lro.open(lroOptions(config, db.url));
   const pool = lro.workerPool({
     concurrency: config.LRO_CONCURRENCY, heartbeatS: config.LRO_HEARTBEAT_S, summaryIntervalS: 0.5,
   });

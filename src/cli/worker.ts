@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import { lroOptions, type Config } from '../config.js';
 import { Lro } from '../lro/engine.js';
 import { onShutdown } from './signals.js';
 
@@ -12,7 +12,7 @@ export interface WorkerCommandOptions {
 /** `lro worker`: worker pools (and maintenance) on DATABASE_URL until a signal. */
 export async function workerCommand(config: Config, o: WorkerCommandOptions): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is not set (lro start runs an embedded database)');
-  const lro = new Lro({ connectionString: config.DATABASE_URL, leaseS: config.LRO_LEASE_S, applicationName: 'lro-worker' });
+  const lro = await Lro.open(lroOptions(config, config.DATABASE_URL, 'lro-worker'));
   const ownerType = o.routing.includes('hub') ? 'hub' : 'host';
   for (let i = 0; i < Math.max(1, o.pools); i++) {
     await lro.workerPool({

@@ -22,6 +22,12 @@ export interface LroOptions {
   applicationName?: string;
   /** Where progress streams live. @default streams in this Postgres (`pg`) */
   streams?: ProgressStreams;
+  /**
+   * Publish progress events and state-change summaries to the ops' streams. Off, lro is a plain
+   * durable job queue (records, leases, cancel, wait, the row's progress summary) with no streams.
+   * @default true
+   */
+  events?: boolean;
   /** @default 60 */
   stallS?: number;
   /** How long a finished op's stream is kept. @default 7 days */
@@ -43,7 +49,7 @@ export class Lro {
   readonly listener: PgListener;
   readonly store: OperationStore;
   readonly streams: ProgressStreams;
-  readonly events: OpEvents;
+  readonly events: OpEvents | undefined;
   readonly #opts: LroOptions;
   readonly #waiter: OperationWaiter;
   readonly #pools = new Set<WorkerPool>();
@@ -57,7 +63,7 @@ export class Lro {
     this.kinds = opts.kinds ?? defaultKinds();
     this.listener = new PgListener({ connectionString: opts.connectionString, applicationName: `${applicationName}-listen` });
     this.streams = opts.streams ?? new ProgressStreams(new PgStreamBackend({ db: this.db, listener: this.listener, connectionString: opts.connectionString }));
-    this.events = new OpEvents(this.streams);
+    this.events = opts.events === false ? undefined : new OpEvents(this.streams);
     this.#opts = opts;
     this.store = new OperationStore({ db: this.db, kinds: this.kinds, defaultLeaseS: opts.leaseS, events: this.events });
     this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener });
