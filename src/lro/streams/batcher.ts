@@ -21,6 +21,7 @@ export class AppendBatcher {
   readonly #perStream: boolean;
   readonly #lingerMs: number;
   readonly #queues = new Map<string, { items: Pending[]; flushing: boolean }>();
+  readonly #flushes = new Set<Promise<void>>();
 
   /**
    * @param opts.lingerMs after a write, wait this long for more appends before the next one (fewer,
@@ -39,8 +40,16 @@ export class AppendBatcher {
     if (!q) this.#queues.set(key, (q = { items: [], flushing: false }));
     const queue = q;
     const done = bodies.map((body) => new Promise<StreamEvent>((resolve, reject) => queue.items.push({ addr, body, resolve, reject })));
-    if (!queue.flushing) void this.#flush(key, queue);
+    if (!queue.flushing) {
+      const flush = this.#flush(key, queue).finally(() => this.#flushes.delete(flush));
+      this.#flushes.add(flush);
+    }
     return Promise.all(done);
+  }
+
+  /** Resolves when everything appended so far is written (or failed). */
+  async drain(): Promise<void> {
+    while (this.#flushes.size > 0) await Promise.all(this.#flushes);
   }
 
   async #flush(key: string, q: { items: Pending[]; flushing: boolean }): Promise<void> {

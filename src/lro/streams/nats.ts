@@ -198,6 +198,7 @@ export class NatsStreamBackend implements StreamBackend {
   }
 
   async close(): Promise<void> {
+    await this.#batcher.drain();
     await this.#nc.drain().catch(() => this.#nc.close());
   }
 }

@@ -105,6 +105,7 @@ export class PgStreamBackend implements StreamBackend {
   }
 
   async close(): Promise<void> {
+    await this.#batcher.drain();
     this.#listener.off('notification', this.#onNotify);
     this.#listener.off('connected', this.#onConnected);
     if (this.#appendDb !== this.#db) await this.#appendDb.end();
