@@ -80,7 +80,7 @@ export class NatsStreamBackend implements StreamBackend {
           msgID: msgId, expect: { lastSubjectSequence: state.lastStreamSeq }, timeout: 5000,
         });
         state = { lastSeq: events.at(-1)!.seq, lastStreamSeq: ack.seq };
-        this.#state.set(subject, state);
+        this.#remember(subject, state);
         const cfg = this.#configs.get(subject);
         if (cfg && cfg.max_msgs < DEFAULT_STREAM_CONFIG.max_msgs) {
           await this.#jsm.streams.purge(JS_STREAM, { filter: subject, keep: cfg.max_msgs });
@@ -91,7 +91,7 @@ export class NatsStreamBackend implements StreamBackend {
           // Another writer got there first, or our own message landed but its ack was lost.
           const last = await this.#lastOf(subject);
           state = last.state;
-          this.#state.set(subject, state);
+          this.#remember(subject, state);
           if (last.msgId === msgId) return events;
           events = number(bodies, state);
           continue;
@@ -100,6 +100,16 @@ export class NatsStreamBackend implements StreamBackend {
         await delay(Math.min(50 * 2 ** attempt, 1000)); // server away (restart): same msgID, same seqs
       }
     }
+  }
+
+  /**
+   * Keeps the write position of recently written subjects (one per op: without a bound a long-lived
+   * worker would keep one per op it ever ran). A forgotten one is read back from the server.
+   */
+  #remember(subject: string, state: SubjectState): void {
+    this.#state.delete(subject);
+    this.#state.set(subject, state);
+    if (this.#state.size > 10_000) this.#state.delete(this.#state.keys().next().value!);
   }
 
   /** The subject's last stored message: its last event seq, stream seq and msgID (reads only). */
