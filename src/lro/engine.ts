@@ -7,6 +7,7 @@ import { workerOps } from '../workers/ops.js';
 import { WorkerPool, type WorkerPoolOptions } from '../workers/pool.js';
 import { Maintainer } from '../workers/maintenance.js';
 import { demoKind } from '../workers/kinds/demo.js';
+import { defined } from './defined.js';
 import { OpEvents } from './op-events.js';
 import { PgStreamBackend } from './streams/pg.js';
 import { ProgressStreams, openNatsStreams } from './streams/index.js';
@@ -106,9 +107,4 @@ export class Lro {
     await this.listener.stop();
     await this.db.end();
   }
-}
-
-/** Drops the keys whose value is undefined, so that they do not override defaults in a spread. */
-function defined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

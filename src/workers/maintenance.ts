@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { defined } from '../lro/defined.js';
 import type { OpEvents } from '../lro/op-events.js';
 import { withAdvisoryXactLock } from '../lro/sql/locks.js';
 import {
@@ -40,7 +41,7 @@ export class Maintainer {
     this.#o = {
       intervalMs: 5000, retentionS: 7 * 86_400,
       onError: (err) => console.error(`maintenance: ${(err as Error).message}`),
-      ...opts, events: opts.events ?? null,
+      ...(defined(opts) as MaintainerOptions), events: opts.events ?? null,
     };
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { KindRegistry } from '../lro/kinds.js';
+import { defined } from '../lro/defined.js';
 import type { PgListener } from '../lro/listener.js';
 import type { OpEvents } from '../lro/op-events.js';
 import { streamOf } from '../lro/streams/types.js';
@@ -68,7 +69,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
     const log: Log = opts.log ?? ((m, level) => level === 'error' && console.error(m));
     this.#o = {
       routing: ['hub'], concurrency: 10, pollMs: 1000, heartbeatS: 10, summaryIntervalS: 2, stallS: 60, gracefulMs: 30_000,
-      ownerType: 'hub', workerId: this.workerId, ...opts, serves: opts.serves ?? opts.kinds.names(), log,
+      ownerType: 'hub', workerId: this.workerId, ...(defined(opts) as WorkerPoolOptions), serves: opts.serves ?? opts.kinds.names(), log,
       events: opts.events ?? null,
     };
     const events = this.#o.events;
