@@ -6,6 +6,7 @@ import type { StreamEvent, StreamItem } from '../src/lro/streams/index.js';
 import { streamOf } from '../src/lro/streams/types.js';
 import type { Operation } from '../src/lro/types.js';
 import { ProgressTracker } from '../src/workers/progress.js';
+import { OpPublisher } from '../src/workers/publisher.js';
 import { testKinds } from './helpers/kinds.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 
@@ -131,6 +132,25 @@ describe('progress on the op stream', () => {
     expect(late?.streams_dropped).toContain(op.op_id);
     expect((await lro.streams.backend.history(streamOf(op), 1, 100)).events).toEqual([]);
     expect((await lro.store.get(op.op_id)).status).toBe('canceled'); // the record stays
+  });
+});
+
+describe('OpPublisher under pressure', () => {
+  it('replaces intermediate plain updates of a phase, keeps the last one, messages and order', async () => {
+    const addr = { storage: 'persist.hub', name: `lro.${crypto.randomUUID()}` };
+    const publisher = new OpPublisher(lro.streams, addr, (err) => { throw err; });
+    for (let i = 1; i <= 5000; i++) {
+      publisher.push({ type: 'progress', phase: 'copy', progress: { current: i, total: 5000 } });
+      if (i === 2500) publisher.push({ type: 'progress', phase: 'copy', message: 'halfway', level: 'info' });
+    }
+    await publisher.drain();
+    expect(publisher.dropped).toBeGreaterThan(0);
+    const { events } = await lro.streams.backend.history(addr, 1, 10_000);
+    expect(events.length).toBe(5001 - publisher.dropped);
+    const currents = events.flatMap((e) => (e.type === 'progress' && typeof e.progress === 'object' ? [e.progress.current] : []));
+    expect(currents.at(-1)).toBe(5000);
+    expect(currents).toEqual([...currents].sort((a, b) => a - b));
+    expect(events.filter((e) => e.type === 'progress' && e.message === 'halfway')).toHaveLength(1);
   });
 });
 

@@ -1,10 +1,23 @@
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openStreams, type ProgressStreams } from '../src/lro/streams/index.js';
 import { openTestLro } from './helpers/lro.js';
-import { streamContract } from './helpers/streams-contract.js';
+import { collect, newStream, progress, streamContract } from './helpers/streams-contract.js';
 
 const { lro } = await openTestLro();
 const streams: ProgressStreams = await openStreams('pg', { db: lro.db, listener: lro.listener });
 afterAll(() => streams.close());
 
 streamContract('pg', () => streams);
+
+describe('pg adapter: age limit', () => {
+  it('a maintenance pass drops events older than max_age_s, keeping the newest so seqs go on', async () => {
+    const addr = newStream();
+    await streams.configure(addr, { max_msgs: 2000, max_age_s: 60 });
+    await streams.publish(addr, [progress(1), progress(2), progress(3)]);
+    expect(await streams.backend.trimAge(new Date(Date.now() + 30_000))).toBe(0);
+    expect(await streams.backend.trimAge(new Date(Date.now() + 61_000))).toBe(2);
+    await streams.publish(addr, [progress(4)]);
+    const items = await collect(streams.read(addr), (all) => all.some((i) => 'seq' in i && i.seq === 4));
+    expect(items.map((i) => ('seq' in i ? i.seq : `gap ${i.from_seq}-${i.to_seq}`))).toEqual(['gap 1-2', 3, 4]);
+  });
+});

@@ -15,6 +15,8 @@ export interface MaintenanceReport {
   expired: string[];
   /** Ops whose event streams were dropped after the retention period. */
   streams_dropped: string[];
+  /** Events dropped for being older than their stream's `max_age_s`. */
+  events_aged_out: number;
 }
 
 export interface MaintainerOptions {
@@ -29,7 +31,8 @@ export interface MaintainerOptions {
 }
 
 /**
- * Rescue of stale leases, expiry of queued ops and retention of finished ops' streams, on a schedule.
+ * Rescue of stale leases, expiry of queued ops, retention of finished ops' streams and the age limit
+ * of stream events, on a schedule.
  * Any number of hubs may run one: each pass takes an advisory lock, so exactly one executes at a time.
  */
 export class Maintainer {
@@ -71,6 +74,7 @@ export class Maintainer {
       rescued: changed.rescued.map((op) => ({ op_id: op.op_id, status: op.status })),
       expired: changed.expired.map((op) => op.op_id),
       streams_dropped: await this.#dropOldStreams(opts.now ?? new Date()),
+      events_aged_out: (await this.#o.events?.streams.backend.trimAge(opts.now)) ?? 0,
     };
   }
 

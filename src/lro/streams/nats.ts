@@ -200,6 +200,11 @@ export class NatsStreamBackend implements StreamBackend {
     this.#configs.set(subjectOf(addr), config);
   }
 
+  /** JetStream applies `max_age` itself, stream-wide (set when the stream is created). */
+  async trimAge(): Promise<number> {
+    return 0;
+  }
+
   async drop(addr: StreamAddress): Promise<void> {
     const subject = subjectOf(addr);
     await this.#jsm.streams.purge(JS_STREAM, { filter: subject });

@@ -104,6 +104,10 @@ export class PgStreamBackend implements StreamBackend {
     return sql.streamDrop(this.#db, addr);
   }
 
+  trimAge(now?: Date): Promise<number> {
+    return sql.streamTrimAge(this.#db, { now });
+  }
+
   async close(): Promise<void> {
     await this.#batcher.drain();
     this.#listener.off('notification', this.#onNotify);

@@ -70,6 +70,8 @@ export interface StreamBackend {
   /** Batches of events with seq ≥ fromSeq as they are stored, live, in order, until `signal` aborts (evicted ones are skipped). */
   follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncIterable<StreamEvent[]>;
   configure(addr: StreamAddress, config: StreamConfig): Promise<void>;
+  /** Drops events older than their stream's `max_age_s` (a maintenance pass); returns how many. */
+  trimAge(now?: Date): Promise<number>;
   drop(addr: StreamAddress): Promise<void>;
   close(): Promise<void>;
 }
