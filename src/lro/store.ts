@@ -68,11 +68,15 @@ export class OperationStore {
     return op;
   }
 
-  /** Newest first; pass `next_cursor` back as `cursor` for the next page (null on the last). */
-  async list(query: unknown = {}): Promise<{ ops: Operation[]; next_cursor: string | null }> {
+  /**
+   * Newest first; pass `next_cursor` back as `cursor` for the next page (null on the last).
+   * `scopes` limits the answer to those scopes (what a caller may read).
+   */
+  async list(query: unknown = {}, scopes?: { type: string; id: string }[]): Promise<{ ops: Operation[]; next_cursor: string | null }> {
     const q = parseOrThrow(ListOpsSchema, query, 'list query');
     const rows = await sql.operationList(this.#db, {
       ...q,
+      scopes,
       before: q.cursor ? cursor.decode(q.cursor) : undefined,
       limit: q.limit + 1,
     });

@@ -86,6 +86,8 @@ export interface OperationListParams {
   kind?: string;
   status?: string[];
   include_dismissed?: boolean;
+  /** Only ops in these scopes (a caller's scopes); absent means any scope. */
+  scopes?: { type: string; id: string }[];
   /** Keyset cursor: rows strictly older than (created_at in µs since the epoch, op_id). */
   before?: { created_us: string; op_id: string };
   limit: number;
@@ -100,9 +102,11 @@ export async function operationList(db: Db, p: OperationListParams): Promise<(Op
         AND ($5::boolean OR dismissed_at IS NULL)
         AND ($6::bigint IS NULL
              OR (created_at, op_id) < ('epoch'::timestamptz + $6::bigint * interval '1 microsecond', $7::uuid))
+        AND ($9::text[] IS NULL OR (scope_type, scope_id) IN (SELECT * FROM unnest($9::text[], $10::text[])))
       ORDER BY created_at DESC, op_id DESC LIMIT $8`,
     [p.scope_type ?? null, p.scope_id ?? null, p.kind ?? null, p.status ?? null, p.include_dismissed ?? false,
-     p.before?.created_us ?? null, p.before?.op_id ?? null, p.limit],
+     p.before?.created_us ?? null, p.before?.op_id ?? null, p.limit,
+     p.scopes?.map((x) => x.type) ?? null, p.scopes?.map((x) => x.id) ?? null],
   );
   return rows;
 }

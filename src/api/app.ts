@@ -1,0 +1,51 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { Access, type Caller } from '../domain/access.js';
+import type { Lro } from '../lro/engine.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { domainRoutes } from './routes/domain.js';
+import { opsRoutes } from './routes/ops.js';
+
+export interface HubOptions {
+  lro: Lro;
+  adminToken?: string;
+  /** pino options for Fastify's logger, or false. @default { level: 'info' } */
+  logger?: boolean | { level: string };
+}
+
+export interface HubContext {
+  lro: Lro;
+  access: Access;
+  /** The caller of a request (Authorization: Bearer, or ?access_token= for EventSource). */
+  caller(request: FastifyRequest): Promise<Caller>;
+}
+
+/**
+ * The hub's HTTP API on Fastify (its logger is pino): JSON snake_case, zod at every boundary, one
+ * error mapping, a body limit (256 KiB: a 64 KiB input and its envelope) and request timeouts.
+ */
+export function buildHub(opts: HubOptions): FastifyInstance {
+  const app = Fastify({
+    logger: opts.logger ?? { level: 'info' },
+    bodyLimit: 256 * 1024,
+    connectionTimeout: 0,
+    requestTimeout: 15_000, // receiving a request; long polls and SSE answer slowly but arrive quickly
+    return503OnClosing: true,
+  });
+  const access = new Access({ db: opts.lro.db, adminToken: opts.adminToken });
+  const ctx: HubContext = {
+    lro: opts.lro,
+    access,
+    caller(request) {
+      const header = request.headers.authorization;
+      const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+      const query = (request.query as { access_token?: unknown } | undefined)?.access_token;
+      return access.authenticate(bearer ?? (typeof query === 'string' ? query : undefined));
+    },
+  };
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.get('/healthz', async () => ({ ok: true }));
+  opsRoutes(app, ctx);
+  domainRoutes(app, ctx);
+  return app;
+}

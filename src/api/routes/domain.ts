@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { LroError, NotFoundError } from '../../lro/errors.js';
+import { parseOrThrow } from '../../lro/schemas.js';
+import { accountGet } from '../../domain/sql/accounts.js';
+import { hostGet, hostInsert } from '../../domain/sql/hosts.js';
+import { collaboratorAdd, projectGet, projectInsert } from '../../domain/sql/projects.js';
+import type { HubContext } from '../app.js';
+
+const Id = z.uuid({ message: 'must be a uuid' });
+const AccountBody = z.strictObject({ name: z.string().min(1).max(200) });
+const HostBody = z.strictObject({ name: z.string().min(1).max(200), region: z.string().min(1).max(100), admin_account_id: Id.optional() });
+const ProjectBody = z.strictObject({ title: z.string().min(1).max(200), host_id: Id.optional(), backup_region: z.string().min(1).max(100).optional() });
+const CollaboratorBody = z.strictObject({ account_id: Id });
+
+/** Accounts, hosts, projects and collaborators: the domain the ops act on and who may see them. */
+export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
+  const { lro, access } = ctx;
+  const db = lro.db;
+
+  app.post('/v1/accounts', async (request, reply) => {
+    access.requireAdmin(await ctx.caller(request));
+    const { name } = parseOrThrow(AccountBody, request.body, 'request body');
+    const { account, token } = await access.createAccount(name);
+    return reply.code(201).send({ ...account, token });
+  });
+
+  app.post('/v1/hosts', async (request, reply) => {
+    access.requireAdmin(await ctx.caller(request));
+    const body = parseOrThrow(HostBody, request.body, 'request body');
+    if (body.admin_account_id && !(await accountGet(db, body.admin_account_id))) throw new NotFoundError(`account ${body.admin_account_id}`);
+    return reply.code(201).send(await hostInsert(db, { ...body, admin_account_id: body.admin_account_id ?? null }));
+  });
+
+  app.get('/v1/hosts/:host_id', async (request) => {
+    const caller = await ctx.caller(request);
+    const { host_id } = parseOrThrow(z.strictObject({ host_id: Id }), request.params, 'path');
+    const host = await hostGet(db, host_id);
+    if (!host || !(await access.isHostAdmin(caller, host_id))) throw new NotFoundError(`host ${host_id}`);
+    return host;
+  });
+
+  app.post('/v1/projects', async (request, reply) => {
+    const caller = await ctx.caller(request);
+    if (!caller.account_id) throw new LroError('forbidden', 'projects belong to accounts: create one with an account token');
+    const body = parseOrThrow(ProjectBody, request.body, 'request body');
+    if (body.host_id && !(await hostGet(db, body.host_id))) throw new NotFoundError(`host ${body.host_id}`);
+    const project = await projectInsert(db, {
+      title: body.title, host_id: body.host_id ?? null, backup_region: body.backup_region ?? null, created_by: caller.account_id,
+    });
+    return reply.code(201).send(project);
+  });
+
+  /** A project the caller collaborates on (admin: any); otherwise not_found. */
+  async function visibleProject(request: Parameters<HubContext['caller']>[0]) {
+    const caller = await ctx.caller(request);
+    const { id } = parseOrThrow(z.strictObject({ id: Id }), request.params, 'path');
+    const project = await projectGet(db, id);
+    if (!project || !(await access.canUseScope(caller, { type: 'project', id }))) throw new NotFoundError(`project ${id}`);
+    return project;
+  }
+
+  app.get('/v1/projects/:id', async (request) => {
+    const project = await visibleProject(request);
+    const fresh = project.last_backup !== null && (project.last_edited === null || project.last_backup >= project.last_edited);
+    return { ...project, backup_fresh: fresh };
+  });
+
+  app.post('/v1/projects/:id/collaborators', async (request) => {
+    const project = await visibleProject(request);
+    const { account_id } = parseOrThrow(CollaboratorBody, request.body, 'request body');
+    if (!(await accountGet(db, account_id))) throw new NotFoundError(`account ${account_id}`);
+    await collaboratorAdd(db, { project_id: project.project_id, account_id });
+    return { project_id: project.project_id, account_id };
+  });
+}

@@ -1,0 +1,92 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { LroError, NotFoundError } from '../../lro/errors.js';
+import { CreateOpSchema, OpIdSchema, parseOrThrow } from '../../lro/schemas.js';
+import type { Operation } from '../../lro/types.js';
+import type { Caller } from '../../domain/access.js';
+import type { HubContext } from '../app.js';
+import { streamOpEvents } from '../sse.js';
+
+const Params = z.strictObject({ op_id: OpIdSchema });
+const WaitQuery = z.strictObject({
+  timeout_s: z.coerce.number().min(0).max(300).default(30),
+  access_token: z.string().optional(),
+});
+const EventsQuery = z.strictObject({
+  from_seq: z.coerce.number().int().min(1).optional(),
+  access_token: z.string().optional(),
+});
+
+/** The ops routes of DESIGN.md's table. An op the caller may not read is a 404, even to its creator's peers. */
+export function opsRoutes(app: FastifyInstance, ctx: HubContext) {
+  const { lro, access } = ctx;
+
+  /** The op, if this caller may read it; otherwise exactly what a missing op gets. */
+  async function readable(caller: Caller, params: unknown): Promise<Operation> {
+    const { op_id } = parseOrThrow(Params, params, 'path');
+    const op = await lro.store.get(op_id);
+    if (!(await access.canRead(caller, op))) throw new NotFoundError(`op ${op_id}`);
+    return op;
+  }
+
+  app.post('/v1/ops', async (request, reply) => {
+    const caller = await ctx.caller(request);
+    const body = parseOrThrow(CreateOpSchema, request.body, 'request body');
+    if (!(await access.canUseScope(caller, body.scope))) {
+      throw new LroError('forbidden', `you may not create ops in ${body.scope.type} ${body.scope.id}`);
+    }
+    const { op, created } = await lro.store.create(body, { createdBy: caller.account_id });
+    return reply.code(created ? 201 : 200).send(op);
+  });
+
+  app.get('/v1/ops', async (request) => {
+    const caller = await ctx.caller(request);
+    const { access_token: _, ...query } = (request.query ?? {}) as Record<string, unknown>;
+    const scopes = await access.scopes(caller);
+    return lro.store.list(query, scopes ?? undefined);
+  });
+
+  app.get('/v1/ops/:op_id', async (request) => readable(await ctx.caller(request), request.params));
+
+  app.get('/v1/ops/:op_id/wait', async (request) => {
+    const caller = await ctx.caller(request);
+    const { timeout_s } = parseOrThrow(WaitQuery, request.query, 'query');
+    const op = await readable(caller, request.params);
+    const gone = new AbortController();
+    request.raw.on('close', () => gone.abort());
+    return lro.wait(op.op_id, timeout_s * 1000, gone.signal);
+  });
+
+  app.post('/v1/ops/:op_id/cancel', async (request) => {
+    const op = await readable(await ctx.caller(request), request.params);
+    return lro.store.cancel(op.op_id);
+  });
+
+  app.post('/v1/ops/:op_id/retry', async (request, reply) => {
+    const caller = await ctx.caller(request);
+    const op = await readable(caller, request.params);
+    const { op: child } = await lro.store.retry(op.op_id, { createdBy: caller.account_id ?? op.created_by });
+    return reply.code(201).send(child);
+  });
+
+  app.post('/v1/ops/:op_id/dismiss', async (request) => {
+    const op = await readable(await ctx.caller(request), request.params);
+    return lro.store.dismiss(op.op_id);
+  });
+
+  app.get('/v1/ops/:op_id/events', async (request, reply) => {
+    const caller = await ctx.caller(request);
+    const query = parseOrThrow(EventsQuery, request.query, 'query');
+    const op = await readable(caller, request.params);
+    const lastId = Number(request.headers['last-event-id']);
+    const fromSeq = Number.isInteger(lastId) && lastId >= 0 ? lastId + 1 : (query.from_seq ?? 1);
+    await streamOpEvents({ lro, op, fromSeq, request, reply });
+  });
+
+  app.get('/v1/kinds', async (request) => {
+    await ctx.caller(request);
+    return {
+      kinds: lro.kinds.names().map((name) => ({ name, input_schema: z.toJSONSchema(lro.kinds.get(name).input, { io: 'input' }) })),
+    };
+  });
+}

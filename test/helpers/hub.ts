@@ -1,0 +1,67 @@
+import type { AddressInfo } from 'node:net';
+import { afterAll } from 'vitest';
+import { buildHub } from '../../src/api/app.js';
+import type { Lro } from '../../src/lro/engine.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** A hub on a free loopback port, closed after the file; returns its base URL and a request helper. */
+export async function startHub(lro: Lro) {
+  const app = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: process.env.HUB_LOG ? { level: 'error' } : false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  afterAll(() => app.close());
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  async function call(method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | undefined = opts.raw;
+    if (opts.body !== undefined) body = JSON.stringify(opts.body);
+    if (body !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await fetch(base + path, { method, headers, body });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }
+  return { app, base, call };
+}
+
+export interface SseEvent {
+  id?: string;
+  event: string;
+  data: any;
+}
+
+/** Reads an SSE response until the server closes it (or `stopAfter` events), parsing each frame. */
+export async function readSse(url: string, opts: { token?: string; lastEventId?: string; stopAfter?: number } = {}): Promise<SseEvent[]> {
+  const headers: Record<string, string> = { accept: 'text/event-stream' };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
+  const ac = new AbortController();
+  const res = await fetch(url, { headers, signal: ac.signal });
+  if (res.status !== 200) throw new Error(`SSE answered ${res.status}: ${await res.text()}`);
+  const events: SseEvent[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const fields = Object.fromEntries(frame.split('\n').filter((l) => l && !l.startsWith(':')).map((l) => {
+          const i = l.indexOf(':');
+          return [l.slice(0, i), l.slice(i + 1).trimStart()];
+        }));
+        if (fields.data === undefined) continue;
+        events.push({ id: fields.id, event: fields.event ?? 'message', data: JSON.parse(fields.data) });
+        if (opts.stopAfter && events.length >= opts.stopAfter) {
+          ac.abort();
+          return events;
+        }
+      }
+    }
+  } catch (err) {
+    if (!ac.signal.aborted) throw err;
+  }
+  return events;
+}
