@@ -30,6 +30,7 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     connectionTimeout: 0,
     requestTimeout: 15_000, // receiving a request; long polls and SSE answer slowly but arrive quickly
     return503OnClosing: true,
+    forceCloseConnections: true, // a closing hub ends its SSE streams; clients resume on another
   });
   const access = new Access({ db: opts.lro.db, adminToken: opts.adminToken });
   const ctx: HubContext = {

@@ -1,0 +1,174 @@
+/**
+ * A typed client for the hub's HTTP API, for Node (18+) and the browser: only `fetch`, no Node
+ * modules. Errors come back as `LroApiError` with the API's stable `code`.
+ */
+import type { Operation } from '../lro/types.js';
+
+export interface CreateOpBody {
+  kind: string;
+  scope: { type: 'project' | 'account' | 'host' | 'hub'; id?: string };
+  input?: unknown;
+  dedupe_key?: string;
+  ttl_s?: number;
+  max_attempts?: number;
+  priority?: number;
+}
+
+export interface ListQuery {
+  scope_type?: string;
+  scope_id?: string;
+  kind?: string;
+  status?: string | string[];
+  limit?: number;
+  cursor?: string;
+}
+
+/** One event of an op's stream as the hub sends it over SSE. */
+export interface WatchEvent {
+  id?: number;
+  event: 'progress' | 'summary' | 'gap' | string;
+  data: any;
+}
+
+export class LroApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+    super(message);
+    this.name = 'LroApiError';
+  }
+}
+
+const TERMINAL = ['succeeded', 'failed', 'canceled', 'expired'];
+
+export class LroClient {
+  readonly #base: string;
+  readonly #token: string;
+  readonly #fetch: typeof fetch;
+
+  constructor(opts: { baseUrl: string; token: string; fetch?: typeof fetch }) {
+    this.#base = opts.baseUrl.replace(/\/$/, '');
+    this.#token = opts.token;
+    this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  async create(body: CreateOpBody): Promise<{ op: Operation; created: boolean }> {
+    const { status, json } = await this.#call('POST', '/v1/ops', body);
+    return { op: json, created: status === 201 };
+  }
+  get(opId: string): Promise<Operation> {
+    return this.#json('GET', `/v1/ops/${encodeURIComponent(opId)}`);
+  }
+  list(query: ListQuery = {}): Promise<{ ops: Operation[]; next_cursor: string | null }> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, Array.isArray(v) ? v.join(',') : String(v));
+    return this.#json('GET', `/v1/ops${q.size ? `?${q}` : ''}`);
+  }
+  /** The op once terminal, or as it stands after `timeoutS` (at most 300). */
+  wait(opId: string, timeoutS = 30, signal?: AbortSignal): Promise<Operation> {
+    return this.#json('GET', `/v1/ops/${encodeURIComponent(opId)}/wait?timeout_s=${timeoutS}`, undefined, signal);
+  }
+  cancel(opId: string): Promise<Operation> {
+    return this.#json('POST', `/v1/ops/${encodeURIComponent(opId)}/cancel`);
+  }
+  retry(opId: string): Promise<Operation> {
+    return this.#json('POST', `/v1/ops/${encodeURIComponent(opId)}/retry`);
+  }
+  dismiss(opId: string): Promise<Operation> {
+    return this.#json('POST', `/v1/ops/${encodeURIComponent(opId)}/dismiss`);
+  }
+  kinds(): Promise<{ kinds: { name: string; input_schema: unknown }[] }> {
+    return this.#json('GET', '/v1/kinds');
+  }
+
+  /**
+   * The op's events as they happen, from `fromSeq`: reconnects by itself (with backoff) and resumes
+   * after the last event it saw; ends after the terminal summary or when `signal` aborts.
+   */
+  async *watch(opId: string, opts: { fromSeq?: number; signal?: AbortSignal } = {}): AsyncGenerator<WatchEvent> {
+    let next = opts.fromSeq ?? 1;
+    let retryMs = 250;
+    while (!opts.signal?.aborted) {
+      let res: Response;
+      try {
+        res = await this.#fetch(`${this.#base}/v1/ops/${encodeURIComponent(opId)}/events?from_seq=${next}`, {
+          headers: { accept: 'text/event-stream', authorization: `Bearer ${this.#token}` }, signal: opts.signal,
+        });
+      } catch (err) {
+        if (opts.signal?.aborted) return;
+        await sleep(retryMs, opts.signal);
+        retryMs = Math.min(retryMs * 2, 5000);
+        continue;
+      }
+      if (res.status !== 200) throw await apiError(res);
+      retryMs = 250;
+      try {
+        for await (const event of parseSse(res.body!)) {
+          if (event.id !== undefined) next = event.id + 1;
+          yield event;
+          if (event.event === 'summary' && TERMINAL.includes(event.data?.summary?.status)) return;
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) return;
+      }
+      await sleep(retryMs, opts.signal); // the connection dropped before the end: resume
+    }
+  }
+
+  async #call(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; json: any }> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await this.#fetch(this.#base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    if (!res.ok) throw await apiError(res);
+    return { status: res.status, json: await res.json() };
+  }
+
+  async #json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    return (await this.#call(method, path, body, signal)).json as T;
+  }
+}
+
+async function apiError(res: Response): Promise<LroApiError> {
+  const body = await res.json().catch(() => null);
+  const e = body?.error;
+  return new LroApiError(res.status, e?.code ?? 'http_error', e?.message ?? `HTTP ${res.status}`, e?.details);
+}
+
+/** Parses a text/event-stream body into events (comments and keep-alives are skipped). */
+export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<WatchEvent> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let id: number | undefined;
+        let event = 'message';
+        let data = '';
+        for (const line of frame.split('\n')) {
+          if (!line || line.startsWith(':')) continue;
+          const i = line.indexOf(':');
+          const field = i < 0 ? line : line.slice(0, i);
+          const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
+          if (field === 'id') id = Number(value);
+          else if (field === 'event') event = value;
+          else if (field === 'data') data += data ? `\n${value}` : value;
+        }
+        if (data) yield { id, event, data: JSON.parse(data) };
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+}
