@@ -16,11 +16,15 @@ export const ConfigSchema = z.object({
   LRO_RETENTION_S: z.coerce.number().positive().default(7 * 86_400),
   LRO_DATA_DIR: z.string().default('.data'),
   LRO_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Where `lro ops …` finds the hub, and with which token. */
+  LRO_URL: z.url().default('http://127.0.0.1:8080'),
+  LRO_TOKEN: z.string().optional(),
 });
 export type Config = z.output<typeof ConfigSchema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = ConfigSchema.safeParse(env);
+  // A variable set to the empty string counts as not set.
+  const parsed = ConfigSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);

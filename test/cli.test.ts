@@ -9,10 +9,12 @@ const BIN = new URL('../bin/lro.js', import.meta.url).pathname;
 describe('lro start', () => {
   it.each([['pg'], [process.env.NATS_URL ?? 'nats://127.0.0.1:4222']])('runs demo ops with terminal progress and exits cleanly (LRO_STREAMS=%s)', async (streams) => {
     const url = await createTestDatabase();
-    const { stdout, stderr } = await run(process.execPath, [BIN, 'start', '--demo-ops', '3', '--exit-when-done'], {
+    const { stdout, stderr } = await run(process.execPath, [BIN, 'start', '--demo-ops', '3', '--exit-when-done', '--port', '0'], {
       env: { ...process.env, DATABASE_URL: url, LRO_CONCURRENCY: '3', LRO_STREAMS: streams },
     });
     expect(stderr).toContain('creating 3 demo ops');
+    expect(stderr).toMatch(/lro hub at http:\/\/127\.0\.0\.1:\d+ with hosts/);
+    expect(stderr).toMatch(/demo token \(account [0-9a-f-]{36}\): lro_/);
     const last = stdout.trim().split('\n').slice(-3);
     expect(last.filter((l) => / demo +succeeded +\[#{24}\] 100% finish/.test(l))).toHaveLength(2);
     expect(last.filter((l) => / demo +failed .*demo failure at step 25/.test(l))).toHaveLength(1);

@@ -3,6 +3,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { LroError } from '../lro/errors.js';
+import { adminCommands } from './admin.js';
+import { hostCommand, hubCommand } from './daemons.js';
+import { opsCommands } from './ops.js';
 import { startCommand } from './start.js';
 import { workerCommand } from './worker.js';
 
@@ -26,10 +29,11 @@ program
 
 program
   .command('start')
-  .description('the demo: embedded Postgres unless DATABASE_URL is set, workers, and a few demo ops with progress')
+  .description('the demo: embedded Postgres unless DATABASE_URL is set, the hub with two hosts, a demo token, demo ops with progress')
   .option('--demo-ops <n>', 'demo ops to create', int, 3)
   .option('--exit-when-done', 'stop once the demo ops are finished', false)
-  .action((o) => startCommand(loadConfig(), { demoOps: o.demoOps, exitWhenDone: o.exitWhenDone }));
+  .option('--port <port>', 'the hub\'s port (PORT, 8080; 0 picks a free one)', int)
+  .action((o) => startCommand(loadConfig(), { demoOps: o.demoOps, exitWhenDone: o.exitWhenDone, port: o.port }));
 
 program
   .command('worker')
@@ -39,6 +43,29 @@ program
   .option('--pools <n>', 'worker pools in this process', int, 1)
   .option('--no-maintenance', 'do not run rescue and expiry in this process')
   .action((o) => workerCommand(loadConfig(), o));
+
+program
+  .command('hub')
+  .description('the HTTP API, hub workers and maintenance (embedded Postgres unless DATABASE_URL is set)')
+  .option('--port <port>', 'port to listen on (PORT)', int)
+  .option('--listen <address>', 'address to listen on', '127.0.0.1')
+  .action((o) => {
+    const config = loadConfig();
+    return hubCommand(config, { port: o.port ?? config.PORT, listen: o.listen });
+  });
+
+program
+  .command('host')
+  .description('a host: runs the ops routed to host:<id> (DATABASE_URL)')
+  .requiredOption('--id <host_id>', 'this host\'s id (lro admin host-create)')
+  .option('--data-dir <dir>', 'where projects live (LRO_DATA_DIR)')
+  .action((o) => {
+    const config = loadConfig();
+    return hostCommand(config, { id: o.id, dataDir: o.dataDir ?? config.LRO_DATA_DIR });
+  });
+
+opsCommands(program);
+adminCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   // Errors the user can act on get their message; anything else too, but never a stack trace.

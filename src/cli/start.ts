@@ -1,36 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { lroOptions, type Config } from '../config.js';
+import { Access } from '../domain/access.js';
+import { hostInsert } from '../domain/sql/hosts.js';
+import { projectInsert } from '../domain/sql/projects.js';
 import { Lro } from '../lro/engine.js';
 import { isTerminal } from '../lro/status.js';
 import { openDatabase } from './database.js';
 import { LineBlock, renderOp } from './render.js';
+import { serveHost, serveHub } from './serve.js';
 import { onShutdown } from './signals.js';
 
 /**
- * The one-command demo: a database (embedded when no DATABASE_URL), migrations, a worker pool with
- * maintenance, and a few `demo` ops whose progress is drawn in the terminal. Keeps serving until
- * SIGINT/SIGTERM.
+ * The one-command demo: a database (embedded when no DATABASE_URL), migrations, the hub with two
+ * in-process hosts, a demo account, project and token, and a few `demo` ops (one per host, one on
+ * the hub, one failing on purpose) drawn in the terminal. Keeps serving until SIGINT/SIGTERM.
  */
-export async function startCommand(config: Config, opts: { demoOps: number; exitWhenDone: boolean }): Promise<void> {
+export async function startCommand(config: Config, opts: { demoOps: number; exitWhenDone: boolean; port?: number }): Promise<void> {
   const log = (m: string) => console.error(m);
+  const adminToken = config.LRO_ADMIN_TOKEN ?? `admin_${randomBytes(18).toString('base64url')}`;
+  config = { ...config, LRO_ADMIN_TOKEN: adminToken };
   const db = await openDatabase(config, log);
-  const lro = await Lro.open(lroOptions(config, db.url));
-  const pool = lro.workerPool({
-    concurrency: config.LRO_CONCURRENCY, heartbeatS: config.LRO_HEARTBEAT_S, summaryIntervalS: 0.5,
-  });
-  const maintainer = lro.maintainer();
-  await pool.start();
-  maintainer.start();
+  const lro = await Lro.open(lroOptions(config, db.url, 'lro-start'));
+  const access = new Access({ db: lro.db });
+  const { account, token } = await access.createAccount('demo');
+  const hosts = await Promise.all(['host-a', 'host-b'].map((name) => hostInsert(lro.db, { name, region: 'local', admin_account_id: account.account_id })));
+  const project = await projectInsert(lro.db, { title: 'demo project', host_id: hosts[0]!.host_id, backup_region: 'local', created_by: account.account_id });
+  const app = await serveHub(lro, { ...config, LRO_SUMMARY_INTERVAL_S: 0.5 }, { port: opts.port ?? config.PORT, logLevel: 'warn' });
+  const stopHosts = await Promise.all(hosts.map((h) => serveHost(lro, config, { hostId: h.host_id, dataDir: config.LRO_DATA_DIR })));
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  log(`lro hub at ${url} with hosts ${hosts.map((h) => h.host_id).join(', ')}`);
+  log(`demo token (account ${account.account_id}): ${token}`);
+  log(`admin token: ${adminToken}`);
+  log(`try: LRO_URL=${url} LRO_TOKEN=${token} npx lro ops list --scope project:${project.project_id}`);
   const stop = async (o: { gracefulMs?: number }) => {
+    await app.close();
     await lro.close(o);
+    await Promise.all(stopHosts.map((s) => s()));
     await db.stop();
   };
-  log(`lro is running (worker ${pool.workerId}); creating ${opts.demoOps} demo ops`);
 
+  log(`creating ${opts.demoOps} demo ops`);
   const ids: string[] = [];
   for (let i = 0; i < opts.demoOps; i++) {
-    const input = i === 2 ? { steps: 10, step_ms: 150, fail_at_step: 25, permanent: true } : { steps: 10 + 5 * i, step_ms: 80 };
-    ids.push((await lro.store.create({ kind: 'demo', scope: { type: 'hub' }, input })).op.op_id);
+    const input = i === 2
+      ? { steps: 10, step_ms: 150, fail_at_step: 25, permanent: true }
+      : { steps: 10 + 5 * i, step_ms: 80, ...(hosts[i] ? { host_id: hosts[i]!.host_id } : {}) };
+    const { op } = await lro.store.create({ kind: 'demo', scope: { type: 'project', id: project.project_id }, input }, { createdBy: account.account_id });
+    ids.push(op.op_id);
   }
   const block = new LineBlock();
   for (;;) {
@@ -40,6 +58,6 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
     await delay(200); // a display refresh rate, not a wait for an event
   }
   if (opts.exitWhenDone) return stop({});
-  log('demo ops finished; workers keep serving. Ctrl-C to stop.');
+  log(`demo ops finished; the hub keeps serving at ${url}. Ctrl-C to stop.`);
   await onShutdown(stop, log);
 }

@@ -23,3 +23,8 @@ export async function hostGet(db: Db, hostId: string): Promise<Host | null> {
   const { rows } = await db.query<Host>('SELECT * FROM hosts WHERE host_id = $1', [hostId]);
   return rows[0] ?? null;
 }
+
+/** A host's liveness: `running` with `last_seen` now, or `off` when it stops. */
+export async function hostSetStatus(db: Db, p: { host_id: string; status: 'running' | 'off' }): Promise<void> {
+  await db.query('UPDATE hosts SET status = $2, last_seen = now() WHERE host_id = $1', [p.host_id, p.status]);
+}

@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import pg from 'pg';
+import { z } from 'zod';
+import { loadConfig } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { Access } from '../domain/access.js';
+import { accountGet } from '../domain/sql/accounts.js';
+import { hostInsert } from '../domain/sql/hosts.js';
+import { collaboratorAdd, projectInsert } from '../domain/sql/projects.js';
+import { LroError } from '../lro/errors.js';
+import { parseOrThrow } from '../lro/schemas.js';
+
+const Id = z.uuid({ message: 'must be a uuid' });
+
+/** Runs `fn` with a pool on DATABASE_URL (migrated first), printing what it returns as JSON. */
+async function withDb(fn: (db: pg.Pool, access: Access) => Promise<unknown>): Promise<void> {
+  const config = loadConfig();
+  if (!config.DATABASE_URL) throw new LroError('invalid_input', 'DATABASE_URL is not set');
+  await migrate(config.DATABASE_URL);
+  const db = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+  try {
+    console.log(JSON.stringify(await fn(db, new Access({ db })), null, 2));
+  } finally {
+    await db.end();
+  }
+}
+
+async function account(db: pg.Pool, id: string) {
+  const found = await accountGet(db, parseOrThrow(Id, id, 'account id'));
+  if (!found) throw new LroError('not_found', `account ${id} not found`);
+  return found;
+}
+
+/** `lro admin …`: accounts, tokens, hosts, projects and collaborators, directly in the database. */
+export function adminCommands(program: Command): void {
+  const admin = program.command('admin').description('accounts, tokens, hosts, projects, collaborators (DATABASE_URL)');
+  admin.command('account-create <name>').description('a new account and its first API token').action((name: string) =>
+    withDb(async (_db, access) => {
+      const { account: a, token } = await access.createAccount(name);
+      return { ...a, token };
+    }));
+  admin.command('token-create <account_id>').description('another API token for an account').action((id: string) =>
+    withDb(async (db, access) => ({ account_id: (await account(db, id)).account_id, token: await access.issueToken(id) })));
+  admin.command('host-create').requiredOption('--name <name>').requiredOption('--region <region>').option('--admin <account_id>')
+    .action((o) => withDb(async (db) => hostInsert(db, {
+      name: o.name, region: o.region, admin_account_id: o.admin ? (await account(db, o.admin)).account_id : null,
+    })));
+  admin.command('project-create').requiredOption('--title <title>').requiredOption('--owner <account_id>').option('--host <host_id>')
+    .option('--backup-region <region>')
+    .action((o) => withDb(async (db) => projectInsert(db, {
+      title: o.title, created_by: (await account(db, o.owner)).account_id,
+      host_id: o.host ? parseOrThrow(Id, o.host, 'host id') : null, backup_region: o.backupRegion ?? null,
+    })));
+  admin.command('collaborator-add <project_id> <account_id>').action((projectId: string, accountId: string) =>
+    withDb(async (db) => {
+      await collaboratorAdd(db, { project_id: parseOrThrow(Id, projectId, 'project id'), account_id: (await account(db, accountId)).account_id });
+      return { project_id: projectId, account_id: accountId };
+    }));
+}

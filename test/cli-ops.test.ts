@@ -1,0 +1,47 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { startHub } from './helpers/hub.js';
+import { openTestLro } from './helpers/lro.js';
+
+const exec = promisify(execFile);
+const BIN = new URL('../bin/lro.js', import.meta.url).pathname;
+const { lro, url } = await openTestLro();
+await lro.workerPool({ concurrency: 4, summaryIntervalS: 0.2 }).start();
+const { base } = await startHub(lro);
+
+const lroCli = (args: string[], env: Record<string, string> = {}) =>
+  exec(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: url, LRO_URL: base, ...env } });
+
+describe('npx lro admin … and lro ops …', () => {
+  it('sets up an account and a project, then creates, waits for, watches and lists an op', async () => {
+    const account = JSON.parse((await lroCli(['admin', 'account-create', 'cli-user'])).stdout);
+    expect(account.token).toMatch(/^lro_/);
+    const project = JSON.parse((await lroCli(['admin', 'project-create', '--title', 'p', '--owner', account.account_id])).stdout);
+    const env = { LRO_TOKEN: account.token };
+    const created = JSON.parse((await lroCli(['ops', '--json', 'create', 'demo', '--scope', `project:${project.project_id}`,
+      '--input', '{"steps":3,"step_ms":20}'], env)).stdout);
+    expect(created).toMatchObject({ created: true, op: { kind: 'demo', status: 'queued' } });
+    const id = created.op.op_id;
+    const watched = (await lroCli(['ops', '--json', 'watch', id], env)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(watched.at(-1)).toMatchObject({ event: 'summary', data: { summary: { status: 'succeeded' } } });
+    expect(watched.filter((e) => e.event === 'progress').length).toBeGreaterThan(0);
+    const bars = await lroCli(['ops', 'watch', id], env);
+    expect(bars.stdout + bars.stderr).toMatch(/finish\s+\|.*\| 100% 3\/3 steps/);
+    expect((await lroCli(['ops', 'wait', id], env)).stdout).toContain('succeeded');
+    expect((await lroCli(['ops', 'list', '--scope', `project:${project.project_id}`], env)).stdout).toContain(id);
+    const refused = await lroCli(['ops', 'cancel', id], env).catch((e) => e);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/lro: op .* already succeeded/);
+    const noToken = await lroCli(['ops', 'list'], { LRO_TOKEN: '', LRO_ADMIN_TOKEN: '' }).catch((e) => e);
+    expect(noToken.stderr).toMatch(/no token/);
+  });
+
+  it('bad ids and bad JSON are clear errors', async () => {
+    const bad = await lroCli(['admin', 'token-create', 'not-a-uuid']).catch((e) => e);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('account id is invalid');
+    const badJson = await lroCli(['ops', 'create', 'demo', '--scope', 'hub', '--input', '{nope'], { LRO_TOKEN: 'x' }).catch((e) => e);
+    expect(badJson.stderr).toContain('--input is not valid JSON');
+  });
+});
