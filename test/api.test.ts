@@ -165,3 +165,22 @@ describe('bad input', () => {
     expect((await call('GET', '/healthz')).status).toBe(200);
   });
 });
+
+describe('accounts and resources', () => {
+  it('projects (collaborators only), hosts with their projects (host admin only), regions nearest first', async () => {
+    const project = await call('GET', `/v1/projects/${projectId}`, { token: people.collab.token });
+    expect(project).toMatchObject({ status: 200, body: { project_id: projectId, title: 'thesis', backup_fresh: false } });
+    expect((await call('GET', `/v1/projects/${projectId}`, { token: people.other.token })).status).toBe(404);
+    const onHost = await call('POST', '/v1/projects', { token: people.hostAdmin.token, body: { title: 'hosted', host_id: hostId } });
+    const host = await call('GET', `/v1/hosts/${hostId}`, { token: people.hostAdmin.token });
+    expect(host.body).toMatchObject({ host_id: hostId, region: 'eu', status: 'off' });
+    expect(host.body.projects.map((p: { project_id: string }) => p.project_id)).toEqual([onHost.body.project_id]);
+    const regions = await call('GET', '/v1/regions?lat=48.1&lon=11.6', { token: people.other.token }); // Munich
+    expect(regions.body.regions[0]).toMatchObject({ region: 'eu-central' });
+    expect(regions.body.regions.map((r: { distance_km: number }) => r.distance_km)).toEqual(
+      [...regions.body.regions.map((r: { distance_km: number }) => r.distance_km)].sort((a, b) => a - b));
+    expect((await call('GET', '/v1/regions?lat=100&lon=0', { token: people.other.token })).status).toBe(400);
+    expect((await call('GET', '/v1/regions?lat=10', { token: people.other.token })).body.error.message).toContain('give both lat and lon');
+    expect((await call('POST', '/v1/projects', { token: people.owner.token, body: { title: 'x', host_id: '00000000-0000-4000-8000-000000000000' } })).status).toBe(404);
+  });
+});

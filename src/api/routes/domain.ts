@@ -4,7 +4,8 @@ import { LroError, NotFoundError } from '../../lro/errors.js';
 import { parseOrThrow } from '../../lro/schemas.js';
 import { accountGet } from '../../domain/sql/accounts.js';
 import { hostGet, hostInsert } from '../../domain/sql/hosts.js';
-import { collaboratorAdd, projectGet, projectInsert } from '../../domain/sql/projects.js';
+import { collaboratorAdd, projectGet, projectInsert, projectsOnHost } from '../../domain/sql/projects.js';
+import { regionsByDistance } from '../../domain/sql/regions.js';
 import type { HubContext } from '../app.js';
 
 const Id = z.uuid({ message: 'must be a uuid' });
@@ -37,7 +38,19 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
     const { host_id } = parseOrThrow(z.strictObject({ host_id: Id }), request.params, 'path');
     const host = await hostGet(db, host_id);
     if (!host || !(await access.isHostAdmin(caller, host_id))) throw new NotFoundError(`host ${host_id}`);
-    return host;
+    const projects = await projectsOnHost(db, host_id);
+    return { ...host, projects: projects.map((p) => ({ project_id: p.project_id, title: p.title, last_edited: p.last_edited,
+      last_backup: p.last_backup, backup_fresh: p.backup_fresh })) };
+  });
+
+  const RegionQuery = z.strictObject({
+    lat: z.coerce.number().min(-90).max(90).optional(), lon: z.coerce.number().min(-180).max(180).optional(),
+    access_token: z.string().optional(),
+  }).refine((q) => (q.lat === undefined) === (q.lon === undefined), 'give both lat and lon, or neither');
+  app.get('/v1/regions', async (request) => {
+    await ctx.caller(request);
+    const q = parseOrThrow(RegionQuery, request.query, 'query');
+    return { regions: await regionsByDistance(db, q) };
   });
 
   app.post('/v1/projects', async (request, reply) => {

@@ -49,3 +49,13 @@ export async function scopesOfAccount(db: Db, accountId: string): Promise<{ type
   );
   return rows;
 }
+
+/** The projects on a host with their backup freshness (for the host admin page). */
+export async function projectsOnHost(db: Db, hostId: string): Promise<(Project & { backup_fresh: boolean })[]> {
+  const { rows } = await db.query<Project & { backup_fresh: boolean }>(
+    `SELECT *, (last_backup IS NOT NULL AND (last_edited IS NULL OR last_backup >= last_edited)) AS backup_fresh
+       FROM projects WHERE host_id = $1 ORDER BY created_at`,
+    [hostId],
+  );
+  return rows;
+}

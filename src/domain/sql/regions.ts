@@ -1,0 +1,24 @@
+/** Statements on `backup_regions`. */
+import type { Db } from '../../lro/sql/operations.js';
+
+export interface Region {
+  region: string;
+  name: string;
+  lat: number;
+  lon: number;
+  distance_km: number | null;
+}
+
+/** Regions, nearest to (lat, lon) first (great-circle distance), or by name without a position. */
+export async function regionsByDistance(db: Db, p: { lat?: number; lon?: number }): Promise<Region[]> {
+  const { rows } = await db.query<Region>(
+    `SELECT region, name, lat, lon,
+            CASE WHEN $1::float8 IS NULL THEN NULL ELSE round((6371 * 2 * asin(sqrt(
+              power(sin(radians(lat - $1::float8) / 2), 2) +
+              cos(radians($1::float8)) * cos(radians(lat)) * power(sin(radians(lon - $2::float8) / 2), 2))))::numeric, 1)::float8
+            END AS distance_km
+       FROM backup_regions ORDER BY distance_km NULLS LAST, region`,
+    [p.lat ?? null, p.lon ?? null],
+  );
+  return rows;
+}
