@@ -28,34 +28,23 @@ export interface OperationInsertParams {
   now?: Date | null;
 }
 
-const INSERT_COLUMNS = `kind, scope_type, scope_id, routing, input, created_by, max_attempts, lease_s,
+const INSERT_COLUMNS = `op_id, kind, scope_type, scope_id, routing, input, created_by, max_attempts, lease_s,
   priority, dedupe_key, parent_id, created_at, updated_at, run_at, expires_at`;
 
-/** Inserts one op; returns null when an active op already holds the dedupe key. */
-export async function operationInsert(db: Db, p: OperationInsertParams): Promise<Operation | null> {
-  const { rows } = await db.query<Operation>(
-    `WITH t AS (SELECT ${NOW(12)} AS now)
-     INSERT INTO ${T} (${INSERT_COLUMNS})
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, t.now, t.now, t.now,
-            t.now + make_interval(secs => $13::integer) FROM t
-     ON CONFLICT (scope_type, scope_id, kind, dedupe_key)
-       WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING
-     RETURNING *`,
-    [p.kind, p.scope_type, p.scope_id, p.routing, JSON.stringify(p.input), p.created_by, p.max_attempts,
-     p.lease_s, p.priority, p.dedupe_key, p.parent_id, p.now ?? null, p.ttl_s],
-  );
-  return rows[0] ?? null;
-}
-
-/** Inserts many ops in one statement (one notification); dedupe conflicts are skipped. Returns the new ops. */
-export async function operationInsertMany(db: Db, ops: OperationInsertParams[]): Promise<Operation[]> {
+/**
+ * Inserts many ops in one statement (one notification). An op whose dedupe key an active op already
+ * holds is skipped: it is missing from the answer. Give `op_id`s to match the answer to the input.
+ */
+export async function operationInsertMany(db: Db, ops: (OperationInsertParams & { op_id?: string })[]): Promise<Operation[]> {
   const { rows } = await db.query<Operation>(
     `INSERT INTO ${T} (${INSERT_COLUMNS})
-     SELECT r.kind, r.scope_type, r.scope_id, r.routing, r.input, r.created_by, r.max_attempts, r.lease_s,
-            r.priority, r.dedupe_key, r.parent_id, now(), now(), now(), now() + make_interval(secs => r.ttl_s)
-       FROM jsonb_to_recordset($1::jsonb) AS r(kind text, scope_type text, scope_id text, routing text,
+     SELECT coalesce(r.op_id, gen_random_uuid()), r.kind, r.scope_type, r.scope_id, r.routing, r.input, r.created_by,
+            r.max_attempts, r.lease_s, r.priority, r.dedupe_key, r.parent_id, t.now, t.now, t.now,
+            t.now + make_interval(secs => r.ttl_s)
+       FROM jsonb_to_recordset($1::jsonb) AS r(op_id uuid, kind text, scope_type text, scope_id text, routing text,
             input jsonb, created_by text, max_attempts int, lease_s int, priority int, dedupe_key text,
-            parent_id uuid, ttl_s int)
+            parent_id uuid, ttl_s int, now timestamptz),
+            LATERAL (SELECT coalesce(r.now, now()) AS now) t
      ON CONFLICT (scope_type, scope_id, kind, dedupe_key)
        WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING
      RETURNING *`,
