@@ -6,22 +6,28 @@
 export class BatchQueue<I, O> {
   readonly #run: (items: I[]) => Promise<O[]>;
   readonly #maxBatch: number;
+  readonly #maxInFlight: number;
   #queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
-  #flushing = false;
+  #inFlight = 0;
 
-  constructor(run: (items: I[]) => Promise<O[]>, maxBatch = 500) {
+  /**
+   * @param maxInFlight batches run at once: more than one lets a batch go while another waits on its
+   *   commit (Postgres then flushes their WAL together)
+   */
+  constructor(run: (items: I[]) => Promise<O[]>, opts: { maxBatch?: number; maxInFlight?: number } = {}) {
     this.#run = run;
-    this.#maxBatch = maxBatch;
+    this.#maxBatch = opts.maxBatch ?? 500;
+    this.#maxInFlight = opts.maxInFlight ?? 1;
   }
 
   push(item: I): Promise<O> {
     const done = new Promise<O>((resolve, reject) => this.#queue.push({ item, resolve, reject }));
-    if (!this.#flushing) void this.#flush();
+    if (this.#inFlight < this.#maxInFlight) void this.#flush();
     return done;
   }
 
   async #flush(): Promise<void> {
-    this.#flushing = true;
+    this.#inFlight++;
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch);
@@ -42,7 +48,7 @@ export class BatchQueue<I, O> {
         }
       }
     } finally {
-      this.#flushing = false;
+      this.#inFlight--;
     }
   }
 }
