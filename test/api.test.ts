@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hubOp, openTestLro } from './helpers/lro.js';
 import { ADMIN_TOKEN, readSse, startHub } from './helpers/hub.js';
+import { backupInsert } from '../src/domain/sql/backups.js';
 
 const { lro } = await openTestLro();
 const pool = lro.workerPool({ concurrency: 8, summaryIntervalS: 0.2 });
@@ -131,6 +132,19 @@ describe('SSE', () => {
     expect(fromQuery[0]!.id).toBe('3');
   });
 
+  it('a client that stops reading holds up no one', async () => {
+    const op = (await call('POST', '/v1/ops', { token: people.owner.token, body: projectOp({ steps: 200, step_ms: 1, phases: ['a', 'b', 'c'] }) })).body;
+    // A raw connection that sends its request and never reads a byte of the answer.
+    const { connect } = await import('node:net');
+    const stalled = connect(Number(new URL(base).port), '127.0.0.1');
+    stalled.pause();
+    stalled.write(`GET /v1/ops/${op.op_id}/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${people.owner.token}\r\n\r\n`);
+    const others = await Promise.all(Array.from({ length: 5 }, () => readSse(`${base}/v1/ops/${op.op_id}/events`, { token: people.owner.token })));
+    for (const events of others) expect(events.at(-1)).toMatchObject({ data: { summary: { status: 'succeeded' } } });
+    expect((await call('GET', '/healthz')).status).toBe(200);
+    stalled.destroy();
+  });
+
   it('200 concurrent clients on one op all finish with every event', async () => {
     const op = (await call('POST', '/v1/ops', { token: people.owner.token, body: projectOp({ steps: 5, step_ms: 30 }) })).body;
     const clients = await Promise.all(Array.from({ length: 200 }, () => readSse(`${base}/v1/ops/${op.op_id}/events`, { token: people.owner.token })));
@@ -171,6 +185,10 @@ describe('accounts and resources', () => {
     const project = await call('GET', `/v1/projects/${projectId}`, { token: people.collab.token });
     expect(project).toMatchObject({ status: 200, body: { project_id: projectId, title: 'thesis', backup_fresh: false } });
     expect((await call('GET', `/v1/projects/${projectId}`, { token: people.other.token })).status).toBe(404);
+    await backupInsert(lro.db, { project_id: projectId, snapshot_id: 'a1b2c3', region: 'local', tags: ['project', 'layout=v2'], bytes: 1024, op_id: null });
+    const backups = await call('GET', `/v1/projects/${projectId}/backups`, { token: people.collab.token });
+    expect(backups.body.backups).toMatchObject([{ snapshot_id: 'a1b2c3', region: 'local', tags: ['project', 'layout=v2'] }]);
+    expect((await call('GET', `/v1/projects/${projectId}/backups`, { token: people.other.token })).status).toBe(404);
     const onHost = await call('POST', '/v1/projects', { token: people.hostAdmin.token, body: { title: 'hosted', host_id: hostId } });
     const host = await call('GET', `/v1/hosts/${hostId}`, { token: people.hostAdmin.token });
     expect(host.body).toMatchObject({ host_id: hostId, region: 'eu', status: 'off' });

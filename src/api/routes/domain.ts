@@ -6,6 +6,7 @@ import { accountGet } from '../../domain/sql/accounts.js';
 import { hostGet, hostInsert } from '../../domain/sql/hosts.js';
 import { collaboratorAdd, projectGet, projectInsert, projectsOnHost } from '../../domain/sql/projects.js';
 import { regionsByDistance } from '../../domain/sql/regions.js';
+import { backupsOfProject } from '../../domain/sql/backups.js';
 import type { HubContext } from '../app.js';
 
 const Id = z.uuid({ message: 'must be a uuid' });
@@ -77,6 +78,11 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
     const project = await visibleProject(request);
     const fresh = project.last_backup !== null && (project.last_edited === null || project.last_backup >= project.last_edited);
     return { ...project, backup_fresh: fresh };
+  });
+
+  app.get('/v1/projects/:id/backups', async (request) => {
+    const project = await visibleProject(request);
+    return { backups: await backupsOfProject(db, project.project_id) };
   });
 
   app.post('/v1/projects/:id/collaborators', async (request) => {
