@@ -4,6 +4,8 @@ import type { Lro } from '../lro/engine.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { domainRoutes } from './routes/domain.js';
 import { opsRoutes } from './routes/ops.js';
+import { uiRoutes } from './routes/ui.js';
+import cors from '@fastify/cors';
 
 export interface HubOptions {
   lro: Lro;
@@ -45,7 +47,10 @@ export function buildHub(opts: HubOptions): FastifyInstance {
   };
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  // Bearer tokens, no cookies: any page may call the API (the embeddable element lives on other origins).
+  void app.register(cors, { origin: true, allowedHeaders: ['authorization', 'content-type', 'last-event-id'], maxAge: 600 });
   app.get('/healthz', async () => ({ ok: true }));
+  uiRoutes(app);
   opsRoutes(app, ctx);
   domainRoutes(app, ctx);
   return app;

@@ -26,9 +26,12 @@ const isTerminalSummary = (item: StreamItem) =>
  */
 export async function streamOpEvents(p: { lro: Lro; op: Operation; fromSeq: number; request: FastifyRequest; reply: FastifyReply }) {
   const { lro, op, request, reply } = p;
+  // What hooks set so far (CORS), which a hijacked reply would drop.
+  const set = reply.getHeaders() as Record<string, string | number | string[]>;
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
+    ...set,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',

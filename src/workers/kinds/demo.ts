@@ -41,7 +41,7 @@ export const demoKind: KindDefinition<DemoInput, z.output<typeof DemoResult>> = 
           const message = `demo failure at step ${done}`;
           throw input.permanent ? new PermanentError(message, 'demo_failure') : Object.assign(new Error(message), { code: 'demo_failure' });
         }
-        progress({ phase, progress: { current: step, total, unit: 'steps' }, message: `${phase}: step ${step} of ${total}` });
+        progress({ phase, progress: { current: step, total, unit: 'steps' }, message: `step ${step} of ${total}` });
         if (input.hang) {
           await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
         }

@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import { assets, PAGE } from '../../ui/assets.js';
+
+/** The browser page at `/` and `/ops/<op_id>`, and its bundles under `/assets/`. */
+export function uiRoutes(app: FastifyInstance) {
+  const page = async (_req: unknown, reply: { type(t: string): { send(b: string): unknown } }) => reply.type('text/html; charset=utf-8').send(PAGE);
+  app.get('/', page);
+  app.get('/ops/:op_id', page);
+  app.get('/assets/:file', async (request, reply) => {
+    const { file } = request.params as { file: string };
+    const text = (await assets()).get(file);
+    if (!text) return reply.code(404).send({ error: { code: 'not_found', message: `no asset ${file}` } });
+    return reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(text);
+  });
+}

@@ -1,0 +1,99 @@
+/**
+ * `watchOp()`: a headless, framework-free view of one op's live progress over SSE, for the page, the
+ * `<lro-progress>` element, or React and friends. It reconnects by itself and resumes after the last
+ * event it saw; `connection` says when it is lost.
+ */
+import { parseSse } from '../api/client.js';
+
+export interface PhaseState {
+  phase: string;
+  percent: number | null;
+  current?: number;
+  total?: number;
+  unit?: string;
+  weight: number;
+  speed?: number;
+  eta_s?: number;
+}
+
+export interface OpState {
+  opId: string;
+  status: string;
+  stalled: boolean;
+  cancelRequested: boolean;
+  attempt?: number;
+  error?: { code: string; message: string };
+  result?: unknown;
+  startedAt?: string;
+  finishedAt?: string;
+  phases: PhaseState[];
+  /** Overall percent from the phases' weights. */
+  overall: number;
+  log: { seq: number; level: string; phase: string; message: string; ts: string }[];
+  connection: 'connecting' | 'live' | 'lost' | 'ended' | 'not_found' | 'unauthorized';
+  lastSeq: number;
+}
+
+const TERMINAL = ['succeeded', 'failed', 'canceled', 'expired'];
+
+export function watchOp(opts: { baseUrl?: string; token: string; opId: string; onUpdate: (s: OpState) => void }): { stop(): void } {
+  const base = (opts.baseUrl ?? '').replace(/\/$/, '');
+  const ac = new AbortController();
+  const phases = new Map<string, PhaseState>();
+  const state: OpState = { opId: opts.opId, status: 'queued', stalled: false, cancelRequested: false, phases: [], overall: 0, log: [], connection: 'connecting', lastSeq: 0 };
+  const emit = () => {
+    state.phases = [...phases.values()];
+    const weight = state.phases.reduce((s, p) => s + p.weight, 0);
+    state.overall = state.status === 'succeeded' ? 100 : weight ? state.phases.reduce((s, p) => s + (p.percent ?? 0) * p.weight, 0) / weight : 0;
+    opts.onUpdate({ ...state, phases: state.phases.map((p) => ({ ...p })), log: [...state.log] });
+  };
+
+  function apply(event: string, data: any) {
+    if (event === 'summary') {
+      const s = data.summary;
+      Object.assign(state, { status: s.status, stalled: !!s.stalled, cancelRequested: !!s.cancel_requested, attempt: s.attempt,
+        error: s.error, result: s.result, startedAt: s.started_at, finishedAt: s.finished_at });
+      for (const p of s.progress?.phases ?? []) phases.set(p.phase, { ...phases.get(p.phase), ...p });
+    } else if (event === 'progress') {
+      const prior: PhaseState = phases.get(data.phase) ?? { phase: data.phase, percent: null, weight: 1 };
+      const p = data.progress;
+      const next: PhaseState = { ...prior, speed: data.speed ?? prior.speed, eta_s: data.eta_s };
+      if (typeof p === 'number') next.percent = p;
+      else if (p) Object.assign(next, { current: p.current, total: p.total, unit: p.unit ?? prior.unit, weight: p.weight ?? prior.weight,
+        percent: p.total > 0 ? Math.min(100, (100 * p.current) / p.total) : null });
+      phases.set(data.phase, next);
+      if (data.message) state.log.push({ seq: data.seq, level: data.level ?? 'info', phase: data.phase, message: data.message, ts: data.ts });
+      if (state.stalled) state.stalled = false;
+    }
+    if (typeof data.seq === 'number') state.lastSeq = data.seq;
+  }
+
+  void (async () => {
+    let retryMs = 500;
+    while (!ac.signal.aborted) {
+      try {
+        const res = await fetch(`${base}/v1/ops/${encodeURIComponent(opts.opId)}/events?from_seq=${state.lastSeq + 1}`, {
+          headers: { accept: 'text/event-stream', authorization: `Bearer ${opts.token}` }, signal: ac.signal,
+        });
+        if (res.status === 404 || res.status === 400) { state.connection = 'not_found'; emit(); return; }
+        if (res.status === 401) { state.connection = 'unauthorized'; emit(); return; }
+        if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+        state.connection = 'live';
+        retryMs = 500;
+        emit();
+        for await (const e of parseSse(res.body)) {
+          apply(e.event, e.data);
+          emit();
+        }
+        if (TERMINAL.includes(state.status)) { state.connection = 'ended'; emit(); return; }
+      } catch {
+        if (ac.signal.aborted) return;
+      }
+      state.connection = 'lost';
+      emit();
+      await new Promise((r) => setTimeout(r, retryMs));
+      retryMs = Math.min(retryMs * 2, 5000);
+    }
+  })();
+  return { stop: () => ac.abort() };
+}

@@ -1,0 +1,131 @@
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildHub } from '../src/api/app.js';
+import { ADMIN_TOKEN } from './helpers/hub.js';
+import { openTestLro } from './helpers/lro.js';
+
+const { lro } = await openTestLro();
+await lro.workerPool({ concurrency: 6, summaryIntervalS: 0.2, heartbeatS: 0.5 }).start();
+let hub = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: false });
+await hub.listen({ host: '127.0.0.1', port: 0 });
+const port = (hub.server.address() as AddressInfo).port;
+const base = `http://127.0.0.1:${port}`;
+afterAll(() => hub.close());
+
+async function post(path: string, token: string, body: unknown) {
+  const res = await fetch(base + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return res.json();
+}
+const owner = await post('/v1/accounts', ADMIN_TOKEN, { name: 'owner' });
+const other = await post('/v1/accounts', ADMIN_TOKEN, { name: 'other' });
+const project = await post('/v1/projects', owner.token, { title: 'ui' });
+const createOp = (input: object) => post('/v1/ops', owner.token, { kind: 'demo', scope: { type: 'project', id: project.project_id }, input });
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+afterAll(() => browser?.close());
+
+async function openOp(opId: string, token = owner.token): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(`${base}/ops/${opId}#token=${token}`);
+  return page;
+}
+const overall = (page: Page) => page.locator('lro-progress [role=progressbar][aria-label=overall]');
+const statusText = (page: Page) => page.locator('lro-progress .status-text');
+const valueOf = async (page: Page) => Number((await overall(page).getAttribute('aria-valuenow')) ?? -1);
+
+describe('the op view in a real browser', () => {
+  it('a demo op\'s bars advance phase by phase and end at 100, succeeded; a screenshot is kept', async () => {
+    const op = await createOp({ steps: 10, step_ms: 100 });
+    const page = await openOp(op.op_id);
+    const seen: number[] = [];
+    await expect.poll(async () => {
+      if (await overall(page).count()) seen.push(await valueOf(page));
+      return statusText(page).textContent();
+    }, { timeout: 20_000, interval: 100 }).toBe('succeeded');
+    seen.push(await valueOf(page));
+    expect(seen.at(-1)).toBe(100);
+    expect(seen.some((v) => v > 0 && v < 100)).toBe(true);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    const phases = page.locator('lro-progress [role=progressbar]:not([aria-label=overall])');
+    expect(await phases.count()).toBe(3);
+    for (const v of await phases.evaluateAll((els) => els.map((e) => e.getAttribute('aria-valuenow')))) expect(v).toBe('100');
+    expect(await phases.first().getAttribute('aria-valuetext')).toMatch(/prepare: 100% · 10\/10 steps/);
+    expect(new URL(page.url()).hash).toBe(''); // the token does not stay in the URL
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/op-view.png', fullPage: true });
+    await page.close();
+  });
+
+  it('a reload mid-op picks up where it was; a killed and restarted hub is reconnected to', async () => {
+    const op = await createOp({ steps: 20, step_ms: 100 });
+    const page = await openOp(op.op_id);
+    await expect.poll(() => valueOf(page), { timeout: 15_000 }).toBeGreaterThan(10);
+    const before = await valueOf(page);
+    await page.reload();
+    await expect.poll(() => valueOf(page), { timeout: 10_000 }).toBeGreaterThanOrEqual(before);
+    await hub.close();
+    await expect.poll(() => page.locator('lro-progress .conn').textContent(), { timeout: 10_000 }).toContain('connection lost');
+    hub = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: false });
+    await hub.listen({ host: '127.0.0.1', port });
+    await expect.poll(() => statusText(page).textContent(), { timeout: 20_000 }).toBe('succeeded');
+    expect(await valueOf(page)).toBe(100);
+    await page.close();
+  });
+
+  it('clicking cancel on a running op turns it canceled within a heartbeat', async () => {
+    const op = await createOp({ hang: true, steps: 5, step_ms: 10 });
+    const page = await openOp(op.op_id);
+    await expect.poll(() => statusText(page).textContent(), { timeout: 10_000 }).toBe('running');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => statusText(page).textContent(), { timeout: 2_000 }).toBe('canceled');
+    await page.getByRole('button', { name: 'Retry' }).waitFor({ state: 'visible', timeout: 5_000 });
+    await page.close();
+  });
+
+  it('a failed op shows its error; an op outside the token\'s scopes shows "not found"', async () => {
+    const op = await createOp({ steps: 2, step_ms: 10, fail_at_step: 3, permanent: true });
+    const page = await openOp(op.op_id);
+    await expect.poll(() => statusText(page).textContent(), { timeout: 10_000 }).toBe('failed');
+    expect(await page.locator('lro-progress [role=alert]').textContent()).toBe('error: demo failure at step 3');
+    await page.close();
+    const stranger = await openOp(op.op_id, other.token);
+    await expect.poll(() => statusText(stranger).textContent(), { timeout: 10_000 }).toBe('not found');
+    await stranger.close();
+  });
+
+  it('the web component on a plain page of another origin shows the same progress', async () => {
+    const op = await createOp({ steps: 5, step_ms: 50 });
+    const plain = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(`<!doctype html><title>embed</title><p>My app</p>
+        <script type="module" src="${base}/assets/lro-progress.js"></script>
+        <lro-progress op-id="${op.op_id}" base-url="${base}" token="${owner.token}"></lro-progress>`);
+    });
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
+    await expect.poll(() => statusText(page).textContent(), { timeout: 15_000 }).toBe('succeeded');
+    expect(await valueOf(page)).toBe(100);
+    await page.close();
+    plain.close();
+  });
+
+  it('the list shows the caller\'s ops, newest first, and links to their views', async () => {
+    const op = await createOp({ steps: 1, step_ms: 1 });
+    const page = await browser.newPage();
+    await page.goto(`${base}/#token=${owner.token}`);
+    await page.locator(`tr[data-op="${op.op_id}"]`).waitFor({ state: 'visible', timeout: 10_000 });
+    await page.locator(`tr[data-op="${op.op_id}"] a`).click();
+    await expect.poll(() => statusText(page).textContent(), { timeout: 10_000 }).toBe('succeeded');
+    await page.close();
+  });
+});
