@@ -4,17 +4,10 @@
  * event it saw; `connection` says when it is lost.
  */
 import { parseSse } from '../api/client.js';
+import type { PhaseSummary } from '../workers/progress.js';
 
-export interface PhaseState {
-  phase: string;
-  percent: number | null;
-  current?: number;
-  total?: number;
-  unit?: string;
-  weight: number;
-  speed?: number;
-  eta_s?: number;
-}
+/** A phase as the worker summarises it, less its timestamps and message. */
+export type PhaseState = Pick<PhaseSummary, 'phase' | 'percent' | 'current' | 'total' | 'unit' | 'weight' | 'speed' | 'eta_s'>;
 
 export interface OpState {
   opId: string;
