@@ -76,7 +76,7 @@ export class Lro {
    */
   static async open(opts: LroOptions & { streamsSpec?: string }): Promise<Lro> {
     if (!opts.streamsSpec || opts.streamsSpec === 'pg') return new Lro(opts);
-    return new Lro({ ...opts, streams: await openNatsStreams(opts.streamsSpec) });
+    return new Lro({ ...opts, streams: await openNatsStreams(opts.streamsSpec, defined({ maxAgeS: opts.retentionS })) });
   }
 
   /** The op once it is terminal, or as it stands after `timeoutMs`. */

@@ -56,9 +56,12 @@ export async function openStreams(spec: string, deps: { db: pg.Pool; listener: P
   throw new Error(`LRO_STREAMS must be "pg" or a nats:// URL, not ${JSON.stringify(spec)}`);
 }
 
-/** Streams on NATS JetStream at `url` (the NATS client is loaded only when used). */
-export async function openNatsStreams(url: string): Promise<ProgressStreams> {
+/**
+ * Streams on NATS JetStream at `url` (the NATS client is loaded only when used); the server drops
+ * events older than `maxAgeS` (default 7 days, the retention of finished ops' streams).
+ */
+export async function openNatsStreams(url: string, opts: { maxAgeS?: number } = {}): Promise<ProgressStreams> {
   if (!url.startsWith('nats://')) throw new Error(`LRO_STREAMS must be "pg" or a nats:// URL, not ${JSON.stringify(url)}`);
   const { NatsStreamBackend } = await import('./nats.js');
-  return new ProgressStreams(await NatsStreamBackend.connect(url));
+  return new ProgressStreams(await NatsStreamBackend.connect(url, opts));
 }

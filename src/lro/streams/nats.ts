@@ -49,19 +49,18 @@ export class NatsStreamBackend implements StreamBackend {
     })();
   }
 
+  /** @param opts.maxAgeS events older than this are dropped by the server. @default 7 days */
   static async connect(url: string, opts: { maxAgeS?: number } = {}): Promise<NatsStreamBackend> {
     const nc = await connect({ servers: url, name: 'lro', maxReconnectAttempts: -1, reconnectTimeWait: 200 });
     const jsm = await jetstreamManager(nc);
     const config = {
       name: JS_STREAM, subjects: [SUBJECTS], storage: StorageType.File,
       max_msgs_per_subject: DEFAULT_STREAM_CONFIG.max_msgs, duplicate_window: 120_000_000_000,
-      max_age: (opts.maxAgeS ?? 0) * 1_000_000_000,
+      max_age: (opts.maxAgeS ?? 7 * 86_400) * 1_000_000_000,
     };
-    try {
-      await jsm.streams.info(JS_STREAM);
-    } catch {
-      await jsm.streams.add(config);
-    }
+    const existing = await jsm.streams.info(JS_STREAM).catch(() => null);
+    if (!existing) await jsm.streams.add(config);
+    else if (existing.config.max_age !== config.max_age) await jsm.streams.update(JS_STREAM, { ...existing.config, max_age: config.max_age });
     return new NatsStreamBackend(nc, jsm);
   }
 
