@@ -2,6 +2,7 @@
  * A typed client for the hub's HTTP API, for Node (18+) and the browser: only `fetch`, no Node
  * modules. Errors come back as `LroApiError` with the API's stable `code`.
  */
+import { isTerminal } from '../lro/status.js';
 import type { Operation } from '../lro/types.js';
 
 export interface CreateOpBody {
@@ -37,7 +38,6 @@ export class LroApiError extends Error {
   }
 }
 
-const TERMINAL = ['succeeded', 'failed', 'canceled', 'expired'];
 
 export class LroClient {
   readonly #base: string;
@@ -104,7 +104,7 @@ export class LroClient {
         for await (const event of parseSse(res.body!)) {
           if (event.id !== undefined) next = event.id + 1;
           yield event;
-          if (event.event === 'summary' && TERMINAL.includes(event.data?.summary?.status)) return;
+          if (event.event === 'summary' && isTerminal(event.data?.summary?.status)) return;
         }
       } catch (err) {
         if (opts.signal?.aborted) return;

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Lro } from '../lro/engine.js';
 import { summaryOf } from '../lro/op-events.js';
-import { isTerminal, type Status } from '../lro/status.js';
+import { isTerminal } from '../lro/status.js';
 import { streamOf, type StreamItem } from '../lro/streams/index.js';
 import type { Operation } from '../lro/types.js';
 
@@ -16,7 +16,7 @@ const frame = (item: StreamItem) =>
     : `id: ${item.seq}\nevent: ${item.type}\ndata: ${JSON.stringify(item)}\n\n`;
 
 const isTerminalSummary = (item: StreamItem) =>
-  item.type === 'summary' && isTerminal(item.summary.status as Status);
+  item.type === 'summary' && isTerminal(String(item.summary.status));
 
 /**
  * `GET /v1/ops/:op_id/events`: SSE with `id: <seq>` from `fromSeq`, keep-alive comments, closed after

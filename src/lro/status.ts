@@ -30,9 +30,9 @@ export type Status = (typeof STATUS)[keyof typeof STATUS];
 
 export const STATUSES = Object.values(STATUS) as [Status, ...Status[]];
 export const TERMINAL: readonly Status[] = ['succeeded', 'failed', 'canceled', 'expired'];
-export const ACTIVE: readonly Status[] = ['queued', 'running'];
 
-export const isTerminal = (s: Status): boolean => TERMINAL.includes(s);
+/** Pure (no imports): the browser bundle and the client use it too. */
+export const isTerminal = (s: string): boolean => (TERMINAL as readonly string[]).includes(s);
 
 export const SCOPE_TYPES = ['project', 'account', 'host', 'hub'] as const;
 export type ScopeType = (typeof SCOPE_TYPES)[number];

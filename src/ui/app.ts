@@ -5,6 +5,7 @@
  */
 import { escapeHtml, type LroProgressElement } from './lro-progress.js';
 import './lro-progress.js';
+import { isTerminal } from '../lro/status.js';
 import type { OpState } from './watch-op.js';
 
 const KEY = 'lro-token';
@@ -81,7 +82,7 @@ function opView(opId: string) {
   el.setAttribute('op-id', opId);
   el.addEventListener('lro-update', (e) => {
     const s = (e as CustomEvent<OpState>).detail;
-    const terminal = ['succeeded', 'failed', 'canceled', 'expired'].includes(s.status);
+    const terminal = isTerminal(s.status);
     const known = s.connection !== 'not_found' && s.connection !== 'unauthorized';
     (main.querySelector('[data-action=cancel]') as HTMLButtonElement).hidden = !known || terminal;
     (main.querySelector('[data-action=retry]') as HTMLButtonElement).hidden = !known || !['failed', 'canceled', 'expired'].includes(s.status);

@@ -4,6 +4,7 @@
  * event it saw; `connection` says when it is lost.
  */
 import { parseSse } from '../api/client.js';
+import { isTerminal } from '../lro/status.js';
 import type { PhaseSummary } from '../workers/progress.js';
 
 /** A phase as the worker summarises it, less its timestamps and message. */
@@ -27,7 +28,6 @@ export interface OpState {
   lastSeq: number;
 }
 
-const TERMINAL = ['succeeded', 'failed', 'canceled', 'expired'];
 
 export function watchOp(opts: { baseUrl?: string; token: string; opId: string; onUpdate: (s: OpState) => void }): { stop(): void } {
   const base = (opts.baseUrl ?? '').replace(/\/$/, '');
@@ -78,7 +78,7 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
           apply(e.event, e.data);
           emit();
         }
-        if (TERMINAL.includes(state.status)) { state.connection = 'ended'; emit(); return; }
+        if (isTerminal(state.status)) { state.connection = 'ended'; emit(); return; }
       } catch {
         if (ac.signal.aborted) return;
       }
