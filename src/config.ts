@@ -35,6 +35,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return parsed.data;
 }
 
+/** The worker pool options the configuration implies. */
+export function poolOptions(config: Config) {
+  return { concurrency: config.LRO_CONCURRENCY, heartbeatS: config.LRO_HEARTBEAT_S, summaryIntervalS: config.LRO_SUMMARY_INTERVAL_S };
+}
+
 /** The Lro options the configuration implies. */
 export function lroOptions(config: Config, connectionString: string, applicationName?: string) {
   return {

@@ -1,15 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { buildHub } from '../api/app.js';
-import type { Config } from '../config.js';
+import { poolOptions, type Config } from '../config.js';
 import { hostSetStatus } from '../domain/sql/hosts.js';
 import type { Lro } from '../lro/engine.js';
 
 /** The hub: HTTP API on `port`, hub-routed workers and the maintainer. */
 export async function serveHub(lro: Lro, config: Config, opts: { port: number; host?: string; logLevel?: string }): Promise<FastifyInstance> {
-  await lro.workerPool({
-    routing: ['hub'], ownerType: 'hub', concurrency: config.LRO_CONCURRENCY, heartbeatS: config.LRO_HEARTBEAT_S,
-    summaryIntervalS: config.LRO_SUMMARY_INTERVAL_S,
-  }).start();
+  await lro.workerPool({ ...poolOptions(config), routing: ['hub'], ownerType: 'hub' }).start();
   lro.maintainer().start();
   const app = buildHub({ lro, adminToken: config.LRO_ADMIN_TOKEN, logger: { level: opts.logLevel ?? 'info' } });
   await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port });
@@ -19,8 +16,7 @@ export async function serveHub(lro: Lro, config: Config, opts: { port: number; h
 /** A host: workers for ops routed to `host:<id>`, and its liveness on the hosts table. */
 export async function serveHost(lro: Lro, config: Config, opts: { hostId: string; dataDir: string }): Promise<() => Promise<void>> {
   await lro.workerPool({
-    routing: [`host:${opts.hostId}`], ownerType: 'host', workerId: `host-${opts.hostId.slice(0, 8)}`,
-    concurrency: config.LRO_CONCURRENCY, heartbeatS: config.LRO_HEARTBEAT_S, summaryIntervalS: config.LRO_SUMMARY_INTERVAL_S,
+    ...poolOptions(config), routing: [`host:${opts.hostId}`], ownerType: 'host', workerId: `host-${opts.hostId.slice(0, 8)}`,
   }).start();
   const beat = () => hostSetStatus(lro.db, { host_id: opts.hostId, status: 'running' }).catch(() => {});
   await beat();

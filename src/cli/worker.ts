@@ -1,4 +1,4 @@
-import { lroOptions, type Config } from '../config.js';
+import { lroOptions, poolOptions, type Config } from '../config.js';
 import { Lro } from '../lro/engine.js';
 import { onShutdown } from './signals.js';
 
@@ -15,10 +15,7 @@ export async function workerCommand(config: Config, o: WorkerCommandOptions): Pr
   const lro = await Lro.open(lroOptions(config, config.DATABASE_URL, 'lro-worker'));
   const ownerType = o.routing.includes('hub') ? 'hub' : 'host';
   for (let i = 0; i < Math.max(1, o.pools); i++) {
-    await lro.workerPool({
-      routing: o.routing, ownerType, concurrency: o.concurrency ?? config.LRO_CONCURRENCY,
-      heartbeatS: config.LRO_HEARTBEAT_S, summaryIntervalS: config.LRO_SUMMARY_INTERVAL_S,
-    }).start();
+    await lro.workerPool({ ...poolOptions(config), routing: o.routing, ownerType, concurrency: o.concurrency ?? config.LRO_CONCURRENCY }).start();
   }
   if (o.maintenance) lro.maintainer().start();
   console.error(`lro worker: ${o.pools} pool(s) serving ${o.routing.join(', ')}`);
