@@ -2,19 +2,24 @@ import cliProgress from 'cli-progress';
 import type { WatchEvent } from '../api/client.js';
 
 /**
- * Draws one bar per phase (percent, current/total with units, speed, ETA) from a watched op's events,
- * and prints its messages and state changes above the bars.
+ * Draws one bar per phase (percent, current/total with units, speed, ETA, its latest message) from a
+ * watched op's events, and prints state changes, warnings and errors above the bars.
  */
 export class PhaseBars {
   readonly #multi = new cliProgress.MultiBar({
-    format: ' {phase} |{bar}| {percentage}% {value}/{total} {unit} {speed} {eta_text}',
+    format: ' {phase} |{bar}| {percentage}% {value}/{total} {unit} {speed} {eta_text} {msg}',
     hideCursor: true, clearOnComplete: false, stopOnComplete: false, noTTYOutput: true, notTTYSchedule: 1000,
   }, cliProgress.Presets.shades_classic);
   readonly #bars = new Map<string, cliProgress.SingleBar>();
+  #last = '';
 
   show(e: WatchEvent): void {
     if (e.event === 'gap') this.#multi.log(`(events ${e.data.from_seq}-${e.data.to_seq} were no longer kept)\n`);
-    if (e.event === 'summary') this.#multi.log(`[${e.data.summary.status}${e.data.summary.stalled ? ', stalled' : ''}]\n`);
+    if (e.event === 'summary') {
+      const s = e.data.summary;
+      this.#last = `[${s.status}${s.stalled ? ', stalled' : ''}${s.error ? `: ${s.error.message}` : ''}]`;
+      this.#multi.log(`${this.#last}\n`);
+    }
     if (e.event !== 'progress') return;
     const d = e.data;
     const p = d.progress;
@@ -22,15 +27,20 @@ export class PhaseBars {
     const payload = {
       phase: String(d.phase).padEnd(10), unit, speed: d.speed ? `${d.speed.toFixed(1)}/s` : '',
       eta_text: d.eta_s !== undefined ? `eta ${Math.round(d.eta_s)}s` : '',
+      msg: d.message ? String(d.message).slice(0, 40) : (this.#bars.get(d.phase) ? undefined : ''),
     };
+    if (payload.msg === undefined) delete (payload as { msg?: string }).msg; // keep the phase's last message
     let bar = this.#bars.get(d.phase);
     if (!bar) this.#bars.set(d.phase, (bar = this.#multi.create(total, value, payload)));
     bar.setTotal(total);
     bar.update(value, payload);
-    if (d.message) this.#multi.log(`${d.level ? `${d.level}: ` : ''}${d.phase}: ${d.message}\n`);
+    // Ordinary messages ride on their phase's bar; warnings and errors also go above the bars.
+    if (d.message && (d.level === 'warn' || d.level === 'error')) this.#multi.log(`${d.level}: ${d.phase}: ${d.message}\n`);
   }
 
+  /** Stops drawing and prints the last state (a log line still queued for the next frame would be lost). */
   stop(): void {
     this.#multi.stop();
+    if (this.#last) console.log(this.#last);
   }
 }
