@@ -124,6 +124,8 @@ describe('the op view in a real browser', () => {
     const page = await browser.newPage();
     await page.goto(`${base}/#token=${owner.token}`);
     await page.locator(`tr[data-op="${op.op_id}"]`).waitFor({ state: 'visible', timeout: 10_000 });
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/ops-list.png', fullPage: true });
     await page.locator(`tr[data-op="${op.op_id}"] a`).click();
     await expect.poll(() => statusText(page).textContent(), { timeout: 10_000 }).toBe('succeeded');
     await page.close();

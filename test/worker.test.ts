@@ -83,6 +83,7 @@ describe('worker pool', () => {
     const done = await lro.wait(op.op_id, 10_000);
     expect(done).toMatchObject({ status: 'failed', attempt: 3, error: { code: 'demo_failure', attempt: 3 } });
     expect(done.last_error).toEqual(done.error);
+    expect(done.progress_summary).toMatchObject({ phase: 'prepare' }); // the progress it reached, kept with the failure
     await pool.stop();
   });
 

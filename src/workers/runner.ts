@@ -119,7 +119,9 @@ async function settle(r: RunningOp, ref: { op_id: string; epoch: number }, err: 
   const error = toOpError(err, r);
   const retryable = !(err instanceof PermanentError);
   const backoff = backoffMs(op.attempt, kind.backoff ?? DEFAULT_BACKOFF);
-  return persist(() => deps.ops.fail({ ...ref, error, retryable, backoff_ms: backoff }), deps.log);
+  // The progress it reached goes on the row with the failure (not only on the next heartbeat).
+  const summary = r.progress.take();
+  return persist(() => deps.ops.fail({ ...ref, error, retryable, backoff_ms: backoff, summary }), deps.log);
 }
 
 function toOpError(err: unknown, r: RunningOp): OpError {

@@ -88,21 +88,22 @@ export async function operationCompleteMany(
  * retryable, else failed; canceled instead when a cancel was requested. `last_error` always keeps it.
  */
 export async function operationFail(
-  db: Db, p: LeaseRef & { error: OpError; retryable: boolean; backoff_ms: number; now?: Date | null },
+  db: Db, p: LeaseRef & { error: OpError; retryable: boolean; backoff_ms: number; summary?: unknown; now?: Date | null },
 ): Promise<Operation | null> {
   const { rows } = await db.query<Operation>(
     `WITH t AS (SELECT ${NOW(6)} AS now),
      n AS (SELECT op_id, CASE WHEN cancel_requested_at IS NOT NULL THEN 'canceled'
                               WHEN $4::boolean AND attempt < max_attempts THEN 'queued' ELSE 'failed' END AS next
              FROM ${T} WHERE op_id = $1)
-     UPDATE ${T} o SET status = n.next, last_error = $3::jsonb,
+     UPDATE ${T} o SET status = n.next, last_error = $3::jsonb, progress_summary = coalesce($7::jsonb, o.progress_summary),
        error = CASE WHEN n.next = 'queued' THEN NULL ELSE $3::jsonb END,
        finished_at = ${TERMINAL_SET('n.next')}, updated_at = t.now,
        run_at = CASE WHEN n.next = 'queued' THEN t.now + make_interval(secs => $5::double precision / 1000) ELSE o.run_at END,
        owner_id = CASE WHEN n.next = 'queued' THEN NULL ELSE o.owner_id END,
        owner_type = CASE WHEN n.next = 'queued' THEN NULL ELSE o.owner_type END
      FROM n, t WHERE o.op_id = n.op_id AND o.status = 'running' AND o.lease_epoch = $2 RETURNING o.*`,
-    [p.op_id, p.epoch, JSON.stringify(p.error), p.retryable, p.backoff_ms, p.now ?? null],
+    [p.op_id, p.epoch, JSON.stringify(p.error), p.retryable, p.backoff_ms, p.now ?? null,
+     p.summary === undefined ? null : JSON.stringify(p.summary)],
   );
   return rows[0] ?? null;
 }
