@@ -21,3 +21,14 @@ describe('pg adapter: age limit', () => {
     expect(items.map((i) => ('seq' in i ? i.seq : `gap ${i.from_seq}-${i.to_seq}`))).toEqual(['gap 1-2', 3, 4]);
   });
 });
+
+describe('pg adapter: many streams in one append', () => {
+  it('300 project-scoped ops created at once all get their queued summary (notifications stay under 8,000 bytes)', async () => {
+    const project = { type: 'project' as const, id: '4a0f3c55-1c8e-4c1e-9a3e-6e0d3b1f2a77' };
+    const ids = await lro.store.createMany(Array.from({ length: 300 }, () => ({ kind: 'demo', scope: project })));
+    for (const id of ids) {
+      const { events } = await streams.backend.history({ storage: `persist.project-${project.id}`, name: `lro.${id}` }, 1, 10);
+      expect(events).toMatchObject([{ seq: 1, type: 'summary', summary: { status: 'queued' } }]);
+    }
+  });
+});

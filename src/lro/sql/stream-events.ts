@@ -16,7 +16,7 @@ export interface AppendItem {
  * stored seq (the ring always keeps its newest event); a concurrent writer to the same stream makes
  * this statement fail with a unique violation and the caller retries it, so seqs stay contiguous and
  * commit in order without a counter row to update. Evicts what fell out of each ring and sends one
- * notification per ~100 streams. Returns seq and ts for each item, in input order.
+ * notification per ~7,000 bytes of stream names. Returns seq and ts for each item, in input order.
  */
 export async function streamAppend(db: Db, items: AppendItem[]): Promise<{ seq: number; ts: string }[]> {
   const { rows } = await db.query<{ seq: number; ts: string }>(
@@ -43,7 +43,10 @@ export async function streamAppend(db: Db, items: AppendItem[]): Promise<{ seq: 
           AND d.seq > s.base - s.max_msgs AND d.seq <= s.base + s.n - s.max_msgs),
      notified AS (
        SELECT pg_notify('lro_stream', string_agg(storage || ' ' || stream, ',')) AS x
-         FROM (SELECT storage, stream, (row_number() OVER ()) / 100 AS chunk FROM s) c GROUP BY chunk)
+         -- a payload must stay under 8,000 bytes: chunk by length, not by count
+         FROM (SELECT storage, stream,
+                      (sum(length(storage) + length(stream) + 2) OVER (ORDER BY storage, stream)) / 7000 AS chunk
+                 FROM s) c GROUP BY chunk)
      SELECT n.seq::float8 AS seq, to_jsonb(n.ts) #>> '{}' AS ts
        FROM numbered n, (SELECT count(*) FROM notified) k
       ORDER BY n.ord`,
