@@ -11,6 +11,13 @@ import type { Operation } from './types.js';
 export class OperationWaiter {
   readonly #store: OperationStore;
   readonly #waiting = new Map<string, Set<() => void>>();
+  /**
+   * Reads in flight: many waiters of one op (an SSE fan-out) woken together share one query. A waiter
+   * joins only a read that began after its own last subscribe or wake-up (`#tick` orders them), so
+   * sharing never hands it a row older than the news it was woken for.
+   */
+  readonly #reads = new Map<string, { tick: number; op: Promise<Operation> }>();
+  #tick = 0;
 
   constructor(opts: { store: OperationStore; listener: PgListener }) {
     this.#store = opts.store;
@@ -26,14 +33,18 @@ export class OperationWaiter {
     const deadline = Date.now() + timeoutMs;
     let woken = false;
     let wake: () => void = () => { woken = true; };
-    const subscriber = () => wake();
+    let mark = ++this.#tick;
+    const subscriber = () => {
+      mark = ++this.#tick;
+      wake();
+    };
     const set = this.#waiting.get(opId) ?? new Set();
     set.add(subscriber);
     this.#waiting.set(opId, set);
     try {
       for (;;) {
         woken = false;
-        const op = await this.#store.get(opId);
+        const op = await this.#read(opId, mark);
         const left = deadline - Date.now();
         if (isTerminal(op.status) || left <= 0 || signal?.aborted) return op;
         if (woken) continue; // notified while we read: read again
@@ -53,5 +64,15 @@ export class OperationWaiter {
       set.delete(subscriber);
       if (set.size === 0) this.#waiting.delete(opId);
     }
+  }
+
+  #read(opId: string, after: number): Promise<Operation> {
+    const current = this.#reads.get(opId);
+    if (current && current.tick > after) return current.op;
+    const entry = { tick: ++this.#tick, op: this.#store.get(opId) };
+    this.#reads.set(opId, entry);
+    const forget = () => { if (this.#reads.get(opId) === entry) this.#reads.delete(opId); };
+    entry.op.then(forget, forget);
+    return entry.op;
   }
 }
