@@ -4,7 +4,9 @@ import { LeaseLostError } from '../src/lro/errors.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 import { startWorkerProcess } from './helpers/processes.js';
 
-const { lro, url } = await openTestLro({ applicationName: 'lro-test' });
+// A lease of 2 s: a claim whose answer a cut connection lost is rescued within the test, as it would
+// be after LRO_LEASE_S in production.
+const { lro, url } = await openTestLro({ applicationName: 'lro-test', leaseS: 2 });
 
 describe('a worker dies or loses its connections', () => {
   it('kill -9 mid-op: after the lease times out another worker finishes it; the old epoch is refused', async () => {
