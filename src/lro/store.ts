@@ -40,7 +40,7 @@ export class OperationStore {
       const rows = await guard(() => sql.operationInsertMany(this.#db, items));
       const byId = new Map(rows.map((op) => [op.op_id, op]));
       return items.map((item) => byId.get(item.op_id) ?? null);
-    }, { maxInFlight: 3 });
+    }, { maxInFlight: 3, splitOnFailure: true });
   }
 
   /** Creates an op, or returns the active op holding the same dedupe key (`created: false`). */
