@@ -1,11 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { openStreams, type ProgressStreams } from '../src/lro/streams/index.js';
+import { describe, expect, it } from 'vitest';
 import { openTestLro } from './helpers/lro.js';
 import { collect, newStream, progress, streamContract } from './helpers/streams-contract.js';
 
 const { lro } = await openTestLro();
-const streams: ProgressStreams = await openStreams('pg', { db: lro.db, listener: lro.listener });
-afterAll(() => streams.close());
+const streams = lro.streams; // the default `pg` streams, closed with the Lro
 
 streamContract('pg', () => streams);
 

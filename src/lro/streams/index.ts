@@ -1,6 +1,3 @@
-import type pg from 'pg';
-import type { PgListener } from '../listener.js';
-import { PgStreamBackend } from './pg.js';
 import { StreamReader, type ReadOptions } from './reader.js';
 import { validateEvent, type StreamAddress, type StreamBackend, type StreamConfig, type StreamEvent, type StreamItem } from './types.js';
 
@@ -47,13 +44,6 @@ export class ProgressStreams {
     this.#reader.close();
     await this.backend.close();
   }
-}
-
-/** `pg` (default) or a `nats://` URL, as LRO_STREAMS says. */
-export async function openStreams(spec: string, deps: { db: pg.Pool; listener: PgListener }): Promise<ProgressStreams> {
-  if (spec === 'pg') return new ProgressStreams(new PgStreamBackend(deps));
-  if (spec.startsWith('nats://')) return openNatsStreams(spec);
-  throw new Error(`LRO_STREAMS must be "pg" or a nats:// URL, not ${JSON.stringify(spec)}`);
 }
 
 /**
