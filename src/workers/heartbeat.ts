@@ -37,7 +37,7 @@ export class Heartbeater {
 
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.runOnce({}), this.#intervalMs);
+    this.#timer = setInterval(() => void this.runOnce(), this.#intervalMs);
     this.#timer.unref();
   }
 
@@ -48,7 +48,7 @@ export class Heartbeater {
   }
 
   /** One look: beats the ops that are due (all of them with `all`); a beat in flight is not doubled. */
-  runOnce(opts: { now?: Date; all?: boolean } = { all: true }): Promise<void> {
+  runOnce(opts: { now?: Date; all?: boolean } = {}): Promise<void> {
     this.#inFlight ??= this.#tick(opts.now, opts.all ?? false).finally(() => { this.#inFlight = null; });
     return this.#inFlight;
   }
