@@ -2,7 +2,9 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Access, type Caller } from '../domain/access.js';
 import type { Lro } from '../lro/engine.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import type { HubMetricsOptions } from './metrics.js';
 import { domainRoutes } from './routes/domain.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { opsRoutes } from './routes/ops.js';
 import { uiRoutes } from './routes/ui.js';
 import cors from '@fastify/cors';
@@ -12,6 +14,8 @@ export interface HubOptions {
   adminToken?: string;
   /** pino options for Fastify's logger, or false. @default { level: 'info' } */
   logger?: boolean | { level: string };
+  /** `/metrics` settings (tests pin its clock). */
+  metrics?: HubMetricsOptions;
 }
 
 export interface HubContext {
@@ -50,6 +54,7 @@ export function buildHub(opts: HubOptions): FastifyInstance {
   // Bearer tokens, no cookies: any page may call the API (the embeddable element lives on other origins).
   void app.register(cors, { origin: true, allowedHeaders: ['authorization', 'content-type', 'last-event-id'], maxAge: 600 });
   app.get('/healthz', async () => ({ ok: true }));
+  metricsRoutes(app, ctx, opts.metrics);
   uiRoutes(app);
   opsRoutes(app, ctx);
   domainRoutes(app, ctx);

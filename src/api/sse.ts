@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Lro } from '../lro/engine.js';
 import { summaryOf } from '../lro/op-events.js';
+import { report, sseClientChannel, type SseClientMessage } from '../lro/instruments.js';
 import { isTerminal } from '../lro/status.js';
 import { streamOf, type StreamItem } from '../lro/streams/index.js';
 import type { Operation } from '../lro/types.js';
@@ -51,6 +52,7 @@ export async function streamOpEvents(p: { lro: Lro; op: Operation; fromSeq: numb
       ac.abort();
     }, TERMINAL_GRACE_MS);
   }, () => {});
+  report<SseClientMessage>(sseClientChannel, () => ({ db: lro.db, delta: 1 }));
   try {
     for await (const batch of lro.streams.readBatches(streamOf(op), { fromSeq: p.fromSeq, signal: ac.signal })) {
       let chunk = '';
@@ -72,5 +74,6 @@ export async function streamOpEvents(p: { lro: Lro; op: Operation; fromSeq: numb
     clearTimeout(fallback);
     ac.abort();
     res.end();
+    report<SseClientMessage>(sseClientChannel, () => ({ db: lro.db, delta: -1 }));
   }
 }

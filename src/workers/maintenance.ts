@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { defined } from '../lro/defined.js';
+import { report, rescueChannel, type RescueMessage } from '../lro/instruments.js';
 import type { OpEvents } from '../lro/op-events.js';
 import { withAdvisoryXactLock } from '../lro/sql/locks.js';
 import {
@@ -69,6 +70,9 @@ export class Maintainer {
       expired: await operationExpire(client, { now: opts.now, limit: BATCH }),
     }));
     if (!changed) return null;
+    if (changed.rescued.length > 0) {
+      report<RescueMessage>(rescueChannel, () => ({ db: this.#o.db, rescued: changed.rescued.map((op) => ({ kind: op.kind, status: op.status })) }));
+    }
     await this.#o.events?.summaries([...changed.rescued, ...changed.expired]);
     return {
       rescued: changed.rescued.map((op) => ({ op_id: op.op_id, status: op.status })),

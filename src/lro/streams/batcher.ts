@@ -1,4 +1,5 @@
 import { BatchQueue, type BatchQueueOptions } from '../batch-queue.js';
+import { appendChannel, report, type AppendMessage } from '../instruments.js';
 import type { EventBody, StreamAddress, StreamEvent } from './types.js';
 
 export interface AppendRequest {
@@ -31,7 +32,13 @@ export class AppendBatcher {
       this.#queues.set(key, (queue = created));
     }
     const q = queue;
-    return Promise.all(bodies.map((body) => q.push({ addr, body })));
+    const start = performance.now();
+    const written = Promise.all(bodies.map((body) => q.push({ addr, body })));
+    // The append lag (handed to the batcher → committed), for a hub's metrics in this process.
+    if (appendChannel.hasSubscribers) {
+      void written.then(() => report<AppendMessage>(appendChannel, () => ({ seconds: (performance.now() - start) / 1000, events: bodies.length })), () => {});
+    }
+    return written;
   }
 
   /** Resolves when everything appended so far is written (or failed). */
