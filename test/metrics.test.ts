@@ -137,10 +137,15 @@ describe('GET /metrics', () => {
     expect(samples.get(key('lro_oldest_queued_age_seconds', { routing: 'host:00000000-0000-4000-8000-000000000001' }))).toBeCloseTo(42, 2); // run_at in µs, the pin in ms
     scrapeNow = undefined;
 
-    // Stream append lag: one observation per event this process appended (every stream row here).
+    // Stream appends: every stream row here is an event this process appended; one lag observation per append.
     const stored = async () => Number((await lro.db.query('SELECT count(*) FROM lro_stream_events')).rows[0].count);
-    await until(async () => (await scrape()).samples.get(key('lro_stream_append_lag_seconds_count')) === await stored());
-    expect(await stored()).toBeGreaterThan(10);
+    await until(async () => (await scrape()).samples.get(key('lro_stream_events_appended_total')) === await stored());
+    ({ samples } = await scrape());
+    const appends = samples.get(key('lro_stream_append_lag_seconds_count'))!;
+    expect(appends).toBeGreaterThanOrEqual(5); // at least a summary per finished op, each appended on its own
+    expect(appends).toBeLessThanOrEqual(await stored());
+    expect(samples.get(key('lro_stream_append_lag_seconds_bucket', { le: '+Inf' }))).toBe(appends);
+    expect(samples.get(key('lro_stream_append_lag_seconds_sum'))).toBeGreaterThan(0);
 
     sse.abort();
     await reading;

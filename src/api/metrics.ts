@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Lro } from '../lro/engine.js';
 import {
   appendChannel, listen, rescueChannel, sseClientChannel, type AppendMessage, type RescueMessage, type SseClientMessage,
@@ -12,7 +12,7 @@ export interface HubMetricsOptions {
   now?: () => Date | undefined;
   /** How far behind the clock the window of finished ops closes (see operationFinishedSince). @default 5 */
   settleS?: number;
-  /** Finished ops read per scrape at most; a larger backlog is read over the next scrapes. @default 10000 */
+  /** Finished ops read per scrape at most; a larger backlog is read over the next scrapes. @default 5000 */
   finishedPerScrape?: number;
   /** A scrape's statements give up after this long (`lro_db_up` 0). @default 5000 */
   timeoutMs?: number;
@@ -44,10 +44,11 @@ export class HubMetrics {
 
   constructor(lro: Lro, opts: HubMetricsOptions = {}) {
     this.#lro = lro;
-    this.#o = { now: () => undefined, settleS: 5, finishedPerScrape: 10_000, timeoutMs: 5000, onError: () => {}, ...opts };
+    this.#o = { now: () => undefined, settleS: 5, finishedPerScrape: 5000, timeoutMs: 5000, onError: () => {}, ...opts };
     // Finished ops count from the hub's start; Prometheus' rate() and increase() expect counters to.
     this.#mark = { finished_us: String(Date.now() * 1000), op_id: '00000000-0000-0000-0000-000000000000' };
     const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry }); // process_* and nodejs_*: CPU, memory, event loop lag, GC
     const collect = () => this.#scrape();
     this.#m = {
       dbUp: new Gauge({ name: 'lro_db_up', help: '1 when this scrape\'s database statements succeeded', registers, collect }),
@@ -68,10 +69,13 @@ export class HubMetrics {
         labelNames: ['kind', 'status'], buckets: RUN_BUCKETS, registers, collect,
       }),
       rescues: new Counter({ name: 'lro_lease_rescues_total', help: 'Stale leases rescued by this process\'s maintainer, by what became of the op', labelNames: ['kind', 'outcome'], registers }),
+      // One observation per append (the events of one stream handed over together share their lag):
+      // an observe costs microseconds, and a busy op appends tens of thousands of events a second.
       appendLag: new Histogram({
-        name: 'lro_stream_append_lag_seconds', help: 'Progress events in this process: handed to the stream adapter to committed',
+        name: 'lro_stream_append_lag_seconds', help: 'Stream appends in this process: events handed to the adapter to committed',
         buckets: LAG_BUCKETS, registers,
       }),
+      appended: new Counter({ name: 'lro_stream_events_appended_total', help: 'Events this process committed to progress streams', registers }),
       sse: new Gauge({ name: 'lro_sse_clients', help: 'SSE clients connected to this hub', registers }),
     };
     this.#unsubscribe = [
@@ -80,7 +84,8 @@ export class HubMetrics {
         for (const op of msg.rescued) this.#m.rescues.inc({ kind: op.kind, outcome: op.status });
       }),
       listen<AppendMessage>(appendChannel, (msg) => {
-        for (let i = 0; i < msg.events; i++) this.#m.appendLag.observe(msg.seconds);
+        this.#m.appendLag.observe(msg.seconds);
+        this.#m.appended.inc(msg.events);
       }),
       listen<SseClientMessage>(sseClientChannel, (msg) => {
         if (msg.db === lro.db) this.#m.sse.inc(msg.delta);
