@@ -155,6 +155,25 @@ describe('GET /metrics', () => {
     await pool.stop();
   });
 
+  it('a backlog of finished ops is read a page per scrape, each op once, ties on finished_at included', async () => {
+    const paged = buildHub({ lro, logger: false, metrics: { now: () => new Date(Date.now() + 60_000), finishedPerScrape: 2 } });
+    await paged.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const url = `http://127.0.0.1:${(paged.server.address() as { port: number }).port}`;
+      // Five ops completed by one statement: one finished_at for all of them.
+      await lro.store.createMany(Array.from({ length: 5 }, () => hubOp('flaky', { fail_attempts: 0 })));
+      const ops = workerOps(lro.db);
+      const claimed = await ops.claim({ routings: ['hub'], kinds: ['flaky'], limit: 5, worker_id: 'w', owner_type: 'hub' });
+      const done = await ops.completeMany({ done: claimed.map((op) => ({ op_id: op.op_id, epoch: op.lease_epoch, result: { attempt: 1 }, summary: null })) });
+      expect(done).toHaveLength(5);
+      expect(new Set(done.map((op) => op.finished_at!.getTime())).size).toBe(1);
+      const finished = async () => (await scrape(url)).samples.get(key('lro_ops_finished_total', { kind: 'flaky', status: 'succeeded' }));
+      expect([await finished(), await finished(), await finished(), await finished()]).toEqual([2, 4, 5, 5]);
+    } finally {
+      await paged.close();
+    }
+  });
+
   it('is Prometheus text with units in the names, and shows no token or input', async () => {
     const { text, type } = await scrape();
     expect(type).toMatch(/^text\/plain; version=0\.0\.4/);
