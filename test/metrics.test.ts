@@ -205,6 +205,18 @@ describe('GET /readyz', () => {
       await lro.db.query('INSERT INTO lro_migrations (id, name, applied_at) VALUES ($1, $2, $3)', [row.id, row.name, row.applied_at]);
     }
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
+
+    // A newer hub migrated past this one: this one is not ready either (its statements may no longer fit).
+    await lro.db.query('INSERT INTO lro_migrations (id, name) VALUES ($1, $2)', [LATEST + 1, 'from-a-newer-hub.sql']);
+    try {
+      const ahead = await fetch(`${base}/readyz`);
+      expect(ahead.status).toBe(503);
+      expect((await ahead.json()).error).toMatchObject({
+        code: 'not_ready', details: { db: 'up', migrations: { current: LATEST + 1, latest: LATEST }, missing: [] },
+      });
+    } finally {
+      await lro.db.query('DELETE FROM lro_migrations WHERE id = $1', [LATEST + 1]);
+    }
   });
 
   it('503 db down from a hub whose database is unreachable; its /metrics says lro_db_up 0; /healthz stays 200', async () => {
