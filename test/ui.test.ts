@@ -32,6 +32,8 @@ beforeAll(async () => {
   });
 });
 afterAll(() => browser?.close());
+// The page's bundle is built at its first request: build it before a test races an op against it.
+beforeAll(async () => { expect((await fetch(`${base}/assets/app.js`)).status).toBe(200); });
 
 async function openOp(opId: string, token = owner.token): Promise<Page> {
   const page = await browser.newPage();
@@ -81,21 +83,77 @@ describe('the op view in a real browser', () => {
     await page.close();
   });
 
-  it('clicking cancel on a running op turns it canceled within a heartbeat', async () => {
+  it('the message log is updated in place, follows its newest line, and keeps the place a person scrolled to', async () => {
+    const op = await createOp({ steps: 50, step_ms: 80 }); // 150 lines, one a step, over ~12 s
+    const page = await openOp(op.op_id);
+    const log = page.locator('lro-progress ol[aria-label=messages]');
+    const lines = () => log.locator('li').count();
+    const geometry = () => log.evaluate((ol) => {
+      const last = ol.lastElementChild!.getBoundingClientRect();
+      const box = ol.getBoundingClientRect();
+      return { top: ol.scrollTop, fromBottom: ol.scrollHeight - ol.scrollTop - ol.clientHeight, lastInView: last.bottom <= box.bottom + 1 && last.top >= box.top };
+    });
+    await expect.poll(lines, { timeout: 15_000 }).toBeGreaterThan(20); // more than the box shows
+    expect(await geometry()).toMatchObject({ lastInView: true });
+    expect((await log.locator('li').first().textContent())).toBe('prepare: step 1 of 50'); // oldest first
+    // Nodes taken now must be the same nodes after more events: the view is changed, not rebuilt.
+    const kept = await page.evaluateHandle(() => {
+      const root = document.querySelector('lro-progress')!.shadowRoot!;
+      return ['[role=progressbar][aria-label=work]', '[role=progressbar][aria-label=overall]', 'ol', 'ol li', '.status-text'].map((sel) => [sel, root.querySelector(sel)] as const);
+    });
+    await log.evaluate((ol) => { ol.scrollTop = 0; }); // a person scrolls up to read
+    const before = await lines();
+    await expect.poll(lines, { timeout: 15_000 }).toBeGreaterThan(before + 10);
+    expect(await geometry()).toMatchObject({ top: 0, lastInView: false }); // new lines did not move it
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/op-view-scrolled.png', fullPage: true });
+    await log.evaluate((ol) => { ol.scrollTop = ol.scrollHeight; }); // and back to the bottom
+    const after = await lines();
+    await expect.poll(lines, { timeout: 15_000 }).toBeGreaterThan(after + 5);
+    expect(await geometry()).toMatchObject({ lastInView: true }); // it follows again
+    expect((await geometry()).fromBottom).toBeLessThanOrEqual(2);
+    const same = await kept.evaluate((pairs) => {
+      const root = document.querySelector('lro-progress')!.shadowRoot!;
+      return pairs.map(([sel, node]) => `${sel}: ${node !== null && node.isConnected && root.querySelector(sel) === node}`);
+    });
+    expect(same).toEqual(['[role=progressbar][aria-label=work]: true', '[role=progressbar][aria-label=overall]: true', 'ol: true', 'ol li: true', '.status-text: true']);
+    await page.close();
+  });
+
+  it('clicking cancel on a running op turns it canceled within a heartbeat; the 1 s tick touches only the elapsed time', async () => {
     const op = await createOp({ hang: true, steps: 5, step_ms: 10 });
     const page = await openOp(op.op_id);
     await expect.poll(() => statusText(page).textContent(), { timeout: 10_000 }).toBe('running');
+    await page.locator('lro-progress ol li').waitFor({ timeout: 10_000 }); // its one step came; it hangs now, no more events
+    // Everything that changes until the elapsed time next changes: that must be the only change.
+    const changed = await page.evaluate(() => new Promise<string[]>((resolve) => {
+      const root = document.querySelector('lro-progress')!.shadowRoot!;
+      const seen: string[] = [];
+      const observer = new MutationObserver((records) => {
+        for (const r of records) {
+          const el = r.target.nodeType === Node.TEXT_NODE ? r.target.parentElement! : (r.target as Element);
+          seen.push(`${r.type} in ${el.className}: ${r.target.textContent}`);
+        }
+        if (records.some((r) => /elapsed/.test(r.target.textContent ?? ''))) { observer.disconnect(); resolve(seen); }
+      });
+      observer.observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
+    }));
+    expect(changed).toEqual([expect.stringMatching(/^characterData in text: {2}· elapsed \d+s$/)]);
     await page.getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => statusText(page).textContent(), { timeout: 2_000 }).toBe('canceled');
     await page.getByRole('button', { name: 'Retry' }).waitFor({ state: 'visible', timeout: 5_000 });
     await page.close();
   });
 
-  it('a failed op shows its error; an op outside the token\'s scopes shows "not found"', async () => {
-    const op = await createOp({ steps: 2, step_ms: 10, fail_at_step: 3, permanent: true });
+  it('a failed op shows its error and no ETA on the phase it died in; an op outside the token\'s scopes shows "not found"', async () => {
+    const op = await createOp({ steps: 10, step_ms: 300, fail_at_step: 8, permanent: true });
     const page = await openOp(op.op_id);
+    const prepare = page.locator('lro-progress [role=progressbar][aria-label=prepare]');
+    await expect.poll(() => prepare.getAttribute('aria-valuetext'), { timeout: 10_000, interval: 50 }).toMatch(/ · eta \d+s$/); // while it ran
     await expect.poll(() => statusText(page).textContent(), { timeout: 10_000 }).toBe('failed');
-    expect(await page.locator('lro-progress [role=alert]').textContent()).toBe('error: demo failure at step 3');
+    expect(await page.locator('lro-progress [role=alert]').textContent()).toBe('error: demo failure at step 8');
+    expect(await prepare.getAttribute('aria-valuetext')).toMatch(/^prepare: 70% · 7\/10 steps · \d+\.\d\/s$/); // its speed, no ETA
+    expect(await page.locator('lro-progress .bars').textContent()).not.toContain('eta');
     await page.close();
     const stranger = await openOp(op.op_id, other.token);
     await expect.poll(() => statusText(stranger).textContent(), { timeout: 10_000 }).toBe('not found');
