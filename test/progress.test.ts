@@ -1,6 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { PhaseBars } from '../src/cli/progress-bars.js';
 import { LroError } from '../src/lro/errors.js';
 import type { StreamEvent, StreamItem } from '../src/lro/streams/index.js';
 import { streamOf } from '../src/lro/streams/types.js';
@@ -147,6 +149,15 @@ describe('progress on the op stream', () => {
       expect(phases.find((p) => p.phase === 'prepare')).toMatchObject({ speed: expect.any(Number) }); // the speed it had stays
       for (const p of phases) expect(p.eta_s).toBeUndefined();
     }
+    // `lro ops watch` draws the same events: its last frame has no ETA on the bar of the phase that died.
+    const out = new PassThrough();
+    let drawn = '';
+    out.on('data', (chunk) => { drawn += chunk; });
+    const bars = new PhaseBars(out);
+    for (const e of events) bars.show({ id: e.seq, event: e.type, data: e });
+    bars.stop();
+    const lastPrepare = drawn.split('\n').filter((l) => l.includes('prepare')).at(-1);
+    expect(lastPrepare).toMatch(/prepare\s+\|.*\| 50% 2\/4 steps \d+\.\d\/s\s+step 2 of 4/);
     await pool.stop();
   });
 
