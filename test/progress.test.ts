@@ -263,14 +263,14 @@ describe('ProgressTracker', () => {
     expect(etas()).toEqual({ a: undefined, b: 1, c: undefined });
     now = 4000;
     t.record({ phase: 'c', progress: { current: 2, total: 10 } }); // c starts though b never reached 100 %
-    expect(etas()).toEqual({ a: undefined, b: undefined, c: 8 }); // 2 steps since a completed: 1/s
+    expect(etas()).toEqual({ a: undefined, b: undefined, c: 4 }); // 2 steps in the 1 s since b's last event
     now = 5000;
     t.record({ phase: 'b', progress: { current: 8, total: 10 } }); // b runs beside c after all
-    expect(etas()).toMatchObject({ b: expect.any(Number), c: 8 });
+    expect(etas()).toMatchObject({ b: expect.any(Number), c: 4 });
     t.end();
     expect(t.dirty).toBe(true);
     expect(etas()).toEqual({ a: undefined, b: undefined, c: undefined });
-    expect(t.summary()!.phases.find((p) => p.phase === 'c')!.speed).toBe(1); // speeds stay
+    expect(t.summary()!.phases.find((p) => p.phase === 'c')!.speed).toBe(2); // speeds stay
   });
 
   it('stall detection runs on the injected clock from the tracker\'s creation', () => {

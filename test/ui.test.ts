@@ -2,12 +2,32 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { buildHub } from '../src/api/app.js';
+import { streamOf } from '../src/lro/streams/types.js';
 import { ADMIN_TOKEN } from './helpers/hub.js';
+import { testKinds } from './helpers/kinds.js';
 import { openTestLro } from './helpers/lro.js';
 
-const { lro } = await openTestLro();
+/** Two phases announced at 0; the first stops at 3/10 (never completes) when the second starts, then it waits for a cancel. */
+const kinds = testKinds().register({
+  name: 'relay',
+  input: z.object({}),
+  result: z.object({}),
+  async run({ progress, signal }) {
+    for (const phase of ['fetch', 'unpack']) progress({ phase, progress: { current: 0, total: 10, unit: 'files' } });
+    for (const phase of ['fetch', 'unpack']) {
+      for (let i = 1; i <= 3; i++) {
+        await delay(300, undefined, { signal });
+        progress({ phase, progress: { current: i, total: 10, unit: 'files' }, message: `${phase} ${i}` });
+      }
+    }
+    return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+  },
+});
+const { lro } = await openTestLro({ kinds });
 await lro.workerPool({ concurrency: 6, summaryIntervalS: 0.2, heartbeatS: 0.5 }).start();
 let hub = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: false });
 await hub.listen({ host: '127.0.0.1', port: 0 });
@@ -149,15 +169,32 @@ describe('the op view in a real browser', () => {
     const op = await createOp({ steps: 10, step_ms: 300, fail_at_step: 8, permanent: true });
     const page = await openOp(op.op_id);
     const prepare = page.locator('lro-progress [role=progressbar][aria-label=prepare]');
-    await expect.poll(() => prepare.getAttribute('aria-valuetext'), { timeout: 10_000, interval: 50 }).toMatch(/ · eta \d+s$/); // while it ran
     await expect.poll(() => statusText(page).textContent(), { timeout: 10_000 }).toBe('failed');
     expect(await page.locator('lro-progress [role=alert]').textContent()).toBe('error: demo failure at step 8');
     expect(await prepare.getAttribute('aria-valuetext')).toMatch(/^prepare: 70% · 7\/10 steps · \d+\.\d\/s$/); // its speed, no ETA
     expect(await page.locator('lro-progress .bars').textContent()).not.toContain('eta');
+    // Though its last progress event carried one (it was running then).
+    const { events } = await lro.streams.backend.history(streamOf(await lro.store.get(op.op_id)), 1, 100);
+    expect(events.filter((e) => e.type === 'progress').at(-1)).toMatchObject({ phase: 'prepare', progress: { current: 7 }, eta_s: expect.any(Number) });
     await page.close();
     const stranger = await openOp(op.op_id, other.token);
     await expect.poll(() => statusText(stranger).textContent(), { timeout: 10_000 }).toBe('not found');
     await stranger.close();
+  });
+
+  it('a phase a later one took over from shows no ETA, the running one does; a canceled op none', async () => {
+    const op = await post('/v1/ops', owner.token, { kind: 'relay', scope: { type: 'project', id: project.project_id }, input: {} });
+    const page = await openOp(op.op_id);
+    const text = (phase: string) => page.locator(`lro-progress [role=progressbar][aria-label=${phase}]`).getAttribute('aria-valuetext');
+    await expect.poll(() => text('unpack'), { timeout: 10_000 }).toMatch(/^unpack: 30% · 3\/10 files · [\d.]+\/s · eta \d+s$/);
+    expect(await text('fetch')).toMatch(/^fetch: 30% · 3\/10 files · [\d.]+\/s$/); // stopped at 30 %, but unpack took over
+    // Though fetch's own last event carried one (it was running then).
+    const { events } = await lro.streams.backend.history(streamOf(await lro.store.get(op.op_id)), 1, 100);
+    expect(events.filter((e) => e.type === 'progress' && e.phase === 'fetch').at(-1)).toMatchObject({ progress: { current: 3 }, eta_s: expect.any(Number) });
+    await post(`/v1/ops/${op.op_id}/cancel`, owner.token, {});
+    await expect.poll(() => statusText(page).textContent(), { timeout: 10_000 }).toBe('canceled');
+    expect(await page.locator('lro-progress .bars').textContent()).not.toContain('eta');
+    await page.close();
   });
 
   it('the web component on a plain page of another origin shows the same progress', async () => {

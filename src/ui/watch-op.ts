@@ -69,8 +69,9 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
   /** When a phase starts running, the phases before it are done with, as the worker sees it: their ETAs go. */
   function startPhase(phase: string, value: number | undefined, spoke: boolean) {
     let known = starts.get(phase);
-    const moved = value !== undefined && value > (known ? (known.first ?? Infinity) : 0);
-    if (!known) starts.set(phase, (known = { first: value, started: false }));
+    if (!known) starts.set(phase, (known = { first: undefined, started: false }));
+    const moved = value !== undefined && value > (known.first ?? 0);
+    known.first ??= value;
     if (known.started || !(spoke || moved)) return;
     known.started = true;
     for (const [name, p] of phases) {

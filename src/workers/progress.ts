@@ -53,8 +53,8 @@ interface PhaseClock {
  * Kinds often announce every phase at 0 when they begin (the demo does). Measuring a phase's speed
  * from that announcement counted the time the earlier phases ran: the first step of `work`, 20 s
  * into an op, read 0.049/s and an ETA of 2006 s. So a phase's clock starts when it starts running
- * (its progress moves, or it sends a message), and no earlier than the last time another phase
- * completed. Only running phases have an ETA: one that reached 100 %, one a later phase took over
+ * (its progress moves, or it sends a message), and no earlier than the latest event of another
+ * phase. Only running phases have an ETA: one that reached 100 %, one a later phase took over
  * from, and every phase once the attempt ended (`end()`) show none.
  */
 export class ProgressTracker {
@@ -66,7 +66,6 @@ export class ProgressTracker {
   #stalled = false;
   #ended = false;
   #lastEventAt: number;
-  #lastCompletedAt = -Infinity;
   #tick = 0;
 
   constructor(readonly now: () => number = Date.now) {
@@ -87,14 +86,8 @@ export class ProgressTracker {
     const clock = this.#clocks.get(event.phase) ?? { anchor: null, first: null, startedTick: null, updatedTick: tick };
     const p = event.progress;
     const value = typeof p === 'number' ? p : p?.current;
-    const moved = value !== undefined && value > (prior ? (clock.first ?? Infinity) : 0);
-    if (clock.startedTick === null && (event.message !== undefined || moved)) {
-      clock.startedTick = tick;
-      // It was waiting until now: the time before it started (or before another phase completed) is not its own.
-      const since = Math.min(t, Math.max(clock.anchor?.at ?? t, this.#lastCompletedAt));
-      if (clock.anchor) clock.anchor = { ...clock.anchor, at: since };
-      next.started_at = new Date(since).toISOString();
-    }
+    const moved = value !== undefined && value > (clock.first ?? 0);
+    if (clock.startedTick === null && (event.message !== undefined || moved)) this.#start(event.phase, clock, next, t, tick);
     clock.first ??= value ?? null;
     clock.updatedTick = tick;
     if (typeof p === 'number') next.percent = clamp(p);
@@ -103,7 +96,6 @@ export class ProgressTracker {
       Object.assign(next, { current: p.current, total: p.total, unit: p.unit ?? prior?.unit, weight: p.weight ?? prior?.weight ?? 1 });
       sample(clock, next, p.current, t, prior?.speed);
     }
-    if (next.percent === 100 && prior?.percent !== 100) this.#lastCompletedAt = t;
     if (event.message !== undefined) next.message = this.#message = event.message;
     this.#phases.set(event.phase, next);
     this.#clocks.set(event.phase, clock);
@@ -158,6 +150,19 @@ export class ProgressTracker {
       phase: this.#current, percent, message: this.#message, phases, stalled: this.#stalled,
       updated_at: new Date(this.#lastEventAt).toISOString(),
     };
+  }
+
+  /**
+   * The phase starts running now. It may have waited since it was announced while other phases ran:
+   * that time is not its own. Phases mostly run one after another, so it is taken to have started at
+   * the latest event of another phase. (Beside a phase that runs at the same time, its first sample
+   * is a little fast; the next ones correct it.)
+   */
+  #start(phase: string, clock: PhaseClock, next: PhaseSummary, t: number, tick: number): void {
+    clock.startedTick = tick;
+    const since = Math.min(t, Math.max(clock.anchor?.at ?? t, this.#current !== phase ? this.#lastEventAt : -Infinity));
+    if (clock.anchor) clock.anchor = { ...clock.anchor, at: since };
+    next.started_at = new Date(since).toISOString();
   }
 
   /** Started, not complete, not taken over by a later phase that started after its latest event, attempt not ended. */
