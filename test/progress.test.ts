@@ -1,6 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { PhaseBars } from '../src/cli/progress-bars.js';
 import { LroError } from '../src/lro/errors.js';
 import type { StreamEvent, StreamItem } from '../src/lro/streams/index.js';
 import { streamOf } from '../src/lro/streams/types.js';
@@ -17,7 +19,12 @@ const kinds = testKinds().register({
   result: z.strictObject({ errors: z.array(z.string()) }),
   async run({ progress }) {
     const errors: string[] = [];
-    const bad = [{ phase: 'x', level: 'loud' }, { phase: 'x', detail: 'y'.repeat(70_000) }, { phase: 'x', detail: { n: 1n } }];
+    const bad = [
+      { phase: 'x', level: 'loud' }, { phase: 'x', detail: 'y'.repeat(70_000) }, { phase: 'x', detail: { n: 1n } },
+      // Postgres jsonb cannot store \u0000, wherever it hides.
+      { phase: 'x\u0000' }, { phase: 'x', message: 'a\u0000b' }, { phase: 'x', progress: { current: 1, total: 2, unit: 'u\u0000' } },
+      { phase: 'x', detail: { 'k\u0000': 1 } }, { phase: 'x', detail: { list: ['ok', '\u0000'] } },
+    ];
     progress({ phase: 'x', progress: 10 });
     for (const event of bad) {
       try {
@@ -115,9 +122,57 @@ describe('progress on the op stream', () => {
       expect.stringMatching(/^invalid_input: event is invalid/),
       expect.stringMatching(/^payload_too_large: event is \d+ bytes; the limit is 65536 bytes/),
       expect.stringMatching(/^invalid_input: event is not JSON-serialisable/),
+      expect.stringMatching(/^invalid_input: event\.phase contains a NUL character/),
+      expect.stringMatching(/^invalid_input: event\.message contains a NUL character/),
+      expect.stringMatching(/^invalid_input: event\.progress\.unit contains a NUL character/),
+      expect.stringMatching(/^invalid_input: event\.detail has a key with a NUL character/),
+      expect.stringMatching(/^invalid_input: event\.detail\.list\[1\] contains a NUL character/),
     ]);
     expect(events.filter((e) => e.type === 'progress').map((e) => e.type === 'progress' && e.progress)).toEqual([10, 100]);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    await pool.stop();
+  });
+
+  it('the phase an op failed in has an ETA while it runs and none in the failed summary, on the stream and the row', async () => {
+    const pool = lro.workerPool({ concurrency: 1, summaryIntervalS: 0.1 });
+    await pool.start();
+    const { op } = await lro.store.create(hubOp('demo', { steps: 4, step_ms: 300, fail_at_step: 3, permanent: true }));
+    const events = await eventsUntilTerminal(op);
+    const running = events.filter((e) => e.type === 'progress' && e.phase === 'prepare' && e.eta_s !== undefined);
+    expect(running.length).toBeGreaterThan(0); // it had one while it ran
+    const final = events.at(-1)!;
+    expect(final).toMatchObject({ type: 'summary', summary: { status: 'failed', progress: { phase: 'prepare' } } });
+    const phasesOf = (summary: unknown) => (summary as { phases: { phase: string; eta_s?: number; speed?: number }[] }).phases;
+    const streamed = phasesOf(final.type === 'summary' && final.summary.progress);
+    const stored = phasesOf((await lro.store.get(op.op_id)).progress_summary);
+    for (const phases of [streamed, stored]) {
+      expect(phases.find((p) => p.phase === 'prepare')).toMatchObject({ speed: expect.any(Number) }); // the speed it had stays
+      for (const p of phases) expect(p.eta_s).toBeUndefined();
+    }
+    // `lro ops watch` draws the same events: its last frame has no ETA on the bar of the phase that died.
+    const out = new PassThrough();
+    let drawn = '';
+    out.on('data', (chunk) => { drawn += chunk; });
+    const bars = new PhaseBars(out);
+    for (const e of events) bars.show({ id: e.seq, event: e.type, data: e });
+    bars.stop();
+    const lastPrepare = drawn.split('\n').filter((l) => l.includes('prepare')).at(-1);
+    expect(lastPrepare).toMatch(/prepare\s+\|.*\| 50% 2\/4 steps \d+\.\d\/s\s+step 2 of 4/);
+    await pool.stop();
+  });
+
+  it('a canceled op\'s summaries carry no ETA, though its last heartbeat stored one', async () => {
+    const pool = lro.workerPool({ concurrency: 1, summaryIntervalS: 0.1, heartbeatS: 0.2 });
+    await pool.start();
+    const { op } = await lro.store.create(hubOp('demo', { hang: true, steps: 4, step_ms: 300 }));
+    // Poll the row until a heartbeat wrote the running phase's ETA (bounded by the test timeout).
+    while ((await lro.store.get(op.op_id)).progress_summary === null
+      || !JSON.stringify((await lro.store.get(op.op_id)).progress_summary).includes('eta_s')) await delay(50);
+    await lro.store.cancel(op.op_id);
+    const events = await eventsUntilTerminal(op);
+    const final = events.at(-1)!;
+    expect(final).toMatchObject({ type: 'summary', summary: { status: 'canceled', progress: { phase: 'prepare' } } });
+    expect(JSON.stringify(final)).not.toContain('eta_s');
     await pool.stop();
   });
 
@@ -175,5 +230,55 @@ describe('ProgressTracker', () => {
     now = 100_000;
     expect(t.checkStall(60_000)).toBe(true);
     expect(t.checkStall(60_000)).toBe(false); // said once
+  });
+
+  it('a phase announced at the start measures its speed from when it started running, not from the op\'s start', () => {
+    let now = 0;
+    const t = new ProgressTracker(() => now);
+    for (const phase of ['prepare', 'work']) t.record({ phase, progress: { current: 0, total: 20, unit: 'steps' } });
+    for (let step = 1; step <= 20; step++) {
+      now = step * 1000; // prepare runs for 20 s
+      t.record({ phase: 'prepare', progress: { current: step, total: 20 }, message: `step ${step}` });
+    }
+    now = 21_000; // work's first step, 1 s after it started and 21 s after the op did
+    const first = t.record({ phase: 'work', progress: { current: 1, total: 20 }, message: 'step 1' });
+    expect(first.speed).toBe(1); // not 1/21
+    expect(first.eta_s).toBe(19); // not 399
+    const work = t.summary()!.phases.find((p) => p.phase === 'work')!;
+    expect(work).toMatchObject({ speed: 1, eta_s: 19, started_at: new Date(20_000).toISOString() });
+  });
+
+  it('only running phases have an ETA: not a finished one, not one a later phase took over from, none once ended', () => {
+    let now = 0;
+    const t = new ProgressTracker(() => now);
+    const etas = () => Object.fromEntries(t.summary()!.phases.map((p) => [p.phase, p.eta_s]));
+    for (const phase of ['a', 'b', 'c']) t.record({ phase, progress: { current: 0, total: 10 } });
+    now = 1000;
+    t.record({ phase: 'a', progress: { current: 5, total: 10 } });
+    expect(etas()).toEqual({ a: 1, b: undefined, c: undefined }); // b and c were only announced
+    now = 2000;
+    expect(t.record({ phase: 'a', progress: { current: 10, total: 10 } }).eta_s).toBeUndefined(); // done
+    now = 3000;
+    t.record({ phase: 'b', progress: { current: 5, total: 10 } });
+    expect(etas()).toEqual({ a: undefined, b: 1, c: undefined });
+    now = 4000;
+    t.record({ phase: 'c', progress: { current: 2, total: 10 } }); // c starts though b never reached 100 %
+    expect(etas()).toEqual({ a: undefined, b: undefined, c: 4 }); // 2 steps in the 1 s since b's last event
+    now = 5000;
+    t.record({ phase: 'b', progress: { current: 8, total: 10 } }); // b runs beside c after all
+    expect(etas()).toMatchObject({ b: expect.any(Number), c: 4 });
+    t.end();
+    expect(t.dirty).toBe(true);
+    expect(etas()).toEqual({ a: undefined, b: undefined, c: undefined });
+    expect(t.summary()!.phases.find((p) => p.phase === 'c')!.speed).toBe(2); // speeds stay
+  });
+
+  it('stall detection runs on the injected clock from the tracker\'s creation', () => {
+    let now = 1_000_000;
+    const t = new ProgressTracker(() => now);
+    now += 59_000;
+    expect(t.checkStall(60_000)).toBe(false);
+    now += 1_000;
+    expect(t.checkStall(60_000)).toBe(true);
   });
 });

@@ -3,15 +3,21 @@ import type { WatchEvent } from '../api/client.js';
 
 /**
  * Draws one bar per phase (percent, current/total with units, speed, ETA, its latest message) from a
- * watched op's events, and prints state changes, warnings and errors above the bars.
+ * watched op's events, and prints state changes, warnings and errors above the bars. A phase shows
+ * the ETA its latest event carried (none once it completed); once the op is not running, none does.
  */
 export class PhaseBars {
-  readonly #multi = new cliProgress.MultiBar({
-    format: ' {phase} |{bar}| {percentage}% {value}/{total} {unit} {speed} {eta_text} {msg}',
-    hideCursor: true, clearOnComplete: false, stopOnComplete: false, noTTYOutput: true, notTTYSchedule: 1000,
-  }, cliProgress.Presets.shades_classic);
+  readonly #multi: cliProgress.MultiBar;
   readonly #bars = new Map<string, cliProgress.SingleBar>();
   #last = '';
+
+  /** @param stream where the bars are drawn @default process.stderr */
+  constructor(stream: NodeJS.WritableStream = process.stderr) {
+    this.#multi = new cliProgress.MultiBar({
+      format: ' {phase} |{bar}| {percentage}% {value}/{total} {unit} {speed} {eta_text} {msg}',
+      hideCursor: true, clearOnComplete: false, stopOnComplete: false, noTTYOutput: true, notTTYSchedule: 1000, stream,
+    }, cliProgress.Presets.shades_classic);
+  }
 
   show(e: WatchEvent): void {
     if (e.event === 'gap') this.#multi.log(`(events ${e.data.from_seq}-${e.data.to_seq} were no longer kept)\n`);
@@ -19,6 +25,8 @@ export class PhaseBars {
       const s = e.data.summary;
       this.#last = `[${s.status}${s.stalled ? ', stalled' : ''}${s.error ? `: ${s.error.message}` : ''}]`;
       this.#multi.log(`${this.#last}\n`);
+      // A phase's last ETA was its own guess while it ran; the op stopped (ended, or waits for a retry).
+      if (s.status !== 'running') for (const bar of this.#bars.values()) bar.update({ eta_text: '' });
     }
     if (e.event !== 'progress') return;
     const d = e.data;

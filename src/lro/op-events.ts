@@ -1,5 +1,6 @@
 import type { ProgressStreams } from './streams/index.js';
 import { streamOf } from './streams/types.js';
+import { withoutEtas } from '../workers/progress.js';
 import type { Operation } from './types.js';
 
 /**
@@ -8,7 +9,8 @@ import type { Operation } from './types.js';
  */
 export function summaryOf(op: Operation, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const s: Record<string, unknown> = { status: op.status, attempt: op.attempt, max_attempts: op.max_attempts };
-  if (op.progress_summary) s.progress = op.progress_summary;
+  // A row that is not running may still hold the ETAs of its last heartbeat (a cancel or rescue does not rewrite it).
+  if (op.progress_summary) s.progress = op.status === 'running' ? op.progress_summary : withoutEtas(op.progress_summary);
   if (op.error) s.error = op.error;
   if (op.last_error && op.status !== 'failed') s.last_error = op.last_error;
   if (op.status === 'succeeded') s.result = op.result;

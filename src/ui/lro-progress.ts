@@ -20,7 +20,7 @@ const STYLE = `
 .row.overall .fill { background: #1f6feb; }
 .text { font-size: 12px; white-space: nowrap; }
 .error { color: #b42318; margin: .5em 0; }
-ol { margin: .5em 0 0; padding-left: 3em; max-height: 12em; overflow: auto; font-size: 12px; }
+ol { margin: .6em 0 0; padding: .3em .6em .3em 3.5em; max-height: 12em; overflow: auto; font-size: 12px; border: 1px solid #d0d7de; border-radius: 3px; background: #f6f8fa; }
 li[data-level=warn]::before { content: "warning: "; font-weight: 600; }
 li[data-level=error]::before { content: "error: "; font-weight: 600; }
 `;
@@ -48,22 +48,137 @@ function phaseText(p: PhaseState): string {
   return parts.join(' · ');
 }
 
-function bar(label: string, percent: number, text: string, extra = ''): string {
-  const v = Math.round(Math.max(0, Math.min(100, percent)));
-  return `<div class="row ${extra}"><span class="name">${escapeHtml(label)}</span>
-    <div class="bar" role="progressbar" aria-label="${escapeHtml(label)}" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${v}"
-      aria-valuetext="${escapeHtml(`${label}: ${text}`)}"><div class="fill" style="width:${v}%"></div></div>
-    <span class="text">${escapeHtml(text)}</span></div>`;
-}
-
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** One bar's elements, made once and then only changed. */
+interface Row {
+  bar: HTMLElement;
+  fill: HTMLElement;
+  /** The span after the bar, and the text node in it that says the percent, count, speed and ETA. */
+  text: HTMLElement;
+  value: Text;
+}
+
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text = ''): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text) e.textContent = text;
+  return e;
+}
+
+function makeRow(parent: HTMLElement, label: string, extra = ''): Row {
+  const row = h('div', `row ${extra}`.trim());
+  const bar = h('div', 'bar');
+  const fill = h('div', 'fill');
+  const text = h('span', 'text');
+  const value = document.createTextNode('');
+  text.append(value);
+  bar.setAttribute('role', 'progressbar');
+  bar.setAttribute('aria-label', label);
+  bar.setAttribute('aria-valuemin', '0');
+  bar.setAttribute('aria-valuemax', '100');
+  bar.append(fill);
+  row.append(h('span', 'name', label), bar, text);
+  parent.append(row);
+  return { bar, fill, text, value };
+}
+
+function setRow(r: Row, label: string, percent: number, text: string): void {
+  const v = Math.round(Math.max(0, Math.min(100, percent)));
+  r.bar.setAttribute('aria-valuenow', String(v));
+  r.bar.setAttribute('aria-valuetext', `${label}: ${text}`);
+  r.fill.style.width = `${v}%`;
+  r.value.data = text;
+}
+
+/** Within this many pixels of the end, the log counts as scrolled to the bottom (zoom gives fractional offsets). */
+const BOTTOM_SLACK_PX = 2;
+
+/**
+ * The element's shadow DOM, built once per op and then changed in place: rebuilding it on every
+ * event (and every second, for the elapsed time) threw away the log's scroll position, so a person
+ * could neither read back nor see the newest line. Rows are made once per phase, log lines are
+ * appended, and the log follows its newest line unless the person scrolled up from the bottom.
+ */
+class OpView {
+  readonly #status: HTMLElement;
+  readonly #statusText: HTMLElement;
+  readonly #attempt: HTMLElement;
+  readonly #conn: HTMLElement;
+  readonly #bars: HTMLElement;
+  readonly #error: HTMLElement;
+  readonly #log: HTMLOListElement;
+  readonly #rows = new Map<string, Row>();
+  #overall: Row | null = null;
+  #elapsed: Text | null = null;
+  #logged = 0;
+
+  constructor(root: ShadowRoot) {
+    root.innerHTML = `<style>${STYLE}</style>
+      <div class="status" aria-live="polite">status: <span class="status-text">connecting…</span><span class="attempt"></span></div>
+      <div class="conn" aria-live="polite"></div><div class="bars"></div>
+      <div class="error" role="alert" hidden></div><ol aria-label="messages" hidden></ol>`;
+    const q = (sel: string) => root.querySelector(sel) as HTMLElement;
+    [this.#status, this.#statusText, this.#attempt, this.#conn] = [q('.status'), q('.status-text'), q('.attempt'), q('.conn')];
+    [this.#bars, this.#error, this.#log] = [q('.bars'), q('.error'), q('ol') as HTMLOListElement];
+  }
+
+  update(s: OpState): void {
+    this.#status.dataset.status = s.status;
+    this.#statusText.textContent = statusText(s);
+    this.#attempt.textContent = s.attempt && s.attempt > 1 ? ` (attempt ${s.attempt})` : '';
+    this.#conn.textContent = s.connection === 'lost' ? 'connection lost — reconnecting, will resume where it left off…' : '';
+    if (s.phases.length && !this.#overall) {
+      this.#overall = makeRow(this.#bars, 'overall', 'overall');
+      this.#elapsed = document.createTextNode('');
+      this.#overall.text.append(this.#elapsed);
+    }
+    if (this.#overall) setRow(this.#overall, 'overall', s.overall, `${Math.round(s.overall)}%`);
+    this.tick(s);
+    for (const p of s.phases) {
+      let row = this.#rows.get(p.phase);
+      if (!row) this.#rows.set(p.phase, (row = makeRow(this.#bars, p.phase)));
+      setRow(row, p.phase, p.percent ?? 0, phaseText(p));
+    }
+    const error = s.error && s.status !== 'canceled' ? `error: ${s.error.message}` : '';
+    this.#error.textContent = error;
+    this.#error.hidden = !error;
+    this.#appendLog(s.log);
+  }
+
+  /** The 1 s tick: only the elapsed time changes. */
+  tick(s: OpState): void {
+    if (!this.#elapsed) return;
+    const end = s.finishedAt ? Date.parse(s.finishedAt) : Date.now();
+    const text = s.startedAt ? ` · elapsed ${fmtSeconds((end - Date.parse(s.startedAt)) / 1000)}` : '';
+    if (this.#elapsed.data !== text) this.#elapsed.data = text;
+  }
+
+  #appendLog(log: OpState['log']): void {
+    if (log.length === this.#logged) return;
+    const ol = this.#log;
+    if (log.length < this.#logged) { ol.replaceChildren(); this.#logged = 0; }
+    ol.hidden = false;
+    // Measured before the new lines go in: at the bottom now means follow them.
+    const follow = ol.scrollHeight - ol.scrollTop - ol.clientHeight <= BOTTOM_SLACK_PX;
+    const lines = log.slice(this.#logged).map((l) => {
+      const li = h('li', '', `${l.phase}: ${l.message}`);
+      li.dataset.level = l.level;
+      return li;
+    });
+    ol.append(...lines);
+    this.#logged = log.length;
+    if (follow) ol.scrollTop = ol.scrollHeight;
+  }
 }
 
 export class LroProgressElement extends HTMLElement {
   static observedAttributes = ['op-id', 'base-url', 'token'];
   #watch: { stop(): void } | null = null;
   #root = this.attachShadow({ mode: 'open' });
+  #view: OpView | null = null;
   #state: OpState | null = null;
   #ticker: ReturnType<typeof setInterval> | null = null;
 
@@ -79,30 +194,20 @@ export class LroProgressElement extends HTMLElement {
     const opId = this.getAttribute('op-id');
     const token = this.getAttribute('token') ?? '';
     if (!opId) return;
-    this.#root.innerHTML = `<style>${STYLE}</style><div aria-live="polite" class="status">connecting…</div>`;
-    this.#watch = watchOp({ baseUrl: this.getAttribute('base-url') ?? '', token, opId, onUpdate: (s) => this.#render(s) });
-    this.#ticker = setInterval(() => this.#state && this.#render(this.#state), 1000); // elapsed time
+    const view = (this.#view = new OpView(this.#root));
+    this.#state = null;
+    this.#watch = watchOp({ baseUrl: this.getAttribute('base-url') ?? '', token, opId, onUpdate: (s) => {
+      this.#state = s;
+      view.update(s);
+      this.dispatchEvent(new CustomEvent('lro-update', { detail: s }));
+    } });
+    this.#ticker = setInterval(() => this.#state && view.tick(this.#state), 1000); // elapsed time
   }
 
   #stop() {
     this.#watch?.stop();
     this.#watch = null;
     if (this.#ticker) clearInterval(this.#ticker);
-  }
-
-  #render(s: OpState) {
-    this.#state = s;
-    const end = s.finishedAt ? Date.parse(s.finishedAt) : Date.now();
-    const elapsed = s.startedAt ? ` · elapsed ${fmtSeconds((end - Date.parse(s.startedAt)) / 1000)}` : '';
-    const conn = s.connection === 'lost' ? 'connection lost — reconnecting, will resume where it left off…' : '';
-    const bars = s.phases.map((p) => bar(p.phase, p.percent ?? 0, phaseText(p))).join('');
-    const overall = s.phases.length ? bar('overall', s.overall, `${Math.round(s.overall)}%${elapsed}`, 'overall') : '';
-    const error = s.error && s.status !== 'canceled' ? `<div class="error" role="alert">error: ${escapeHtml(s.error.message)}</div>` : '';
-    const log = s.log.length ? `<ol aria-label="messages">${s.log.map((l) => `<li data-level="${l.level}">${escapeHtml(`${l.phase}: ${l.message}`)}</li>`).join('')}</ol>` : '';
-    this.#root.innerHTML = `<style>${STYLE}</style>
-      <div class="status" data-status="${s.status}" aria-live="polite">status: <span class="status-text">${escapeHtml(statusText(s))}</span>${s.attempt && s.attempt > 1 ? ` (attempt ${s.attempt})` : ''}</div>
-      <div class="conn" aria-live="polite">${conn}</div>${overall}${bars}${error}${log}`;
-    this.dispatchEvent(new CustomEvent('lro-update', { detail: s }));
   }
 }
 

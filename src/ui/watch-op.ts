@@ -33,9 +33,12 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
   const base = (opts.baseUrl ?? '').replace(/\/$/, '');
   const ac = new AbortController();
   const phases = new Map<string, PhaseState>();
+  /** Per phase: the progress of its first event, and whether it has started running (moved past it, or spoke). */
+  const starts = new Map<string, { first: number | undefined; started: boolean }>();
   const state: OpState = { opId: opts.opId, status: 'queued', stalled: false, cancelRequested: false, phases: [], overall: 0, log: [], connection: 'connecting', lastSeq: 0 };
   const emit = () => {
-    state.phases = [...phases.values()];
+    // An op that ended has no running phase, so no ETA (its last progress events still carry theirs).
+    state.phases = [...phases.values()].map((p) => (isTerminal(state.status) ? { ...p, eta_s: undefined } : p));
     const weight = state.phases.reduce((s, p) => s + p.weight, 0);
     state.overall = state.status === 'succeeded' ? 100 : weight ? state.phases.reduce((s, p) => s + (p.percent ?? 0) * p.weight, 0) / weight : 0;
     opts.onUpdate({ ...state, phases: state.phases.map((p) => ({ ...p })), log: [...state.log] });
@@ -46,7 +49,8 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
       const s = data.summary;
       Object.assign(state, { status: s.status, stalled: !!s.stalled, cancelRequested: !!s.cancel_requested, attempt: s.attempt,
         error: s.error, result: s.result, startedAt: s.started_at, finishedAt: s.finished_at });
-      for (const p of s.progress?.phases ?? []) phases.set(p.phase, { ...phases.get(p.phase), ...p });
+      // The worker's summary knows which phases run: one without an ETA there has none.
+      for (const p of s.progress?.phases ?? []) phases.set(p.phase, { ...phases.get(p.phase), ...p, eta_s: p.eta_s });
     } else if (event === 'progress') {
       const prior: PhaseState = phases.get(data.phase) ?? { phase: data.phase, percent: null, weight: 1 };
       const p = data.progress;
@@ -55,10 +59,25 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
       else if (p) Object.assign(next, { current: p.current, total: p.total, unit: p.unit ?? prior.unit, weight: p.weight ?? prior.weight,
         percent: p.total > 0 ? Math.min(100, (100 * p.current) / p.total) : null });
       phases.set(data.phase, next);
+      startPhase(data.phase, typeof p === 'number' ? p : p?.current, !!data.message);
       if (data.message) state.log.push({ seq: data.seq, level: data.level ?? 'info', phase: data.phase, message: data.message, ts: data.ts });
       if (state.stalled) state.stalled = false;
     }
     if (typeof data.seq === 'number') state.lastSeq = data.seq;
+  }
+
+  /** When a phase starts running, the phases before it are done with, as the worker sees it: their ETAs go. */
+  function startPhase(phase: string, value: number | undefined, spoke: boolean) {
+    let known = starts.get(phase);
+    if (!known) starts.set(phase, (known = { first: undefined, started: false }));
+    const moved = value !== undefined && value > (known.first ?? 0);
+    known.first ??= value;
+    if (known.started || !(spoke || moved)) return;
+    known.started = true;
+    for (const [name, p] of phases) {
+      if (name === phase) break;
+      p.eta_s = undefined;
+    }
   }
 
   void (async () => {

@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../lro/errors.js';
 import type { ProgressEvent } from '../lro/kinds.js';
 
 export interface PhaseSummary {
@@ -8,9 +9,11 @@ export interface PhaseSummary {
   unit?: string;
   weight: number;
   message?: string;
-  /** Units per second, smoothed over the recent samples. */
+  /** Units per second, smoothed over this phase's own recent samples. */
   speed?: number;
+  /** Seconds left, only while the phase runs (never on a finished phase or an op that ended). */
   eta_s?: number;
+  /** When the phase started running (its first event until it moves). */
   started_at: string;
   updated_at: string;
 }
@@ -30,50 +33,77 @@ const ALPHA = 0.3;
 /** Speed is sampled over windows at least this long (bursts within one millisecond say nothing). */
 const SAMPLE_MS = 250;
 
+/** What the tracker knows of a phase beyond its summary: where its speed is measured from, and when it ran. */
+interface PhaseClock {
+  /** The last sample: speed is measured from here (time and count). */
+  anchor: { at: number; current: number } | null;
+  /** The progress of the phase's first event: a phase starts when it moves past it (or speaks). */
+  first: number | null;
+  /** Event numbers (not times: a pinned clock makes times equal) of its start and its latest event. */
+  startedTick: number | null;
+  updatedTick: number;
+}
+
 /**
  * Keeps the latest progress of one running op in memory. `record()` never does I/O: the heartbeat
  * takes the summary (`take()`) when it changed, so a burst of events costs one row write. It computes
- * speed and ETA per phase from the samples, the overall percent from the phase weights, and whether
- * the op has stalled (no progress for `stallMs`).
+ * speed and ETA per phase from that phase's own samples, the overall percent from the phase weights,
+ * and whether the op has stalled (no progress for `stallMs`).
+ *
+ * Kinds often announce every phase at 0 when they begin (the demo does). Measuring a phase's speed
+ * from that announcement counted the time the earlier phases ran: the first step of `work`, 20 s
+ * into an op, read 0.049/s and an ETA of 2006 s. So a phase's clock starts when it starts running
+ * (its progress moves, or it sends a message), and no earlier than the latest event of another
+ * phase. Only running phases have an ETA: one that reached 100 %, one a later phase took over
+ * from, and every phase once the attempt ended (`end()`) show none.
  */
 export class ProgressTracker {
   #phases = new Map<string, PhaseSummary>();
-  #anchors = new Map<string, { at: number; current: number }>();
+  #clocks = new Map<string, PhaseClock>();
   #current = '';
   #message: string | undefined;
   #dirty = false;
   #stalled = false;
-  #lastEventAt = Date.now();
+  #ended = false;
+  #lastEventAt: number;
+  #tick = 0;
 
-  constructor(readonly now: () => number = Date.now) {}
+  constructor(readonly now: () => number = Date.now) {
+    this.#lastEventAt = now();
+  }
 
-  /** Records an event and returns the speed and ETA it implies for its phase. */
+  /**
+   * Records an event and returns the speed and ETA it implies for its phase. Throws an
+   * InvalidInputError, recording nothing, for an event Postgres could not store (a NUL in a string).
+   */
   record(event: ProgressEvent): { speed?: number; eta_s?: number } {
+    refuseNul(event);
     const t = this.now();
     const at = new Date(t).toISOString();
+    const tick = ++this.#tick;
     const prior = this.#phases.get(event.phase);
     const next: PhaseSummary = { ...(prior ?? { phase: event.phase, percent: null, weight: 1, started_at: at }), updated_at: at };
+    const clock = this.#clocks.get(event.phase) ?? { anchor: null, first: null, startedTick: null, updatedTick: tick };
     const p = event.progress;
+    const value = typeof p === 'number' ? p : p?.current;
+    const moved = value !== undefined && value > (clock.first ?? 0);
+    if (clock.startedTick === null && (event.message !== undefined || moved)) this.#start(event.phase, clock, next, t, tick);
+    clock.first ??= value ?? null;
+    clock.updatedTick = tick;
     if (typeof p === 'number') next.percent = clamp(p);
     else if (p) {
       next.percent = p.total > 0 ? clamp((100 * p.current) / p.total) : null;
       Object.assign(next, { current: p.current, total: p.total, unit: p.unit ?? prior?.unit, weight: p.weight ?? prior?.weight ?? 1 });
-      const anchor = this.#anchors.get(event.phase);
-      if (!anchor || p.current < anchor.current) this.#anchors.set(event.phase, { at: t, current: p.current });
-      else if (t - anchor.at >= SAMPLE_MS) {
-        const sample = (p.current - anchor.current) / ((t - anchor.at) / 1000);
-        next.speed = prior?.speed === undefined ? sample : ALPHA * sample + (1 - ALPHA) * prior.speed;
-        this.#anchors.set(event.phase, { at: t, current: p.current });
-      }
-      next.eta_s = next.speed && next.speed > 0 ? Math.max(0, (p.total - p.current) / next.speed) : undefined;
+      sample(clock, next, p.current, t, prior?.speed);
     }
     if (event.message !== undefined) next.message = this.#message = event.message;
     this.#phases.set(event.phase, next);
+    this.#clocks.set(event.phase, clock);
     this.#current = event.phase;
     this.#lastEventAt = t;
     this.#stalled = false;
     this.#dirty = true;
-    return { speed: next.speed, eta_s: next.eta_s };
+    return { speed: next.speed, eta_s: this.#running(event.phase) ? next.eta_s : undefined };
   }
 
   /** Marks the op stalled when nothing was recorded for `stallMs`; true when that is news. */
@@ -82,6 +112,12 @@ export class ProgressTracker {
     this.#stalled = true;
     this.#dirty = true;
     return true;
+  }
+
+  /** The attempt is over (succeeded, failed, gave its lease back): from now on no phase has an ETA. */
+  end(): void {
+    this.#ended = true;
+    this.#dirty = this.#phases.size > 0 || this.#stalled;
   }
 
   /** True when the summary changed since the last take. */
@@ -107,13 +143,74 @@ export class ProgressTracker {
 
   summary(): ProgressSummary | undefined {
     if (this.#phases.size === 0 && !this.#stalled) return undefined;
-    const phases = [...this.#phases.values()];
+    const phases = [...this.#phases.values()].map((ph) => (this.#running(ph.phase) ? ph : withoutEta(ph)));
     const weight = phases.reduce((s, ph) => s + ph.weight, 0);
     const percent = weight > 0 ? phases.reduce((s, ph) => s + (ph.percent ?? 0) * ph.weight, 0) / weight : null;
     return {
       phase: this.#current, percent, message: this.#message, phases, stalled: this.#stalled,
       updated_at: new Date(this.#lastEventAt).toISOString(),
     };
+  }
+
+  /**
+   * The phase starts running now. It may have waited since it was announced while other phases ran:
+   * that time is not its own. Phases mostly run one after another, so it is taken to have started at
+   * the latest event of another phase. (Beside a phase that runs at the same time, its first sample
+   * is a little fast; the next ones correct it.)
+   */
+  #start(phase: string, clock: PhaseClock, next: PhaseSummary, t: number, tick: number): void {
+    clock.startedTick = tick;
+    const since = Math.min(t, Math.max(clock.anchor?.at ?? t, this.#current !== phase ? this.#lastEventAt : -Infinity));
+    if (clock.anchor) clock.anchor = { ...clock.anchor, at: since };
+    next.started_at = new Date(since).toISOString();
+  }
+
+  /** Started, not complete, not taken over by a later phase that started after its latest event, attempt not ended. */
+  #running(phase: string): boolean {
+    const clock = this.#clocks.get(phase)!;
+    if (this.#ended || clock.startedTick === null || this.#phases.get(phase)!.percent === 100) return false;
+    const later = [...this.#clocks.values()];
+    return !later.slice(later.indexOf(clock) + 1).some((c) => c.startedTick !== null && c.startedTick > clock.updatedTick);
+  }
+}
+
+/** Takes a speed sample when the anchor is at least SAMPLE_MS old, smooths it into the phase's speed and sets its ETA. */
+function sample(clock: PhaseClock, next: PhaseSummary, current: number, t: number, priorSpeed: number | undefined): void {
+  const anchor = clock.anchor;
+  if (!anchor || current < anchor.current) clock.anchor = { at: t, current }; // the phase went back: measure afresh
+  else if (t - anchor.at >= SAMPLE_MS) {
+    const rate = (current - anchor.current) / ((t - anchor.at) / 1000);
+    next.speed = priorSpeed === undefined ? rate : ALPHA * rate + (1 - ALPHA) * priorSpeed;
+    clock.anchor = { at: t, current };
+  }
+  next.eta_s = next.speed && next.speed > 0 && next.total !== undefined ? Math.max(0, (next.total - current) / next.speed) : undefined;
+}
+
+/** A summary as it should read once the op is not running (a terminal or queued row): speeds stay, ETAs go. */
+export function withoutEtas(summary: unknown): unknown {
+  const s = summary as ProgressSummary | null;
+  if (!s || !Array.isArray(s.phases) || !s.phases.some((ph) => ph.eta_s !== undefined)) return summary;
+  return { ...s, phases: s.phases.map(withoutEta) };
+}
+
+function withoutEta(ph: PhaseSummary): PhaseSummary {
+  const { eta_s: _, ...rest } = ph;
+  return rest;
+}
+
+/**
+ * Postgres jsonb cannot hold `\u0000`: an event carrying one would fail the row's summary write and
+ * the pg stream's append, far from the handler that sent it. Refused here, naming where it was.
+ */
+function refuseNul(value: unknown, path = 'event'): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) throw new InvalidInputError(`${path} contains a NUL character (\\u0000), which cannot be stored`, { path });
+  } else if (value && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) {
+      const at = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`;
+      if (key.includes('\u0000')) throw new InvalidInputError(`${path} has a key with a NUL character (\\u0000), which cannot be stored`, { path });
+      refuseNul(v, at);
+    }
   }
 }
 

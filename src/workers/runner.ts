@@ -86,6 +86,7 @@ export async function runOp(r: RunningOp, kind: KindDefinition, deps: RunDeps): 
     if (!result.success) throw new PermanentError(`handler returned a result its kind does not allow`, 'invalid_result');
     if (r.abortCode === 'lease_lost') return deps.log(`op ${op.op_id}: result dropped, lease lost`, 'warn');
     await r.publisher?.drain(); // the terminal summary comes after every progress event
+    r.progress.end();
     deps.completer.push({ op_id: op.op_id, epoch, result: result.data, summary: r.progress.take() });
   } catch (err) {
     await settleFailure(r, err, kind, deps);
@@ -98,6 +99,7 @@ async function settleFailure(r: RunningOp, err: unknown, kind: KindDefinition, d
   const { op, epoch } = r;
   const ref = { op_id: op.op_id, epoch };
   await r.publisher?.drain();
+  r.progress.end(); // the summary written with the outcome has no ETA
   const row = await settle(r, ref, err, kind, deps);
   if (row) await deps.events?.summaries(Array.isArray(row) ? row : [row]);
 }
