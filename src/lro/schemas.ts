@@ -85,22 +85,41 @@ export const ListOpsSchema = z.strictObject({
 });
 export type ListOpsQuery = z.input<typeof ListOpsSchema>;
 
-/** How many zod issues an error lists, and how long its message may grow: 7,000 bad values must not make a 2.5 MB answer. */
+/** Error answers stay a few KB: 7,000 bad values (or unknown keys) once made a 2.5 MB answer. */
 export const MAX_ISSUES = 20;
 export const MAX_MESSAGE_CHARS = 2000;
+const MAX_DETAILS_CHARS = 4000;
 
 /** `text` cut to `max` characters, saying how much was left out. */
 export function bounded(text: string, max = MAX_MESSAGE_CHARS): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }
 
-/** A zod failure as InvalidInputError: the first MAX_ISSUES issues in `details`, the message saying how many were left out. */
+/** A zod issue with every string, list and nesting it carries cut short (`keys` may name 7,000 fields). */
+function compact(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return bounded(value, 200);
+  if (depth > 3) return '…';
+  if (Array.isArray(value)) {
+    const items = value.slice(0, MAX_ISSUES).map((v) => compact(v, depth + 1));
+    return value.length > MAX_ISSUES ? [...items, `… ${value.length - MAX_ISSUES} more`] : items;
+  }
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, compact(v, depth + 1)]));
+  return value;
+}
+
+/** A zod failure as InvalidInputError: its first issues, compacted, within MAX_DETAILS_CHARS; the message says how many were left out. */
 export function invalidInput(what: string, error: z.ZodError): InvalidInputError {
-  const issues = error.issues.slice(0, MAX_ISSUES);
-  const more = error.issues.length - issues.length;
-  const shown = new z.ZodError(issues);
-  const suffix = more > 0 ? `\n(${issues.length} of ${error.issues.length} issues shown)` : '';
-  return new InvalidInputError(`${what} is invalid: ${bounded(z.prettifyError(shown))}${suffix}`, issues);
+  const shown: z.core.$ZodIssue[] = [];
+  let size = 0;
+  for (const issue of error.issues.slice(0, MAX_ISSUES)) {
+    const small = compact(issue) as z.core.$ZodIssue;
+    size += JSON.stringify(small).length;
+    if (shown.length > 0 && size > MAX_DETAILS_CHARS) break;
+    shown.push(small);
+  }
+  const more = error.issues.length - shown.length;
+  const suffix = more > 0 ? `\n(${shown.length} of ${error.issues.length} issues shown)` : '';
+  return new InvalidInputError(`${what} is invalid: ${bounded(z.prettifyError(new z.ZodError(shown)))}${suffix}`, shown);
 }
 
 /** Parses `value` with `schema` or throws InvalidInputError naming `what` and its (first) issues. */

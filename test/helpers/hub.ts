@@ -1,13 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
-import { buildHub } from '../../src/api/app.js';
+import { buildHub, type HubOptions } from '../../src/api/app.js';
 import type { Lro } from '../../src/lro/engine.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** A hub on a free loopback port, closed after the file; returns its base URL and a request helper. */
-export async function startHub(lro: Lro) {
-  const app = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: process.env.HUB_LOG ? { level: 'error' } : false });
+export async function startHub(lro: Lro, opts: { logger?: HubOptions['logger'] } = {}) {
+  const app = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: opts.logger ?? (process.env.HUB_LOG ? { level: 'error' } : false) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   afterAll(() => app.close());
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -19,7 +19,7 @@ export async function startHub(lro: Lro) {
     if (body !== undefined) headers['content-type'] ??= 'application/json';
     const res = await fetch(base + path, { method, headers, body });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
+    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers, bytes: Buffer.byteLength(text) };
   }
   return { app, base, call };
 }
