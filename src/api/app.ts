@@ -60,8 +60,11 @@ export function buildHub(opts: HubOptions): FastifyInstance {
   void app.register(cors, { origin: true, allowedHeaders: ['authorization', 'content-type', 'last-event-id'], maxAge: 600 });
   void app.register(helmet, API_HEADERS); // the page's routes add their own CSP (src/api/routes/ui.ts)
   app.get('/healthz', async () => ({ ok: true }));
-  uiRoutes(app);
-  opsRoutes(app, ctx);
-  domainRoutes(app, ctx);
+  // Routes in a plugin of their own, so they are added after helmet's onRoute hook (the page's CSP is a route option).
+  void app.register(async (routes) => {
+    uiRoutes(routes);
+    opsRoutes(routes, ctx);
+    domainRoutes(routes, ctx);
+  });
   return app;
 }
