@@ -50,7 +50,7 @@ async function rawRequest(head: string): Promise<{ status: number; headers: stri
   return { status: Number(headers.split(' ')[1]), headers, body: JSON.parse(body) };
 }
 
-describe('a NUL character in any string is a 400 invalid_input, and nothing is written', () => {
+describe('a NUL character (or a lone surrogate) in any string is a 400 invalid_input, and nothing is written', () => {
   const cases: [string, string, string, () => object][] = [
     ['dedupe_key', 'POST', '/v1/ops', () => ({ body: { ...hubOp('demo'), dedupe_key: `k${NUL}` } })],
     ['demo phases', 'POST', '/v1/ops', () => ({ body: hubOp('demo', { phases: [`a${NUL}b`] }) })],
@@ -65,6 +65,8 @@ describe('a NUL character in any string is a 400 invalid_input, and nothing is w
     ['kind filter', 'GET', '/v1/ops?kind=demo%00', () => ({})],
     ['scope_id filter', 'GET', '/v1/ops?scope_type=project&scope_id=%00', () => ({})],
     ['cursor', 'GET', '/v1/ops?cursor=%00', () => ({})],
+    ['a lone surrogate in dedupe_key', 'POST', '/v1/ops', () => ({ body: { ...hubOp('demo'), dedupe_key: 'k\ud800' } })],
+    ['a lone surrogate in the input', 'POST', '/v1/ops', () => ({ body: hubOp('any-json', { a: 'x\udc00y' }) })],
   ];
   it.each(cases)('%s', async (_name, method, path, opts) => {
     const before = await rowCounts();
@@ -72,6 +74,14 @@ describe('a NUL character in any string is a 400 invalid_input, and nothing is w
     expectError(res, 400, 'invalid_input');
     expect(res.body.error.message).toMatch(/NUL character/);
     expect(await rowCounts()).toEqual(before);
+  });
+
+  it('well-formed text, emoji (a surrogate pair) included, is taken as it is', async () => {
+    const res = await call('POST', '/v1/projects', { token: account.token, body: { title: 'launch 🚀 ünïcode' } });
+    expect(res.status).toBe(201);
+    expect(res.body.title).toBe('launch 🚀 ünïcode');
+    const op = await call('POST', '/v1/ops', { token: ADMIN_TOKEN, body: hubOp('any-json', { '🚀': ['é', 'x\\u0000 is only text'] }) });
+    expect(op.status).toBe(201);
   });
 
   it('a library caller of the store meets the same check, at any depth of the input', async () => {

@@ -5,30 +5,33 @@ import { SCOPE_TYPES, STATUSES } from './status.js';
 
 export const OpIdSchema = z.uuid({ message: 'must be a uuid' });
 
-const NUL_MESSAGE = 'must not contain a NUL character (\\u0000): Postgres cannot store it';
+/** A NUL, or half of a surrogate pair: Postgres text and jsonb can store neither. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSTORABLE_MESSAGE = 'must not contain a NUL character (\\u0000) or a lone surrogate (\\ud800): Postgres cannot store them';
+const storable = (s: string) => !UNSTORABLE.test(s);
 
 /**
- * Every string a caller sends: bounded, and refused when it holds U+0000, which Postgres text and
- * jsonb cannot store (it would come back as a 500 from the database instead of a 400 from us).
+ * Every string a caller sends: bounded, and refused when it holds what Postgres cannot store (it
+ * would come back as a 500 from the database, or a puzzling 400, instead of a clear 400 from us).
  */
 export const text = (opts: { min?: number; max: number }) =>
-  z.string().min(opts.min ?? 0).max(opts.max).refine((s) => !s.includes('\0'), NUL_MESSAGE);
+  z.string().min(opts.min ?? 0).max(opts.max).refine(storable, UNSTORABLE_MESSAGE);
 
 /**
- * Where a JSON value holds a NUL in a string or a key (`input.a[2]`), or null. Iterative: a 64 KiB
+ * Where a JSON value holds an unstorable string or key (`input.a[2]`), or null. Iterative: a 64 KiB
  * input can nest deeper than the call stack.
  */
-export function findNul(value: unknown, root: string): string | null {
+export function findUnstorable(value: unknown, root: string): string | null {
   const stack: [unknown, string][] = [[value, root]];
   while (stack.length) {
     const [v, path] = stack.pop()!;
     if (typeof v === 'string') {
-      if (v.includes('\0')) return path;
+      if (!storable(v)) return path;
     } else if (Array.isArray(v)) {
       v.forEach((item, i) => stack.push([item, `${path}[${i}]`]));
     } else if (v && typeof v === 'object') {
       for (const [key, item] of Object.entries(v)) {
-        if (key.includes('\0')) return `${path} (a key)`;
+        if (!storable(key)) return `${path} (a key)`;
         stack.push([item, `${path}.${key}`]);
       }
     }
@@ -36,10 +39,10 @@ export function findNul(value: unknown, root: string): string | null {
   return null;
 }
 
-/** Refuses a JSON value that jsonb cannot store (a NUL anywhere, keys included). */
-export function assertNoNul(value: unknown, what: string): void {
-  const at = findNul(value, what);
-  if (at) throw new InvalidInputError(bounded(`${at} ${NUL_MESSAGE}`));
+/** Refuses a JSON value that jsonb cannot store (a NUL or a lone surrogate anywhere, keys included). */
+export function assertStorable(value: unknown, what: string): void {
+  const at = findUnstorable(value, what);
+  if (at) throw new InvalidInputError(bounded(`${at} ${UNSTORABLE_MESSAGE}`));
 }
 
 /** `?access_token=` where EventSource cannot send a header (ctx.caller reads it; schemas only allow it). */

@@ -4,7 +4,7 @@ import { BatchQueue } from './batch-queue.js';
 import { ConflictError, NotFoundError, PayloadTooLargeError, translatePgError } from './errors.js';
 import type { KindRegistry } from './kinds.js';
 import type { OpEvents } from './op-events.js';
-import { CreateOpSchema, ListOpsSchema, OpIdSchema, assertNoNul, cursor, jsonSize, parseOrThrow } from './schemas.js';
+import { CreateOpSchema, ListOpsSchema, OpIdSchema, assertStorable, cursor, jsonSize, parseOrThrow } from './schemas.js';
 import * as sql from './sql/operations.js';
 import type { Operation } from './types.js';
 
@@ -147,7 +147,7 @@ export class OperationStore {
     const size = jsonSize(req.input, 'input');
     if (size > MAX_INPUT_BYTES) throw new PayloadTooLargeError('input', size, MAX_INPUT_BYTES);
     const input = this.#kinds.parseInput(req.kind, req.input);
-    assertNoNul(input, 'input'); // jsonb cannot hold U+0000, whatever the kind's schema allowed
+    assertStorable(input, 'input'); // jsonb cannot hold U+0000 or a lone surrogate, whatever the kind's schema allowed
     const scope = { type: req.scope.type, id: req.scope.id };
     return {
       kind: req.kind,
