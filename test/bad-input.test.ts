@@ -1,6 +1,7 @@
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { buildHub } from '../src/api/app.js';
 import { translatePgError } from '../src/lro/errors.js';
 import type { KindDefinition } from '../src/lro/kinds.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
@@ -190,6 +191,25 @@ describe("Fastify's and Node's own errors keep their status, in our shape", () =
     expect(res.status).toBe(431);
     expect(res.body).toEqual({ error: { code: 'headers_too_large', message: expect.stringMatching(/headers are too large/) } });
     expect(res.headers).toMatch(/x-content-type-options: nosniff/i);
+  });
+
+  it('a request reaching a closing hub: 503 unavailable', async () => {
+    const hub = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: false });
+    let release!: () => void;
+    const closingStarted = new Promise<void>((started) => {
+      hub.addHook('preClose', () => new Promise<void>((resolve) => {
+        release = resolve;
+        started();
+      }));
+    });
+    await hub.listen({ host: '127.0.0.1', port: 0 });
+    const closed = hub.close();
+    await closingStarted; // still listening: the server stops accepting after the preClose hooks
+    const res = await fetch(`http://127.0.0.1:${(hub.server.address() as AddressInfo).port}/healthz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: { code: 'unavailable', message: expect.stringMatching(/shutting down/) } });
+    release();
+    await closed;
   });
 
   it('a malformed request line: 400 invalid_input', async () => {

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Access, type Caller } from '../domain/access.js';
 import type { Lro } from '../lro/engine.js';
+import { LroError } from '../lro/errors.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { domainRoutes } from './routes/domain.js';
 import { opsRoutes } from './routes/ops.js';
@@ -36,7 +37,7 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     bodyLimit: 256 * 1024,
     connectionTimeout: 0,
     requestTimeout: 15_000, // receiving a request; long polls and SSE answer slowly but arrive quickly
-    return503OnClosing: true,
+    return503OnClosing: false, // answered in our shape below
     forceCloseConnections: true, // a closing hub ends its SSE streams; clients resume on another
     // Router limits (a path parameter over 100 characters, bad percent-encoding) and errors of Node's
     // HTTP parser (headers over 16 KiB) answer in our shape too, with their own statuses.
@@ -56,6 +57,16 @@ export function buildHub(opts: HubOptions): FastifyInstance {
   };
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  // A closing hub refuses what still arrives (on a kept-alive connection) with a 503: clients go to another.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('connection', 'close');
+    throw new LroError('unavailable', 'the hub is shutting down: try again, or another hub');
+  });
   // Bearer tokens, no cookies: any page may call the API (the embeddable element lives on other origins).
   void app.register(cors, { origin: true, allowedHeaders: ['authorization', 'content-type', 'last-event-id'], maxAge: 600 });
   void app.register(helmet, API_HEADERS); // the page's routes add their own CSP (src/api/routes/ui.ts)

@@ -20,6 +20,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   headers_too_large: 431,
   request_timeout: 408,
   internal: 500,
+  unavailable: 503,
 };
 
 /** Fastify's statuses for the caller's mistakes, kept as they are but in our shape. */
