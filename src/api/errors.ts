@@ -89,7 +89,8 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new LroError('request_timeout', 'the request took too long to arrive')
       : new LroError('invalid_input', 'malformed HTTP request');
   const status = HTTP_STATUS[error.code];
-  this.log.debug({ err }, `client error ${status}`);
+  // Not `err` itself: its rawPacket holds the request's bytes, tokens in the URL and headers included.
+  this.log.debug({ code: err.code, reason: (err as { reason?: string }).reason }, `client error ${status}`);
   if (socket.writable) {
     const text = JSON.stringify(body(error));
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
