@@ -90,6 +90,13 @@ describe('a NUL character (or a lone surrogate) in any string is a 400 invalid_i
     await expect(lro.store.create(hubOp('any-json', deep))).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/input\.a\[0\]\.b\[1\]\.c must not contain a NUL/) });
   });
 
+  it('an input nested 20,000 deep (40 KB) is a 400: Node cannot serialise it, and Postgres could not parse it (54001)', async () => {
+    const raw = `{"kind":"any-json","scope":{"type":"hub"},"input":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    const res = await call('POST', '/v1/ops', { token: ADMIN_TOKEN, raw });
+    expectError(res, 400, 'invalid_input');
+    expect(res.body.error.message).toMatch(/not JSON-serialisable/);
+  });
+
   it('what reaches Postgres anyway is translated at the boundary: NUL in text (22021) and jsonb (22P05), numbers and timestamps out of range', async () => {
     const statements: [string, unknown[]][] = [
       ['SELECT $1::text', [`a${NUL}`]],
@@ -97,6 +104,7 @@ describe('a NUL character (or a lone surrogate) in any string is a 400 invalid_i
       ['SELECT $1::int', ['2147483648']],
       ["SELECT 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'", ['9223372036854775807']],
       ['SELECT $1::bigint', ['99999999999999999999']],
+      ['SELECT $1::jsonb', [`${'['.repeat(20_000)}${']'.repeat(20_000)}`]],
     ];
     for (const [text, values] of statements) {
       const err = await lro.db.query(text, values).then(() => null, (e) => e);

@@ -69,13 +69,14 @@ export class LeaseLostError extends LroError {
  * Translates SQLSTATEs that mean "the caller's data was wrong" into typed errors at the database
  * boundary. All of class 22 (data exception) is the caller's: a malformed uuid (22P02), a NUL in
  * text (22021) or in jsonb (22P05), a value too long (22001) or out of range (22003, 22008 for
- * a timestamp past 294276 AD); so is 54000 (an index row too large for a key).
+ * a timestamp past 294276 AD); so are 54000 (an index row too large for a key) and 54001 (JSON
+ * nested too deep for the server's stack).
  */
 export function translatePgError(err: unknown): unknown {
   const code = (err as { code?: string })?.code;
   if (typeof code !== 'string') return err;
   const message = (err as Error)?.message ?? String(err);
-  if (code.startsWith('22') || code === '54000') return new InvalidInputError(message);
+  if (code.startsWith('22') || code === '54000' || code === '54001') return new InvalidInputError(message);
   switch (code) {
     case '23514': // check_violation
     case '23502': // not_null_violation
