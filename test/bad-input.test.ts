@@ -1,11 +1,11 @@
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildHub } from '../src/api/app.js';
 import { translatePgError } from '../src/lro/errors.js';
 import type { KindDefinition } from '../src/lro/kinds.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
-import { ADMIN_TOKEN, startHub } from './helpers/hub.js';
+import { ADMIN_TOKEN, rawRequest, startHub } from './helpers/hub.js';
 import { testKinds } from './helpers/kinds.js';
 
 /**
@@ -38,17 +38,10 @@ function expectError(res: { status: number; body: any }, status: number, code: s
   expect(res.body.error).toMatchObject({ code, message: expect.any(String) });
 }
 
-/** One HTTP/1.1 request written on a raw socket (to send what fetch refuses to), the answer parsed. */
-async function rawRequest(head: string): Promise<{ status: number; headers: string; body: any }> {
-  const url = new URL(base);
-  const socket = connect(Number(url.port), url.hostname);
-  const chunks: Buffer[] = [];
-  socket.on('data', (c) => chunks.push(c));
-  socket.write(head);
-  await new Promise((resolve) => socket.on('close', resolve));
-  const text = Buffer.concat(chunks).toString();
-  const [headers, body] = [text.slice(0, text.indexOf('\r\n\r\n')), text.slice(text.indexOf('\r\n\r\n') + 4)];
-  return { status: Number(headers.split(' ')[1]), headers, body: JSON.parse(body) };
+/** One HTTP/1.1 request written on a raw socket (to send what fetch refuses to), the JSON answer parsed. */
+async function rawJson(head: string): Promise<{ status: number; headers: string; body: any }> {
+  const res = await rawRequest(base, head);
+  return { ...res, body: JSON.parse(res.body) };
 }
 
 describe('a NUL character (or a lone surrogate) in any string is a 400 invalid_input, and nothing is written', () => {
@@ -195,7 +188,7 @@ describe("Fastify's and Node's own errors keep their status, in our shape", () =
   });
 
   it('a 20 KB header: 431 headers_too_large, from Node\'s parser, before Fastify', async () => {
-    const res = await rawRequest(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const res = await rawJson(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(res.status).toBe(431);
     expect(res.body).toEqual({ error: { code: 'headers_too_large', message: expect.stringMatching(/headers are too large/) } });
     expect(res.headers).toMatch(/x-content-type-options: nosniff/i);
@@ -221,7 +214,7 @@ describe("Fastify's and Node's own errors keep their status, in our shape", () =
   });
 
   it('a malformed request line: 400 invalid_input', async () => {
-    const res = await rawRequest('GET /healthz HTTP/9.9 what\r\n\r\n');
+    const res = await rawJson('GET /healthz HTTP/9.9 what\r\n\r\n');
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_input');
   });

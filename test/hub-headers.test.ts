@@ -1,10 +1,8 @@
-import { once } from 'node:events';
-import { connect } from 'node:net';
 import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { redactUrl } from '../src/api/security.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
-import { ADMIN_TOKEN, readSse, startHub } from './helpers/hub.js';
+import { ADMIN_TOKEN, rawRequest, readSse, startHub } from './helpers/hub.js';
 
 /** The hub's request log keeps no token, and its answers carry the security headers a browser needs. */
 const { lro } = await openTestLro();
@@ -20,17 +18,6 @@ beforeAll(async () => {
   projectId = (await call('POST', '/v1/projects', { token: account.token, body: { title: 't' } })).body.project_id;
   hostId = (await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: { name: 'h', region: 'eu', admin_account_id: account.account_id } })).body.host_id;
 });
-
-/** Sends bytes no HTTP client would (Node's parser refuses them before Fastify) and waits for the close. */
-async function rawRequest(head: string): Promise<string> {
-  const socket = connect(Number(new URL(base).port), '127.0.0.1');
-  const chunks: Buffer[] = [];
-  socket.on('data', (c) => chunks.push(c));
-  socket.on('error', () => {});
-  socket.write(head);
-  await once(socket, 'close');
-  return Buffer.concat(chunks).toString();
-}
 
 describe('tokens in query strings never reach the request log', () => {
   it('redactUrl replaces the value of any parameter named like a token, however it is spelled', () => {
@@ -77,8 +64,8 @@ describe('tokens in query strings never reach the request log', () => {
       await get('/v1/nowhere');
       await get(`/v1/ops/${'x'.repeat(500)}`); // a router error, logged through another path
       await get('/v1/ops?limit=nope'); // a 400
-      await rawRequest(`GET /v1/ops?access_token=${token} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
-      await rawRequest(`GET /v1/ops?access_token=${token} HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n`);
+      await rawRequest(base, `GET /v1/ops?access_token=${token} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      await rawRequest(base, `GET /v1/ops?access_token=${token} HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n`);
     }
     expect(seen.filter((s) => s < 400).length).toBeGreaterThan(30); // the calls were real, most of them answered
     const text = log.join('');

@@ -1,4 +1,5 @@
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
 import { buildHub, type HubOptions } from '../../src/api/app.js';
 import type { Lro } from '../../src/lro/engine.js';
@@ -64,4 +65,17 @@ export async function readSse(url: string, opts: { token?: string; lastEventId?:
     if (!ac.signal.aborted) throw err;
   }
   return events;
+}
+
+/** Bytes no HTTP client would send (Node's parser refuses them before Fastify), written on a raw socket; the whole answer once it closes. */
+export async function rawRequest(base: string, head: string): Promise<{ status: number; headers: string; body: string }> {
+  const socket = connect(Number(new URL(base).port), new URL(base).hostname);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c) => chunks.push(c));
+  socket.on('error', () => {}); // the hub destroys the socket after answering
+  socket.write(head);
+  await once(socket, 'close');
+  const text = Buffer.concat(chunks).toString();
+  const end = text.indexOf('\r\n\r\n');
+  return { status: Number(text.split(' ')[1]), headers: text.slice(0, end), body: text.slice(end + 4) };
 }
