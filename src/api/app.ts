@@ -1,19 +1,25 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Access, type Caller } from '../domain/access.js';
 import type { Lro } from '../lro/engine.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { LroError } from '../lro/errors.js';
+import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import type { HubMetricsOptions } from './metrics.js';
 import { domainRoutes } from './routes/domain.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { opsRoutes } from './routes/ops.js';
 import { uiRoutes } from './routes/ui.js';
+import { API_HEADERS, logRedaction } from './security.js';
 import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 
 export interface HubOptions {
   lro: Lro;
   adminToken?: string;
-  /** pino options for Fastify's logger, or false. @default { level: 'info' } */
-  logger?: boolean | { level: string };
+  /**
+   * pino options for Fastify's logger (`stream`: where lines go, stdout otherwise), or false. Tokens
+   * in query strings are redacted whatever is given. @default { level: 'info' }
+   */
+  logger?: false | { level: string; stream?: { write(line: string): void } };
   /** `/metrics` settings (tests pin its clock). */
   metrics?: HubMetricsOptions;
 }
@@ -31,12 +37,16 @@ export interface HubContext {
  */
 export function buildHub(opts: HubOptions): FastifyInstance {
   const app = Fastify({
-    logger: opts.logger ?? { level: 'info' },
+    logger: opts.logger === false ? false : { ...(opts.logger ?? { level: 'info' }), ...logRedaction },
     bodyLimit: 256 * 1024,
     connectionTimeout: 0,
     requestTimeout: 15_000, // receiving a request; long polls and SSE answer slowly but arrive quickly
-    return503OnClosing: true,
+    return503OnClosing: false, // answered in our shape below
     forceCloseConnections: true, // a closing hub ends its SSE streams; clients resume on another
+    // Router limits (a path parameter over 100 characters, bad percent-encoding) and errors of Node's
+    // HTTP parser (headers over 16 KiB) answer in our shape too, with their own statuses.
+    frameworkErrors: errorHandler,
+    clientErrorHandler,
   });
   const access = new Access({ db: opts.lro.db, adminToken: opts.adminToken });
   const ctx: HubContext = {
@@ -51,12 +61,26 @@ export function buildHub(opts: HubOptions): FastifyInstance {
   };
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  // A closing hub refuses what still arrives (on a kept-alive connection) with a 503: clients go to another.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('connection', 'close');
+    throw new LroError('unavailable', 'the hub is shutting down: try again, or another hub');
+  });
   // Bearer tokens, no cookies: any page may call the API (the embeddable element lives on other origins).
   void app.register(cors, { origin: true, allowedHeaders: ['authorization', 'content-type', 'last-event-id'], maxAge: 600 });
+  void app.register(helmet, API_HEADERS); // the page's routes add their own CSP (src/api/routes/ui.ts)
   app.get('/healthz', async () => ({ ok: true }));
-  metricsRoutes(app, ctx, opts.metrics);
-  uiRoutes(app);
-  opsRoutes(app, ctx);
-  domainRoutes(app, ctx);
+  // Routes in a plugin of their own, so they are added after helmet's onRoute hook (the page's CSP is a route option).
+  void app.register(async (routes) => {
+    uiRoutes(routes);
+    opsRoutes(routes, ctx);
+    domainRoutes(routes, ctx);
+    metricsRoutes(routes, ctx, opts.metrics);
+  });
   return app;
 }

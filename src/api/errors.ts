@@ -1,5 +1,8 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { LroError, type ErrorCode } from '../lro/errors.js';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LroError, translatePgError, type ErrorCode } from '../lro/errors.js';
+import { bounded } from '../lro/schemas.js';
 
 /** The one place error codes become HTTP statuses. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -12,10 +15,23 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   lease_lost: 409,
   payload_too_large: 413,
+  uri_too_long: 414,
+  unsupported_media_type: 415,
+  headers_too_large: 431,
+  request_timeout: 408,
   internal: 500,
+  unavailable: 503,
 };
 
-/** Fastify's own request errors, as the caller's mistakes they are. */
+/** Fastify's statuses for the caller's mistakes, kept as they are but in our shape. */
+const BY_STATUS: Partial<Record<number, ErrorCode>> = {
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  431: 'headers_too_large',
+};
+
+/** Fastify's own request errors (body parsing, router limits), as the caller's mistakes they are. */
 function fromFastify(err: FastifyError): LroError | null {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -24,21 +40,61 @@ function fromFastify(err: FastifyError): LroError | null {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new LroError('invalid_json', `request body is not valid JSON: ${err.message}`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new LroError('invalid_input', 'send the body as application/json');
+      return new LroError('unsupported_media_type', 'send the body as application/json');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new LroError('uri_too_long', 'a path parameter is too long (at most 100 characters)');
+    case 'FST_ERR_BAD_URL':
+      return new LroError('invalid_input', 'the path is not a valid URL (bad percent-encoding?)');
   }
   if (err instanceof SyntaxError) return new LroError('invalid_json', `request body is not valid JSON: ${err.message}`);
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new LroError('invalid_input', err.message);
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) return new LroError(BY_STATUS[status] ?? 'invalid_input', err.message);
   return null;
 }
 
-/** `{"error": {code, message, details?}}`; never a stack trace, never a 500 for the caller's mistake. */
+/** A caller's mistake found by the database (a NUL, a value out of range) that no schema caught first. */
+function fromPg(err: unknown): LroError | null {
+  const translated = translatePgError(err);
+  return translated instanceof LroError ? translated : null;
+}
+
+/** The body of every error answer, bounded (a message quoting a huge input stays a few KB). */
+const body = (e: LroError) => ({ error: { ...e.toJSON(), message: bounded(e.message) } });
+
+/**
+ * `{"error": {code, message, details?}}`; never a stack trace, never a 500 for the caller's mistake
+ * (those are not logged at error level either: Fastify's response log line has the status).
+ */
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const known = err instanceof LroError ? err : fromFastify(err);
-  if (known) return reply.code(HTTP_STATUS[known.code]).send({ error: known.toJSON() });
+  const known = err instanceof LroError ? err : (fromFastify(err) ?? fromPg(err));
+  // Also on answers no route's hooks saw (router limits): no browser sniffs an error into a script.
+  void reply.header('x-content-type-options', 'nosniff');
+  if (known) return reply.code(HTTP_STATUS[known.code]).send(body(known));
   request.log.error({ err }, 'unexpected error');
   return reply.code(500).send({ error: { code: 'internal', message: 'internal error; it has been logged' } });
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
-  return reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+  const error = new LroError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+  return reply.code(404).send(body(error));
+}
+
+/**
+ * Errors Node's HTTP parser meets before Fastify sees a request (headers over 16 KiB, a malformed
+ * request line, a request that took too long to arrive): the same shape, written on the socket.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket) {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const error = err.code === 'HPE_HEADER_OVERFLOW' ? new LroError('headers_too_large', 'request headers are too large (at most 16 KiB in all)')
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new LroError('request_timeout', 'the request took too long to arrive')
+      : new LroError('invalid_input', 'malformed HTTP request');
+  const status = HTTP_STATUS[error.code];
+  // Not `err` itself: its rawPacket holds the request's bytes, tokens in the URL and headers included.
+  this.log.debug({ code: err.code, reason: (err as { reason?: string }).reason }, `client error ${status}`);
+  if (socket.writable) {
+    const text = JSON.stringify(body(error));
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+      + `Content-Length: ${Buffer.byteLength(text)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${text}`);
+  }
+  socket.destroy(err);
 }

@@ -8,6 +8,11 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
+  | 'uri_too_long'
+  | 'unsupported_media_type'
+  | 'headers_too_large'
+  | 'request_timeout'
+  | 'unavailable'
   | 'lease_lost'
   | 'internal';
 
@@ -60,14 +65,19 @@ export class LeaseLostError extends LroError {
   }
 }
 
-/** Translates SQLSTATEs that mean "the caller's data was wrong" into typed errors at the database boundary. */
+/**
+ * Translates SQLSTATEs that mean "the caller's data was wrong" into typed errors at the database
+ * boundary. All of class 22 (data exception) is the caller's: a malformed uuid (22P02), a NUL in
+ * text (22021) or in jsonb (22P05), a value too long (22001) or out of range (22003, 22008 for
+ * a timestamp past 294276 AD); so are 54000 (an index row too large for a key) and 54001 (JSON
+ * nested too deep for the server's stack).
+ */
 export function translatePgError(err: unknown): unknown {
   const code = (err as { code?: string })?.code;
+  if (typeof code !== 'string') return err;
   const message = (err as Error)?.message ?? String(err);
+  if (code.startsWith('22') || code === '54000' || code === '54001') return new InvalidInputError(message);
   switch (code) {
-    case '22P02': // invalid_text_representation (e.g. a malformed uuid)
-    case '22007': // invalid_datetime_format
-    case '22003': // numeric_value_out_of_range
     case '23514': // check_violation
     case '23502': // not_null_violation
       return new InvalidInputError(message);

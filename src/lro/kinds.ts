@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { InvalidInputError, UnknownKindError } from './errors.js';
+import { UnknownKindError } from './errors.js';
+import { parseOrThrow } from './schemas.js';
 import type { Operation, Scope } from './types.js';
 
 /** What a running handler gets. */
@@ -68,12 +69,8 @@ export class KindRegistry {
     return [...this.#kinds.keys()].sort();
   }
 
-  /** Parses `input` with the kind's schema, or throws InvalidInputError listing every issue. */
+  /** Parses `input` with the kind's schema, or throws InvalidInputError listing its (first) issues. */
   parseInput(name: string, input: unknown): unknown {
-    const parsed = this.get(name).input.safeParse(input ?? {});
-    if (!parsed.success) {
-      throw new InvalidInputError(`input for kind ${name} is invalid: ${z.prettifyError(parsed.error)}`, parsed.error.issues);
-    }
-    return parsed.data;
+    return parseOrThrow(this.get(name).input, input ?? {}, `input for kind ${name}`);
   }
 }

@@ -4,7 +4,7 @@ import { BatchQueue } from './batch-queue.js';
 import { ConflictError, NotFoundError, PayloadTooLargeError, translatePgError } from './errors.js';
 import type { KindRegistry } from './kinds.js';
 import type { OpEvents } from './op-events.js';
-import { CreateOpSchema, ListOpsSchema, OpIdSchema, cursor, jsonSize, parseOrThrow } from './schemas.js';
+import { CreateOpSchema, ListOpsSchema, OpIdSchema, assertStorable, cursor, jsonSize, parseOrThrow } from './schemas.js';
 import * as sql from './sql/operations.js';
 import type { Operation } from './types.js';
 
@@ -83,12 +83,8 @@ export class OperationStore {
    */
   async list(query: unknown = {}, scopes?: { type: string; id: string }[]): Promise<{ ops: Operation[]; next_cursor: string | null }> {
     const q = parseOrThrow(ListOpsSchema, query, 'list query');
-    const rows = await sql.operationList(this.#db, {
-      ...q,
-      scopes,
-      before: q.cursor ? cursor.decode(q.cursor) : undefined,
-      limit: q.limit + 1,
-    });
+    const before = q.cursor ? cursor.decode(q.cursor) : undefined;
+    const rows = await guard(() => sql.operationList(this.#db, { ...q, scopes, before, limit: q.limit + 1 }));
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     const next_cursor = rows.length > q.limit && last ? cursor.encode(last.cursor_us, last.op_id) : null;
@@ -151,6 +147,7 @@ export class OperationStore {
     const size = jsonSize(req.input, 'input');
     if (size > MAX_INPUT_BYTES) throw new PayloadTooLargeError('input', size, MAX_INPUT_BYTES);
     const input = this.#kinds.parseInput(req.kind, req.input);
+    assertStorable(input, 'input'); // jsonb cannot hold U+0000 or a lone surrogate, whatever the kind's schema allowed
     const scope = { type: req.scope.type, id: req.scope.id };
     return {
       kind: req.kind,

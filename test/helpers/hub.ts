@@ -1,13 +1,14 @@
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
-import { buildHub } from '../../src/api/app.js';
+import { buildHub, type HubOptions } from '../../src/api/app.js';
 import type { Lro } from '../../src/lro/engine.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** A hub on a free loopback port, closed after the file; returns its base URL and a request helper. */
-export async function startHub(lro: Lro) {
-  const app = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: process.env.HUB_LOG ? { level: 'error' } : false });
+export async function startHub(lro: Lro, opts: { logger?: HubOptions['logger'] } = {}) {
+  const app = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: opts.logger ?? (process.env.HUB_LOG ? { level: 'error' } : false) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   afterAll(() => app.close());
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -19,7 +20,7 @@ export async function startHub(lro: Lro) {
     if (body !== undefined) headers['content-type'] ??= 'application/json';
     const res = await fetch(base + path, { method, headers, body });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
+    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers, bytes: Buffer.byteLength(text) };
   }
   return { app, base, call };
 }
@@ -64,4 +65,17 @@ export async function readSse(url: string, opts: { token?: string; lastEventId?:
     if (!ac.signal.aborted) throw err;
   }
   return events;
+}
+
+/** Bytes no HTTP client would send (Node's parser refuses them before Fastify), written on a raw socket; the whole answer once it closes. */
+export async function rawRequest(base: string, head: string): Promise<{ status: number; headers: string; body: string }> {
+  const socket = connect(Number(new URL(base).port), new URL(base).hostname);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c) => chunks.push(c));
+  socket.on('error', () => {}); // the hub destroys the socket after answering
+  socket.write(head);
+  await once(socket, 'close');
+  const text = Buffer.concat(chunks).toString();
+  const end = text.indexOf('\r\n\r\n');
+  return { status: Number(text.split(' ')[1]), headers: text.slice(0, end), body: text.slice(end + 4) };
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { LroError, NotFoundError } from '../../lro/errors.js';
-import { parseOrThrow } from '../../lro/schemas.js';
+import { AccessToken, parseOrThrow, text } from '../../lro/schemas.js';
 import { accountGet } from '../../domain/sql/accounts.js';
 import { hostGet, hostInsert } from '../../domain/sql/hosts.js';
 import { collaboratorAdd, projectGet, projectInsert, projectsOnHost } from '../../domain/sql/projects.js';
@@ -10,9 +10,9 @@ import { backupsOfProject } from '../../domain/sql/backups.js';
 import type { HubContext } from '../app.js';
 
 const Id = z.uuid({ message: 'must be a uuid' });
-const AccountBody = z.strictObject({ name: z.string().min(1).max(200) });
-const HostBody = z.strictObject({ name: z.string().min(1).max(200), region: z.string().min(1).max(100), admin_account_id: Id.optional() });
-const ProjectBody = z.strictObject({ title: z.string().min(1).max(200), host_id: Id.optional(), backup_region: z.string().min(1).max(100).optional() });
+const AccountBody = z.strictObject({ name: text({ min: 1, max: 200 }) });
+const HostBody = z.strictObject({ name: text({ min: 1, max: 200 }), region: text({ min: 1, max: 100 }), admin_account_id: Id.optional() });
+const ProjectBody = z.strictObject({ title: text({ min: 1, max: 200 }), host_id: Id.optional(), backup_region: text({ min: 1, max: 100 }).optional() });
 const CollaboratorBody = z.strictObject({ account_id: Id });
 
 /** Accounts, hosts, projects and collaborators: the domain the ops act on and who may see them. */
@@ -46,7 +46,7 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
 
   const RegionQuery = z.strictObject({
     lat: z.coerce.number().min(-90).max(90).optional(), lon: z.coerce.number().min(-180).max(180).optional(),
-    access_token: z.string().optional(),
+    access_token: AccessToken,
   }).refine((q) => (q.lat === undefined) === (q.lon === undefined), 'give both lat and lon, or neither');
   app.get('/v1/regions', async (request) => {
     await ctx.caller(request);

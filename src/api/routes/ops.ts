@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { LroError, NotFoundError } from '../../lro/errors.js';
-import { CreateOpSchema, OpIdSchema, parseOrThrow } from '../../lro/schemas.js';
+import { AccessToken, CreateOpSchema, OpIdSchema, SeqText, parseOrThrow } from '../../lro/schemas.js';
 import type { Operation } from '../../lro/types.js';
 import type { Caller } from '../../domain/access.js';
 import type { HubContext } from '../app.js';
@@ -10,11 +10,11 @@ import { streamOpEvents } from '../sse.js';
 const Params = z.strictObject({ op_id: OpIdSchema });
 const WaitQuery = z.strictObject({
   timeout_s: z.coerce.number().min(0).max(300).default(30),
-  access_token: z.string().optional(),
+  access_token: AccessToken,
 });
 const EventsQuery = z.strictObject({
-  from_seq: z.coerce.number().int().min(1).optional(),
-  access_token: z.string().optional(),
+  from_seq: SeqText.pipe(z.int().min(1)).optional(),
+  access_token: AccessToken,
 });
 
 /** The ops routes of DESIGN.md's table. An op the caller may not read is a 404, even to its creator's peers. */
@@ -77,9 +77,12 @@ export function opsRoutes(app: FastifyInstance, ctx: HubContext) {
   app.get('/v1/ops/:op_id/events', async (request, reply) => {
     const caller = await ctx.caller(request);
     const query = parseOrThrow(EventsQuery, request.query, 'query');
+    // An EventSource resuming sends the last id it saw; checked like from_seq, so `1e19` is a 400
+    // (which also stops the EventSource) rather than a 200 whose stream dies and is retried forever.
+    const header = request.headers['last-event-id'];
+    const lastId = header ? parseOrThrow(SeqText, header, 'Last-Event-ID header') : undefined;
     const op = await readable(caller, request.params);
-    const lastId = Number(request.headers['last-event-id']);
-    const fromSeq = Number.isInteger(lastId) && lastId >= 0 ? lastId + 1 : (query.from_seq ?? 1);
+    const fromSeq = lastId !== undefined ? lastId + 1 : (query.from_seq ?? 1);
     await streamOpEvents({ lro, op, fromSeq, request, reply });
   });
 

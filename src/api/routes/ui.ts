@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { assets, PAGE } from '../../ui/assets.js';
+import { PAGE_HEADERS } from '../security.js';
 
 /** The browser page at `/` and `/ops/<op_id>`, and its bundles under `/assets/`. */
 export function uiRoutes(app: FastifyInstance) {
   const page = async (_req: unknown, reply: { type(t: string): { send(b: string): unknown } }) => reply.type('text/html; charset=utf-8').send(PAGE);
-  app.get('/', page);
-  app.get('/ops/:op_id', page);
+  // The page's CSP over the hub's headers (helmet merges route options over the global ones).
+  app.get('/', { helmet: PAGE_HEADERS }, page);
+  app.get('/ops/:op_id', { helmet: PAGE_HEADERS }, page);
   app.get('/assets/:file', async (request, reply) => {
     const { file } = request.params as { file: string };
     const text = (await assets()).get(file);
