@@ -12,6 +12,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   lease_lost: 409,
   payload_too_large: 413,
+  too_many_ops: 429,
   internal: 500,
 };
 

@@ -34,23 +34,45 @@ const INSERT_COLUMNS = `op_id, kind, scope_type, scope_id, routing, input, creat
 /**
  * Inserts many ops in one statement (one notification). An op whose dedupe key an active op already
  * holds is skipped: it is missing from the answer. Give `op_id`s to match the answer to the input.
+ * With `max_active`, an account's ops beyond its cap of active ops are skipped too (`lro_admit` in
+ * sql/005 counts them under a per-account lock, so concurrent creates cannot overshoot); ops with
+ * no `created_by` (the admin's) are never capped.
  */
-export async function operationInsertMany(db: Db, ops: (OperationInsertParams & { op_id?: string })[]): Promise<Operation[]> {
+export async function operationInsertMany(
+  db: Db, ops: (OperationInsertParams & { op_id?: string })[], opts: { max_active?: number | null } = {},
+): Promise<Operation[]> {
   const { rows } = await db.query<Operation>(
-    `INSERT INTO ${T} (${INSERT_COLUMNS})
+    `WITH r AS (
+       SELECT r.*, row_number() OVER (PARTITION BY r.created_by) AS nth
+         FROM jsonb_to_recordset($1::jsonb) AS r(op_id uuid, kind text, scope_type text, scope_id text, routing text,
+              input jsonb, created_by text, max_attempts int, lease_s int, priority int, dedupe_key text,
+              parent_id uuid, ttl_s int, now timestamptz)),
+     wanted AS (SELECT created_by, count(*)::int AS n FROM r WHERE $2::int IS NOT NULL AND created_by IS NOT NULL
+                GROUP BY created_by),
+     admit AS (SELECT * FROM lro_admit((SELECT array_agg(created_by) FROM wanted), (SELECT array_agg(n) FROM wanted), $2))
+     INSERT INTO ${T} (${INSERT_COLUMNS})
      SELECT coalesce(r.op_id, gen_random_uuid()), r.kind, r.scope_type, r.scope_id, r.routing, r.input, r.created_by,
             r.max_attempts, r.lease_s, r.priority, r.dedupe_key, r.parent_id, t.now, t.now, t.now,
             t.now + make_interval(secs => r.ttl_s)
-       FROM jsonb_to_recordset($1::jsonb) AS r(op_id uuid, kind text, scope_type text, scope_id text, routing text,
-            input jsonb, created_by text, max_attempts int, lease_s int, priority int, dedupe_key text,
-            parent_id uuid, ttl_s int, now timestamptz),
+       FROM r LEFT JOIN admit a ON a.account = r.created_by,
             LATERAL (SELECT coalesce(r.now, now()) AS now) t
+      WHERE $2::int IS NULL OR r.created_by IS NULL OR r.nth <= a.admitted
      ON CONFLICT (scope_type, scope_id, kind, dedupe_key)
        WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING
      RETURNING *`,
-    [JSON.stringify(ops)],
+    [JSON.stringify(ops), opts.max_active ?? null],
   );
   return rows;
+}
+
+/** How many of an account's ops are active (queued or running), counting no further than `limit`. */
+export async function operationCountActiveByCreator(db: Db, p: { created_by: string; limit: number }): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${T}
+       WHERE created_by = $1 AND status IN ('queued', 'running') LIMIT $2) a`,
+    [p.created_by, p.limit],
+  );
+  return rows[0]!.n;
 }
 
 export async function operationGetActiveByDedupe(
