@@ -23,7 +23,8 @@ export const ACCOUNT_PRIORITY = { min: -100, max: 100 } as const;
 /**
  * Tokens and the read/act rules. An account reads ops in its scopes: itself, the projects it
  * collaborates on, the hosts it administers, and the ops it created; it may cancel, retry and
- * dismiss what it may read. The admin reads everything. Hub-scoped ops are the admin's.
+ * dismiss what it may read. The admin reads everything. Hub-scoped ops are the admin's. What an
+ * account may create, where it may run and at which priority is `createRules`.
  */
 export class Access {
   readonly #db: pg.Pool;

@@ -94,7 +94,9 @@ export class OperationStore {
       }
       // The holder of the key (or one of the account's ops) finished between our insert and our read.
     }
-    throw new ConflictError(`dedupe key ${params.dedupe_key} is contended; try again`);
+    throw new ConflictError(params.dedupe_key
+      ? `dedupe key ${params.dedupe_key} is contended; try again`
+      : `account ${params.created_by} is at its cap of active ops while some finish; try again`);
   }
 
   /**
