@@ -65,7 +65,7 @@ export class OperationStore {
     this.#events = opts.events ?? null;
     this.#maxActive = opts.maxActivePerAccount ? opts.maxActivePerAccount : null;
     this.#inserts = new BatchQueue(async (items) => {
-      const rows = await guard(() => sql.operationInsertMany(this.#db, items, { max_active: this.#maxActive }));
+      const rows = await this.#insert(items);
       const byId = new Map(rows.map((op) => [op.op_id, op]));
       return items.map((item) => byId.get(item.op_id) ?? null);
     }, { maxInFlight: 3, splitOnFailure: true });
@@ -106,7 +106,7 @@ export class OperationStore {
    */
   async createMany(requests: unknown[], opts: CreateOptions = {}): Promise<string[]> {
     const params = await Promise.all(requests.map((r) => this.#prepare(r, opts)));
-    const ops = await guard(() => sql.operationInsertMany(this.#db, params, { max_active: this.#maxActive }));
+    const ops = await this.#insert(params);
     await this.#events?.summaries(ops);
     return ops.map((op) => op.op_id);
   }
@@ -188,6 +188,14 @@ export class OperationStore {
     if (op) return op;
     const current = await this.get(id);
     throw new ConflictError(`op ${id} is ${current.status}; only finished ops can be dismissed`, { status: current.status });
+  }
+
+  /** Inserts, capping each account's active ops when there is a cap and an account to cap. */
+  #insert(ops: (sql.OperationInsertParams & { op_id?: string })[]): Promise<Operation[]> {
+    const max = this.#maxActive;
+    return guard(() => (max !== null && ops.some((op) => op.created_by !== null)
+      ? sql.operationInsertManyCapped(this.#db, ops, { max_active: max })
+      : sql.operationInsertMany(this.#db, ops)));
   }
 
   /** Validates a create request, computes its routing and authorises it; writes nothing. */
