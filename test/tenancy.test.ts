@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openTestLro } from './helpers/lro.js';
+import { loadConfig, lroOptions } from '../src/config.js';
 import { ADMIN_TOKEN, startHub } from './helpers/hub.js';
 
 // Each account may have 3 active ops: small enough to reach in a test.
@@ -164,6 +165,20 @@ describe('priority and volume (item 2)', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(30 - LIMIT);
     const active = await lro.db.query("SELECT count(*)::int AS n FROM long_running_operations WHERE created_by = $1 AND status IN ('queued', 'running')", [racer.account_id]);
     expect(active.rows[0].n).toBe(LIMIT);
+  });
+
+  it('the library caps too: createMany of 5 for one account in one statement inserts 3, and none for the admin is skipped', async () => {
+    const accountId = (await call('POST', '/v1/accounts', { token: ADMIN_TOKEN, body: { name: 'bulk' } })).body.account_id;
+    const five = Array.from({ length: 5 }, () => demo(accountScope({ account_id: accountId, token: '' })));
+    expect(await lro.store.createMany(five, { createdBy: accountId })).toHaveLength(LIMIT);
+    expect(await lro.store.createMany(five)).toHaveLength(5);
+  });
+
+  it('LRO_MAX_ACTIVE_PER_ACCOUNT: 1000 by default, 0 for no limit, a bad value stops with its name', () => {
+    expect(lroOptions(loadConfig({}), 'postgres://x').maxActivePerAccount).toBe(1000);
+    expect(loadConfig({ LRO_MAX_ACTIVE_PER_ACCOUNT: '0' }).LRO_MAX_ACTIVE_PER_ACCOUNT).toBe(0);
+    expect(() => loadConfig({ LRO_MAX_ACTIVE_PER_ACCOUNT: '-1' })).toThrow(/LRO_MAX_ACTIVE_PER_ACCOUNT/);
+    expect(() => loadConfig({ LRO_MAX_ACTIVE_PER_ACCOUNT: 'lots' })).toThrow(/LRO_MAX_ACTIVE_PER_ACCOUNT/);
   });
 });
 
