@@ -198,6 +198,11 @@ describe('project placement (item 4)', () => {
     expect(await place(people.hostAdmin.token, { title: 'ok', host_id: hostId, backup_region: 'eu-central' }))
       .toMatchObject({ status: 201, body: { host_id: hostId, backup_region: 'eu-central' } });
     expect((await place(people.attacker.token, { title: 'ok', backup_region: 'local' })).status).toBe(201);
+    // Collaborators of a project on a host may run ops there, so only the host admin adds them.
+    const other = people.racer.account_id;
+    expect(await call('POST', `/v1/projects/${hostedProject}/collaborators`, { token: people.collab.token, body: { account_id: other } }))
+      .toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    expect((await call('POST', `/v1/projects/${attackerProject}/collaborators`, { token: people.attacker.token, body: { account_id: other } })).status).toBe(200);
     // The database holds the rule too (for `lro admin project-create` and any other writer).
     await expect(lro.db.query("INSERT INTO projects (title, backup_region) VALUES ('x', 'atlantis')")).rejects.toThrow(/projects_backup_region_fkey/);
   });

@@ -95,6 +95,10 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
   app.post('/v1/projects/:id/collaborators', async (request) => {
     const project = await visibleProject(request);
     const { account_id } = parseOrThrow(CollaboratorBody, request.body, 'request body');
+    // The collaborators of a project placed on a host may run ops on that host: only its admin adds them.
+    if (project.host_id && !(await access.isHostAdmin(await ctx.caller(request), project.host_id))) {
+      throw new LroError('forbidden', `project ${project.project_id} is placed on a host: only that host's admin may add collaborators`);
+    }
     if (!(await accountGet(db, account_id))) throw new NotFoundError(`account ${account_id}`);
     await collaboratorAdd(db, { project_id: project.project_id, account_id });
     return { project_id: project.project_id, account_id };
