@@ -16,6 +16,8 @@ export const ConfigSchema = z.object({
   LRO_RETENTION_S: z.coerce.number().positive().default(7 * 86_400),
   LRO_DATA_DIR: z.string().default('.data'),
   LRO_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Active (queued + running) ops an account may have at once; 0 = no limit. The admin's are not counted. */
+  LRO_MAX_ACTIVE_PER_ACCOUNT: z.coerce.number().int().min(0).max(10_000_000).default(1000),
   /** Where `lro ops …` finds the hub, and with which token. */
   LRO_URL: z.url().default('http://127.0.0.1:8080'),
   LRO_TOKEN: z.string().optional(),
@@ -44,6 +46,6 @@ export function poolOptions(config: Config) {
 export function lroOptions(config: Config, connectionString: string, applicationName?: string) {
   return {
     connectionString, applicationName, leaseS: config.LRO_LEASE_S, stallS: config.LRO_STALL_S,
-    retentionS: config.LRO_RETENTION_S, streamsSpec: config.LRO_STREAMS,
+    retentionS: config.LRO_RETENTION_S, streamsSpec: config.LRO_STREAMS, maxActivePerAccount: config.LRO_MAX_ACTIVE_PER_ACCOUNT,
   };
 }

@@ -19,6 +19,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   headers_too_large: 431,
   request_timeout: 408,
+  too_many_ops: 429,
   internal: 500,
   unavailable: 503,
 };

@@ -1,20 +1,30 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
+import { z } from 'zod';
 import { LroError } from '../lro/errors.js';
+import type { CreateOptions, CreateTarget } from '../lro/store.js';
 import type { Operation, Scope } from '../lro/types.js';
 import { accountInsert, apiTokenAccount, apiTokenInsert, type Account } from './sql/accounts.js';
-import { hostGet } from './sql/hosts.js';
+import { hostGet, hostUsableBy } from './sql/hosts.js';
 import { scopesOfAccount } from './sql/projects.js';
 
 /** Who is calling: the admin (LRO_ADMIN_TOKEN) or an account (an API token). */
 export type Caller = { kind: 'admin'; account_id: null } | { kind: 'account'; account_id: string };
 
+const Uuid = z.uuid();
 const hash = (token: string) => createHash('sha256').update(token).digest();
+
+/**
+ * The priorities an account may give its ops (the admin may use all of -1000..1000), so that no
+ * tenant's work can jump ahead of everyone else's by asking for it.
+ */
+export const ACCOUNT_PRIORITY = { min: -100, max: 100 } as const;
 
 /**
  * Tokens and the read/act rules. An account reads ops in its scopes: itself, the projects it
  * collaborates on, the hosts it administers, and the ops it created; it may cancel, retry and
- * dismiss what it may read. The admin reads everything. Hub-scoped ops are the admin's.
+ * dismiss what it may read. The admin reads everything. Hub-scoped ops are the admin's. What an
+ * account may create, where it may run and at which priority is `createRules`.
  */
 export class Access {
   readonly #db: pg.Pool;
@@ -70,5 +80,36 @@ export class Access {
   async isHostAdmin(caller: Caller, hostId: string): Promise<boolean> {
     if (caller.kind === 'admin') return true;
     return (await hostGet(this.#db, hostId))?.admin_account_id === caller.account_id;
+  }
+
+  /**
+   * The create options that hold a caller to its rights, for the store's create and retry: the
+   * account's priority range, and the check of the scope and of the routing the kind computed.
+   * `createdBy` defaults to the caller (a retry by the admin keeps the op's creator).
+   */
+  createRules(caller: Caller, createdBy: string | null = caller.account_id): CreateOptions {
+    if (caller.kind === 'admin') return { createdBy };
+    return { createdBy, priorityRange: ACCOUNT_PRIORITY, authorize: (target) => this.authorizeCreate(caller, target) };
+  }
+
+  /**
+   * An op may be created by whoever may use its scope, and run where its kind routes it: anywhere
+   * for the admin; `hub` for anyone; `host:<id>` for that host's admin and the collaborators of a
+   * project placed on it. A host that does not exist is refused exactly like one the caller may not
+   * use, so the answer tells nothing about which host ids exist.
+   */
+  async authorizeCreate(caller: Caller, target: CreateTarget): Promise<void> {
+    if (caller.kind === 'admin') return;
+    const { scope, routing } = target;
+    if (!(await this.canUseScope(caller, scope))) {
+      throw new LroError('forbidden', `you may not create ops in ${scope.type} ${scope.id}`);
+    }
+    if (routing === 'hub') return;
+    const hostId = routing.startsWith('host:') ? routing.slice(5) : routing;
+    const usable = Uuid.safeParse(hostId).success && (await hostUsableBy(this.#db, { host_id: hostId, account_id: caller.account_id }));
+    if (!usable) {
+      throw new LroError('forbidden', `you may not run ops on host ${hostId}: only its host admin and the collaborators ` +
+        'of a project placed on it may', { details: { routing } });
+    }
   }
 }

@@ -33,6 +33,8 @@ export interface LroOptions {
   stallS?: number;
   /** How long a finished op's stream is kept. @default 7 days */
   retentionS?: number;
+  /** Active (queued + running) ops each account (`createdBy`) may have; 0: no cap. @default 0 */
+  maxActivePerAccount?: number;
 }
 
 /** A registry holding the built-in kinds. */
@@ -66,7 +68,8 @@ export class Lro {
     this.streams = opts.streams ?? new ProgressStreams(new PgStreamBackend({ db: this.db, listener: this.listener, connectionString: opts.connectionString }));
     this.events = opts.events === false ? undefined : new OpEvents(this.streams);
     this.#opts = opts;
-    this.store = new OperationStore({ db: this.db, kinds: this.kinds, defaultLeaseS: opts.leaseS, events: this.events });
+    this.store = new OperationStore({ db: this.db, kinds: this.kinds, defaultLeaseS: opts.leaseS, events: this.events,
+      maxActivePerAccount: opts.maxActivePerAccount });
     this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener });
   }
 

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'headers_too_large'
   | 'request_timeout'
   | 'unavailable'
+  | 'too_many_ops'
   | 'lease_lost'
   | 'internal';
 

@@ -1,20 +1,40 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { BatchQueue } from './batch-queue.js';
-import { ConflictError, NotFoundError, PayloadTooLargeError, translatePgError } from './errors.js';
+import { ConflictError, InvalidInputError, LroError, NotFoundError, PayloadTooLargeError, translatePgError } from './errors.js';
 import type { KindRegistry } from './kinds.js';
 import type { OpEvents } from './op-events.js';
 import { CreateOpSchema, ListOpsSchema, OpIdSchema, assertStorable, cursor, jsonSize, parseOrThrow } from './schemas.js';
 import * as sql from './sql/operations.js';
-import type { Operation } from './types.js';
+import type { Operation, Scope } from './types.js';
 
 /** Inputs larger than this are refused before anything is written. */
 export const MAX_INPUT_BYTES = 64 * 1024;
+
+/** What a create would write, as the caller's rights are checked against it. */
+export interface CreateTarget {
+  kind: string;
+  scope: Scope;
+  /** Where the op would run (`hub` or `host:<id>`), as its kind computed it from the input. */
+  routing: string;
+  input: unknown;
+}
 
 export interface CreateOptions {
   createdBy?: string | null;
   parentId?: string | null;
   now?: Date | null;
+  /**
+   * Checks the create against the caller's rights once the kind has computed its routing, before
+   * anything is written; throws (e.g. `forbidden`) to refuse. Every create and retry goes through it,
+   * so a kind cannot route work where its caller may not run it. @default allows everything
+   */
+  authorize?: (target: CreateTarget) => Promise<void>;
+  /**
+   * The priorities this caller may ask for: one outside is `invalid_input`. A retry's inherited
+   * priority is clamped into it (the caller did not ask for it). @default any (-1000..1000)
+   */
+  priorityRange?: { min: number; max: number };
 }
 
 /**
@@ -30,42 +50,63 @@ export class OperationStore {
   /** Concurrent creates share one INSERT (one commit), as the bench of the HTTP API showed worth it. */
   readonly #inserts: BatchQueue<sql.OperationInsertParams & { op_id: string }, Operation | null>;
 
-  /** @param opts.events publishes a summary on the op's stream at each state change made here */
-  constructor(opts: { db: pg.Pool; kinds: KindRegistry; defaultLeaseS?: number; events?: OpEvents }) {
+  /** Active (queued + running) ops an account may have; null: no cap. */
+  readonly #maxActive: number | null;
+
+  /**
+   * @param opts.events publishes a summary on the op's stream at each state change made here
+   * @param opts.maxActivePerAccount caps each account's (`createdBy`'s) queued + running ops; a create
+   *   beyond it is `too_many_ops`. Ops without `createdBy` are never capped. @default 0 (no cap)
+   */
+  constructor(opts: { db: pg.Pool; kinds: KindRegistry; defaultLeaseS?: number; events?: OpEvents; maxActivePerAccount?: number }) {
     this.#db = opts.db;
     this.#kinds = opts.kinds;
     this.#defaultLeaseS = opts.defaultLeaseS ?? 30;
     this.#events = opts.events ?? null;
+    this.#maxActive = opts.maxActivePerAccount ? opts.maxActivePerAccount : null;
     this.#inserts = new BatchQueue(async (items) => {
-      const rows = await guard(() => sql.operationInsertMany(this.#db, items));
+      const rows = await this.#insert(items);
       const byId = new Map(rows.map((op) => [op.op_id, op]));
       return items.map((item) => byId.get(item.op_id) ?? null);
     }, { maxInFlight: 3, splitOnFailure: true });
   }
 
-  /** Creates an op, or returns the active op holding the same dedupe key (`created: false`). */
+  /**
+   * Creates an op, or returns the active op holding the same dedupe key (`created: false`).
+   * `too_many_ops` when its account already has its cap of active ops.
+   */
   async create(request: unknown, opts: CreateOptions = {}): Promise<{ op: Operation; created: boolean }> {
-    const params = { ...this.#prepare(request, opts), op_id: randomUUID() };
+    const params = { ...(await this.#prepare(request, opts)), op_id: randomUUID() };
     for (let tries = 0; tries < 5; tries++) {
       const op = await this.#inserts.push(params);
       if (op) {
         void this.#events?.summaries([op]);
         return { op, created: true };
       }
-      const existing = await sql.operationGetActiveByDedupe(this.#db, { ...params, dedupe_key: params.dedupe_key! });
-      if (existing) return { op: existing, created: false };
-      // The holder of the key finished between our insert and our read: the key is free again.
+      // Skipped: a dedupe key held by an active op (which answers even at the cap), or the cap.
+      if (params.dedupe_key) {
+        const existing = await sql.operationGetActiveByDedupe(this.#db, { ...params, dedupe_key: params.dedupe_key });
+        if (existing) return { op: existing, created: false };
+      }
+      if (params.created_by !== null && this.#maxActive !== null) {
+        const active = await sql.operationCountActiveByCreator(this.#db, { created_by: params.created_by, limit: this.#maxActive });
+        if (active >= this.#maxActive) throw new TooManyOpsError(params.created_by, this.#maxActive);
+      }
+      // The holder of the key (or one of the account's ops) finished between our insert and our read.
     }
-    throw new ConflictError(`dedupe key ${params.dedupe_key} is contended; try again`);
+    throw new ConflictError(params.dedupe_key
+      ? `dedupe key ${params.dedupe_key} is contended; try again`
+      : `account ${params.created_by} is at its cap of active ops while some finish; try again`);
   }
 
   /**
-   * Creates many ops in one statement (one notification). Dedupe conflicts are skipped. Resolves once
-   * their `queued` summaries are on their streams too.
+   * Creates many ops in one statement (one notification). Dedupe conflicts, and ops beyond their
+   * account's cap of active ops, are skipped. Resolves once their `queued` summaries are on their
+   * streams too.
    */
   async createMany(requests: unknown[], opts: CreateOptions = {}): Promise<string[]> {
-    const params = requests.map((r) => this.#prepare(r, opts));
-    const ops = await guard(() => sql.operationInsertMany(this.#db, params));
+    const params = await Promise.all(requests.map((r) => this.#prepare(r, opts)));
+    const ops = await this.#insert(params);
     await this.#events?.summaries(ops);
     return ops.map((op) => op.op_id);
   }
@@ -111,7 +152,11 @@ export class OperationStore {
     });
   }
 
-  /** A new op with the same kind, scope and input, `parent_id` naming this one. */
+  /**
+   * A new op with the same kind, scope and input, `parent_id` naming this one; or, when its dedupe
+   * key is now held by another active op, that op with `created: false`. `opts.authorize` checks the
+   * retrying caller as for any create.
+   */
   async retry(opId: unknown, opts: CreateOptions = {}): Promise<{ op: Operation; created: boolean }> {
     const old = await this.get(opId);
     if (!['failed', 'canceled', 'expired'].includes(old.status)) {
@@ -125,7 +170,7 @@ export class OperationStore {
         scope: { type: old.scope_type, id: old.scope_id },
         input: old.input,
         max_attempts: old.max_attempts,
-        priority: old.priority,
+        priority: clamp(old.priority, opts.priorityRange),
         ...(old.dedupe_key ? { dedupe_key: old.dedupe_key } : {}),
       },
       { ...opts, createdBy: opts.createdBy ?? old.created_by, parentId: old.op_id },
@@ -141,7 +186,16 @@ export class OperationStore {
     throw new ConflictError(`op ${id} is ${current.status}; only finished ops can be dismissed`, { status: current.status });
   }
 
-  #prepare(request: unknown, opts: CreateOptions): sql.OperationInsertParams {
+  /** Inserts, capping each account's active ops when there is a cap and an account to cap. */
+  #insert(ops: (sql.OperationInsertParams & { op_id?: string })[]): Promise<Operation[]> {
+    const max = this.#maxActive;
+    return guard(() => (max !== null && ops.some((op) => op.created_by !== null)
+      ? sql.operationInsertManyCapped(this.#db, ops, { max_active: max })
+      : sql.operationInsertMany(this.#db, ops)));
+  }
+
+  /** Validates a create request, computes its routing and authorises it; writes nothing. */
+  async #prepare(request: unknown, opts: CreateOptions): Promise<sql.OperationInsertParams> {
     const req = parseOrThrow(CreateOpSchema, request, 'create request');
     const kind = this.#kinds.get(req.kind);
     const size = jsonSize(req.input, 'input');
@@ -149,11 +203,19 @@ export class OperationStore {
     const input = this.#kinds.parseInput(req.kind, req.input);
     assertStorable(input, 'input'); // jsonb cannot hold U+0000 or a lone surrogate, whatever the kind's schema allowed
     const scope = { type: req.scope.type, id: req.scope.id };
+    const routing = kind.routing?.(input, scope) ?? 'hub';
+    await opts.authorize?.({ kind: req.kind, scope, routing, input });
+    // Refused rather than clamped: a caller who asked for 1000 should learn it did not get it.
+    const range = opts.priorityRange;
+    if (range && req.priority !== undefined && (req.priority < range.min || req.priority > range.max)) {
+      throw new InvalidInputError(`priority ${req.priority} is outside the range you may use, ${range.min}..${range.max}`,
+        { priority: req.priority, min: range.min, max: range.max });
+    }
     return {
       kind: req.kind,
       scope_type: scope.type,
       scope_id: scope.id,
-      routing: kind.routing?.(input, scope) ?? 'hub',
+      routing,
       input,
       created_by: opts.createdBy ?? null,
       max_attempts: req.max_attempts ?? kind.maxAttempts ?? 3,
@@ -165,6 +227,18 @@ export class OperationStore {
       now: opts.now ?? null,
     };
   }
+}
+
+/** An account already has its cap of active ops (LRO_MAX_ACTIVE_PER_ACCOUNT). */
+export class TooManyOpsError extends LroError {
+  constructor(accountId: string, limit: number) {
+    super('too_many_ops', `account ${accountId} already has ${limit} active (queued or running) ops, its limit ` +
+      '(LRO_MAX_ACTIVE_PER_ACCOUNT); wait for some to finish, or cancel some, and try again', { details: { limit } });
+  }
+}
+
+function clamp(priority: number, range?: { min: number; max: number }): number {
+  return range ? Math.min(range.max, Math.max(range.min, priority)) : priority;
 }
 
 /** Runs a statement, translating SQLSTATEs of bad data into typed errors. */

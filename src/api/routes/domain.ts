@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { LroError, NotFoundError } from '../../lro/errors.js';
+import { InvalidInputError, LroError, NotFoundError } from '../../lro/errors.js';
 import { AccessToken, parseOrThrow, text } from '../../lro/schemas.js';
 import { accountGet } from '../../domain/sql/accounts.js';
 import { hostGet, hostInsert } from '../../domain/sql/hosts.js';
 import { collaboratorAdd, projectGet, projectInsert, projectsOnHost } from '../../domain/sql/projects.js';
-import { regionsByDistance } from '../../domain/sql/regions.js';
+import { regionExists, regionsByDistance } from '../../domain/sql/regions.js';
 import { backupsOfProject } from '../../domain/sql/backups.js';
 import type { HubContext } from '../app.js';
 
@@ -58,7 +58,14 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
     const caller = await ctx.caller(request);
     if (!caller.account_id) throw new LroError('forbidden', 'projects belong to accounts: create one with an account token');
     const body = parseOrThrow(ProjectBody, request.body, 'request body');
-    if (body.host_id && !(await hostGet(db, body.host_id))) throw new NotFoundError(`host ${body.host_id}`);
+    // Placing a project on a host lets its collaborators run ops there: only the host's admin may. A
+    // missing host gets the same 403, so the answer tells nothing about which host ids exist.
+    if (body.host_id && !(await access.isHostAdmin(caller, body.host_id))) {
+      throw new LroError('forbidden', `you may not place projects on host ${body.host_id}: only its host admin may`);
+    }
+    if (body.backup_region && !(await regionExists(db, body.backup_region))) {
+      throw new InvalidInputError(`backup_region ${JSON.stringify(body.backup_region)} is not a backup region; GET /v1/regions lists them`);
+    }
     const project = await projectInsert(db, {
       title: body.title, host_id: body.host_id ?? null, backup_region: body.backup_region ?? null, created_by: caller.account_id,
     });
@@ -88,6 +95,10 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
   app.post('/v1/projects/:id/collaborators', async (request) => {
     const project = await visibleProject(request);
     const { account_id } = parseOrThrow(CollaboratorBody, request.body, 'request body');
+    // The collaborators of a project placed on a host may run ops on that host: only its admin adds them.
+    if (project.host_id && !(await access.isHostAdmin(await ctx.caller(request), project.host_id))) {
+      throw new LroError('forbidden', `project ${project.project_id} is placed on a host: only that host's admin may add collaborators`);
+    }
     if (!(await accountGet(db, account_id))) throw new NotFoundError(`account ${account_id}`);
     await collaboratorAdd(db, { project_id: project.project_id, account_id });
     return { project_id: project.project_id, account_id };

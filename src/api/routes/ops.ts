@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { LroError, NotFoundError } from '../../lro/errors.js';
+import { NotFoundError } from '../../lro/errors.js';
 import { AccessToken, CreateOpSchema, OpIdSchema, SeqText, parseOrThrow } from '../../lro/schemas.js';
 import type { Operation } from '../../lro/types.js';
 import type { Caller } from '../../domain/access.js';
@@ -29,14 +29,16 @@ export function opsRoutes(app: FastifyInstance, ctx: HubContext) {
     return op;
   }
 
+  /** 201 with the op it created; 200 with the active op that holds the dedupe key. Either way `created` says which. */
+  const answer = (reply: FastifyReply, { op, created }: { op: Operation; created: boolean }) =>
+    reply.code(created ? 201 : 200).send({ ...op, created });
+
+  // The scope, the routing the kind computes and the priority are checked by the store through
+  // access.createRules, for creates and retries alike.
   app.post('/v1/ops', async (request, reply) => {
     const caller = await ctx.caller(request);
     const body = parseOrThrow(CreateOpSchema, request.body, 'request body');
-    if (!(await access.canUseScope(caller, body.scope))) {
-      throw new LroError('forbidden', `you may not create ops in ${body.scope.type} ${body.scope.id}`);
-    }
-    const { op, created } = await lro.store.create(body, { createdBy: caller.account_id });
-    return reply.code(created ? 201 : 200).send(op);
+    return answer(reply, await lro.store.create(body, access.createRules(caller)));
   });
 
   app.get('/v1/ops', async (request) => {
@@ -65,8 +67,7 @@ export function opsRoutes(app: FastifyInstance, ctx: HubContext) {
   app.post('/v1/ops/:op_id/retry', async (request, reply) => {
     const caller = await ctx.caller(request);
     const op = await readable(caller, request.params);
-    const { op: child } = await lro.store.retry(op.op_id, { createdBy: caller.account_id ?? op.created_by });
-    return reply.code(201).send(child);
+    return answer(reply, await lro.store.retry(op.op_id, access.createRules(caller, caller.account_id ?? op.created_by)));
   });
 
   app.post('/v1/ops/:op_id/dismiss', async (request) => {

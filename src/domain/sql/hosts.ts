@@ -28,3 +28,17 @@ export async function hostGet(db: Db, hostId: string): Promise<Host | null> {
 export async function hostSetStatus(db: Db, p: { host_id: string; status: 'running' | 'off' }): Promise<void> {
   await db.query('UPDATE hosts SET status = $2, last_seen = now() WHERE host_id = $1', [p.host_id, p.status]);
 }
+
+/**
+ * Whether an account may run ops on a host: it administers the host, or collaborates on a project
+ * placed on it. A host that does not exist answers false, like one the account may not use.
+ */
+export async function hostUsableBy(db: Db, p: { host_id: string; account_id: string }): Promise<boolean> {
+  const { rows } = await db.query<{ ok: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM hosts WHERE host_id = $1 AND admin_account_id = $2)
+         OR EXISTS (SELECT 1 FROM project_collaborators c JOIN projects p USING (project_id)
+                     WHERE c.account_id = $2 AND p.host_id = $1) AS ok`,
+    [p.host_id, p.account_id],
+  );
+  return rows[0]!.ok;
+}

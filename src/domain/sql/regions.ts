@@ -22,3 +22,8 @@ export async function regionsByDistance(db: Db, p: { lat?: number; lon?: number 
   );
   return rows;
 }
+
+export async function regionExists(db: Db, region: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM backup_regions WHERE region = $1', [region]);
+  return rows.length > 0;
+}
