@@ -37,8 +37,9 @@ export async function streamAppend(db: Db, items: AppendItem[]): Promise<AppendO
   const { rows } = await db.query<AppendOutcome>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::int[]) WITH ORDINALITY AS i(storage, stream, event, epoch, ord)),
-     newest AS (
+     newest AS MATERIALIZED (
        -- each stream's newest event: where its seqs continue, and the newest epoch it has seen
+       -- (materialized: inlined, the planner looked it up once per item instead of once per stream)
        SELECT c.storage, c.stream, coalesce(l.seq, 0) AS base, coalesce(l.epoch, 0) AS base_epoch,
               coalesce(cfg.max_msgs, 2000) AS max_msgs
          FROM (SELECT DISTINCT storage, stream FROM input) c
@@ -46,22 +47,25 @@ export async function streamAppend(db: Db, items: AppendItem[]): Promise<AppendO
                              ORDER BY e.seq DESC LIMIT 1) l ON true
          LEFT JOIN lro_streams cfg USING (storage, stream)),
      judged AS (
-       -- the mark an item must reach: the stream's, raised by earlier items of this batch
-       SELECT i.*, greatest(n.base_epoch, max(i.epoch) OVER w) AS mark
-         FROM input i JOIN newest n USING (storage, stream)
-       WINDOW w AS (PARTITION BY i.storage, i.stream ORDER BY i.ord)),
-     accepted AS (SELECT * FROM judged WHERE epoch IS NULL OR epoch >= mark),
+       -- mark: what an item's epoch must reach (its stream's, raised by earlier items of this batch);
+       -- an accepted item's seq continues its stream after the accepted items before it. One CTE,
+       -- so its two windows share one sort and the answer needs no join.
+       SELECT m.*, m.epoch IS NULL OR m.epoch >= m.mark AS ok,
+              m.base + count(*) FILTER (WHERE m.epoch IS NULL OR m.epoch >= m.mark) OVER w AS seq,
+              m.base - m.max_msgs
+                + count(*) FILTER (WHERE m.epoch IS NULL OR m.epoch >= m.mark) OVER (PARTITION BY m.storage, m.stream) AS evict_to
+         FROM (SELECT i.ord, i.storage, i.stream, i.event, i.epoch, n.base, n.max_msgs, clock_timestamp() AS ts,
+                      greatest(n.base_epoch, max(i.epoch) OVER (PARTITION BY i.storage, i.stream ORDER BY i.ord)) AS mark
+                 FROM input i JOIN newest n USING (storage, stream)) m
+       WINDOW w AS (PARTITION BY m.storage, m.stream ORDER BY m.ord)),
      s AS (
-       SELECT w.*, (SELECT count(*) FROM accepted a WHERE a.storage = w.storage AND a.stream = w.stream) AS n
-         FROM newest w),
-     numbered AS (
-       SELECT a.ord, a.storage, a.stream, a.event, a.mark, clock_timestamp() AS ts, s.base + s.n - s.max_msgs AS evict_to,
-              s.base + row_number() OVER (PARTITION BY a.storage, a.stream ORDER BY a.ord) AS seq
-         FROM accepted a JOIN s USING (storage, stream)),
+       -- the streams that get events, with how many
+       SELECT storage, stream, min(base) AS base, min(max_msgs) AS max_msgs, count(*) AS n FROM judged WHERE ok
+        GROUP BY storage, stream),
      ins AS (
        -- events that this very batch pushes out of the ring are numbered but never stored
        INSERT INTO lro_stream_events (storage, stream, seq, ts, event, epoch)
-       SELECT storage, stream, seq, ts, event, mark FROM numbered WHERE seq > evict_to),
+       SELECT storage, stream, seq, ts, event, mark FROM judged WHERE ok AND seq > evict_to),
      evict AS (
        -- only the range this batch pushes out: a scan from the start of the stream would step over
        -- every dead row that vacuum has not reclaimed yet
@@ -73,9 +77,9 @@ export async function streamAppend(db: Db, items: AppendItem[]): Promise<AppendO
          -- a payload must stay under 8,000 bytes: chunk by length, not by count
          FROM (SELECT storage, stream,
                       (sum(length(storage) + length(stream) + 2) OVER (ORDER BY storage, stream)) / 7000 AS chunk
-                 FROM s WHERE s.n > 0) c GROUP BY chunk)
-     SELECT n.seq::float8 AS seq, to_jsonb(n.ts) #>> '{}' AS ts, j.mark AS epoch
-       FROM judged j LEFT JOIN numbered n USING (ord), (SELECT count(*) FROM notified) k
+                 FROM s) c GROUP BY chunk)
+     SELECT CASE WHEN j.ok THEN j.seq::float8 END AS seq, CASE WHEN j.ok THEN to_jsonb(j.ts) #>> '{}' END AS ts, j.mark AS epoch
+       FROM judged j, (SELECT count(*) FROM notified) k
       ORDER BY j.ord`,
     [items.map((i) => i.storage), items.map((i) => i.stream), items.map((i) => JSON.stringify(i.body)),
      items.map((i) => i.epoch ?? null)],
