@@ -6,6 +6,8 @@ import { streamContract } from './helpers/streams-contract.js';
 /** The machine's NATS with JetStream (.ci/run makes sure it is up), or NATS_URL. */
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const streams = new ProgressStreams(await NatsStreamBackend.connect(url));
-afterAll(() => streams.close());
+// A second writer with a connection and a cache of subject positions of its own.
+const other = new ProgressStreams(await NatsStreamBackend.connect(url));
+afterAll(() => Promise.all([streams.close(), other.close()]));
 
-streamContract('nats', () => streams);
+streamContract('nats', () => streams, () => other);

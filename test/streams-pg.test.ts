@@ -1,11 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ProgressStreams } from '../src/lro/streams/index.js';
+import { PgStreamBackend } from '../src/lro/streams/pg.js';
 import { openTestLro } from './helpers/lro.js';
 import { collect, newStream, progress, streamContract } from './helpers/streams-contract.js';
 
-const { lro } = await openTestLro();
+const { lro, url } = await openTestLro();
 const streams = lro.streams; // the default `pg` streams, closed with the Lro
 
-streamContract('pg', () => streams);
+// A second writer with a pool of its own, as another worker process would have.
+const other = new ProgressStreams(new PgStreamBackend({ db: lro.db, listener: lro.listener, connectionString: url }));
+afterAll(() => other.close());
+
+streamContract('pg', () => streams, () => other);
 
 describe('pg adapter: age limit', () => {
   it('a maintenance pass drops events older than max_age_s, keeping the newest so seqs go on', async () => {

@@ -1,5 +1,5 @@
 import type { ProgressStreams } from './streams/index.js';
-import { streamOf } from './streams/types.js';
+import { StaleEpochError, streamOf } from './streams/types.js';
 import { withoutEtas } from '../workers/progress.js';
 import type { Operation } from './types.js';
 
@@ -24,6 +24,8 @@ export function summaryOf(op: Operation, extra: Record<string, unknown> = {}): R
 /**
  * Publishes a `summary` event on an op's stream at every state change. Best effort by design: the row
  * is the truth and is already committed; a stream that is down is logged, never fails the caller.
+ * Each summary is fenced by the op's `lease_epoch` as the row had it: one that a newer owner's
+ * summary overtook is refused by the stream, quietly (the newer one is what a reader needs).
  */
 export class OpEvents {
   readonly #streams: ProgressStreams;
@@ -42,9 +44,10 @@ export class OpEvents {
    * Publishes the summaries of `ops` (one event each); resolves when stored. They are built here, so
    * they go straight to the backend without the validation that outside events get.
    */
-  summaries(ops: Operation[], extra?: Record<string, unknown>): Promise<void> {
+  async summaries(ops: Operation[], extra?: Record<string, unknown>): Promise<void> {
     const backend = this.#streams.backend;
-    return Promise.all(ops.map((op) => backend.append(streamOf(op), [{ type: 'summary', summary: summaryOf(op, extra) }])))
-      .then(() => {}, this.#onError);
+    const results = await Promise.allSettled(
+      ops.map((op) => backend.append(streamOf(op), [{ type: 'summary', summary: summaryOf(op, extra) }])));
+    for (const r of results) if (r.status === 'rejected' && !(r.reason instanceof StaleEpochError)) return this.#onError(r.reason);
   }
 }

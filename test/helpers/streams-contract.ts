@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { LroError } from '../../src/lro/errors.js';
-import type { ProgressStreams, StreamAddress, StreamItem } from '../../src/lro/streams/index.js';
+import { StaleEpochError, type ProgressStreams, type StreamAddress, type StreamItem } from '../../src/lro/streams/index.js';
 
 /** A fresh stream address in a project's storage. */
 export const newStream = (): StreamAddress => ({ storage: `persist.project-${randomUUID()}`, name: `lro.${randomUUID()}` });
@@ -30,8 +30,23 @@ const seqs = (items: StreamItem[]) => items.map((i) => ('seq' in i ? i.seq : `ga
 const upTo = (n: number) => (items: StreamItem[]) => items.some((i) => 'seq' in i && i.seq >= n);
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
-/** The contract every progress-stream adapter keeps. */
-export function streamContract(name: string, open: () => ProgressStreams) {
+const summary = (status: string) => ({ type: 'summary' as const, summary: { status } });
+const bodies = (items: StreamItem[]) =>
+  items.map((i) => (i.type === 'progress' ? (i.progress as { current: number }).current : i.type === 'summary' ? i.summary.status : i.type));
+
+/** A publish that must be refused for its stale epoch; returns the error. */
+async function refused(publishing: Promise<unknown>, epoch: number, seen: number): Promise<void> {
+  const err = await publishing.then(() => null, (e) => e);
+  expect(err).toBeInstanceOf(StaleEpochError);
+  expect(err).toMatchObject({ code: 'lease_lost', details: { epoch, seen } });
+  expect(err.message).toMatch(new RegExp(`epoch ${epoch} is older than epoch ${seen} it has seen; the events were refused`));
+}
+
+/**
+ * The contract every progress-stream adapter keeps. `openWriter` gives a second writer with state
+ * of its own (another process, as a second worker would be), to check what one writer cannot see.
+ */
+export function streamContract(name: string, open: () => ProgressStreams, openWriter?: () => ProgressStreams) {
   describe(`progress streams contract: ${name}`, () => {
     it('keeps publish order, numbers events 1.., and resumes from any seq', async () => {
       const streams = open();
@@ -112,6 +127,62 @@ export function streamContract(name: string, open: () => ProgressStreams) {
       }
       await streams.publish(addr, [progress(2)]);
       expect(seqs(await collect(streams.read(addr), upTo(2)))).toEqual([1, 2]);
+    });
+
+    describe('fencing by lease epoch', () => {
+      it('refuses events older than the newest epoch the stream has seen, and keeps the stream whole', async () => {
+        const streams = open();
+        const addr = newStream();
+        const at = (epoch?: number): StreamAddress => (epoch === undefined ? addr : { ...addr, epoch });
+        await streams.publish(at(0), [summary('queued')]);
+        await streams.publish(at(1), [summary('running'), progress(1), progress(2)]);
+        await streams.publish(at(2), [summary('running')]); // a new owner's claim summary raises the mark
+        await refused(streams.publish(at(1), [progress(3), progress(4)]), 1, 2);
+        await streams.publish(at(2), [progress(3)]);
+        await streams.publish(at(), [progress(4)]); // an unfenced writer (not a worker) still appends...
+        await refused(streams.publish(at(1), [progress(99)]), 1, 2); // ...and the mark outlives its event
+        const items = await collect(streams.read(addr), upTo(7));
+        expect(seqs(items)).toEqual(range(1, 7));
+        expect(bodies(items)).toEqual(['queued', 'running', 1, 2, 'running', 3, 4]);
+      });
+
+      it('judges each event of a batch against the epochs appended before it', async () => {
+        const streams = open();
+        const addr = newStream();
+        const at = (epoch: number): StreamAddress => ({ ...addr, epoch });
+        // Called together, so they share writes; the outcome follows call order.
+        const results = await Promise.allSettled([
+          streams.publish(at(1), [progress(1)]), streams.publish(at(2), [progress(2)]), streams.publish(at(1), [progress(98)]),
+          streams.publish(at(3), [progress(3)]), streams.publish(at(2), [progress(99)]), streams.publish(at(3), [progress(4)]),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+        const items = await collect(streams.read(addr), upTo(4));
+        expect(bodies(items)).toEqual([1, 2, 3, 4]);
+        expect(seqs(items)).toEqual(range(1, 4));
+      });
+
+      it('keeps the mark when the ring evicts the event that raised it', async () => {
+        const streams = open();
+        const addr = newStream();
+        await streams.configure(addr, { max_msgs: 2 });
+        await streams.publish({ ...addr, epoch: 5 }, [summary('running')]);
+        for (const i of range(1, 4)) await streams.publish(addr, [progress(i)]);
+        await refused(streams.publish({ ...addr, epoch: 4 }, [progress(99)]), 4, 5);
+        expect(seqs(await collect(streams.read(addr, { fromSeq: 4 }), upTo(5)))).toEqual([4, 5]);
+      });
+
+      it.runIf(openWriter)('refuses a writer that has not seen the newer epoch another writer appended', async () => {
+        const old = open();
+        const next = openWriter!();
+        const addr = newStream();
+        await old.publish({ ...addr, epoch: 1 }, [progress(1)]); // the old owner knows where the stream ends
+        await next.publish({ ...addr, epoch: 2 }, [summary('running'), progress(2)]);
+        await refused(old.publish({ ...addr, epoch: 1 }, [progress(99)]), 1, 2);
+        await old.publish({ ...addr, epoch: 2 }, [progress(3)]); // seqs go on after the other writer's
+        const items = await collect(old.read(addr), upTo(4));
+        expect(bodies(items)).toEqual([1, 'running', 2, 3]);
+        expect(seqs(items)).toEqual(range(1, 4));
+      });
     });
   });
 }

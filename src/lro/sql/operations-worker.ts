@@ -9,6 +9,7 @@ import type { Db } from './operations.js';
 const T = 'long_running_operations';
 const NOW = (n: number) => `coalesce($${n}::timestamptz, now())`;
 const TERMINAL_SET = (next: string) => `CASE WHEN ${next} = 'queued' THEN NULL ELSE t.now END`;
+const CANCELED = (message = 'canceled by request') => `jsonb_build_object('code', 'canceled', 'message', '${message}')`;
 
 export interface ClaimParams {
   routings: string[];
@@ -66,14 +67,23 @@ export async function operationHeartbeat(
   return rows;
 }
 
-/** Running → succeeded for a batch. Returns the ops that were still held (the others were lost). */
+/**
+ * Running → succeeded for a batch; → canceled instead for an op whose cancel was accepted before the
+ * completion took the row lock (the cancel caller was answered 200, so the op ends canceled; a cancel
+ * that comes after the completion gets 409). `o.*` in SET is the row as re-read after a lock wait.
+ * Returns the ops that were still held (the others were lost).
+ */
 export async function operationCompleteMany(
   db: Db, p: { done: (LeaseRef & { result: unknown; summary: unknown })[]; now?: Date | null },
 ): Promise<Operation[]> {
   const { rows } = await db.query<Operation>(
     `WITH t AS (SELECT ${NOW(5)} AS now),
      c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[]) AS c(op_id, epoch, result, summary))
-     UPDATE ${T} o SET status = 'succeeded', result = c.result, finished_at = t.now, updated_at = t.now,
+     UPDATE ${T} o SET status = CASE WHEN o.cancel_requested_at IS NULL THEN 'succeeded' ELSE 'canceled' END,
+       result = CASE WHEN o.cancel_requested_at IS NULL THEN c.result END,
+       error = CASE WHEN o.cancel_requested_at IS NOT NULL
+                    THEN ${CANCELED('canceled by request; the attempt finished after the cancel was accepted and its result was discarded')} END,
+       finished_at = t.now, updated_at = t.now,
        heartbeat_at = t.now, progress_summary = coalesce(c.summary, o.progress_summary)
      FROM c, t WHERE o.op_id = c.op_id AND o.status = 'running' AND o.lease_epoch = c.epoch
      RETURNING o.*`,
@@ -90,11 +100,14 @@ export async function operationCompleteMany(
 export async function operationFail(
   db: Db, p: LeaseRef & { error: OpError; retryable: boolean; backoff_ms: number; summary?: unknown; now?: Date | null },
 ): Promise<Operation | null> {
+  // `n` locks the row (FOR UPDATE): a plain read would decide from the statement's snapshot, and a
+  // cancel that committed while this statement waited on the row lock would be lost (the op requeued
+  // and run again). Locked, the read waits too and sees the cancel (test/integrity.test.ts).
   const { rows } = await db.query<Operation>(
     `WITH t AS (SELECT ${NOW(6)} AS now),
      n AS (SELECT op_id, CASE WHEN cancel_requested_at IS NOT NULL THEN 'canceled'
                               WHEN $4::boolean AND attempt < max_attempts THEN 'queued' ELSE 'failed' END AS next
-             FROM ${T} WHERE op_id = $1)
+             FROM ${T} WHERE op_id = $1 FOR UPDATE)
      UPDATE ${T} o SET status = n.next, last_error = $3::jsonb, progress_summary = coalesce($7::jsonb, o.progress_summary),
        error = CASE WHEN n.next = 'queued' THEN NULL ELSE $3::jsonb END,
        finished_at = ${TERMINAL_SET('n.next')}, updated_at = t.now,
@@ -119,13 +132,23 @@ export async function operationFinishCanceled(db: Db, p: LeaseRef & { error: OpE
   return rows[0] ?? null;
 }
 
-/** Gives leases back on forced shutdown: queued again at once, the attempt not counted. */
+/**
+ * Gives leases back on forced shutdown: queued again at once, the attempt not counted; canceled
+ * instead when a cancel was accepted (it must not run again). `o.*` in SET is the row as re-read
+ * after a lock wait, so a cancel that commits meanwhile is seen.
+ */
 export async function operationRelease(db: Db, p: { leases: LeaseRef[]; now?: Date | null }): Promise<Operation[]> {
   const { rows } = await db.query<Operation>(
     `WITH t AS (SELECT ${NOW(3)} AS now),
      r AS (SELECT * FROM unnest($1::uuid[], $2::int[]) AS r(op_id, epoch))
-     UPDATE ${T} o SET status = 'queued', attempt = greatest(o.attempt - 1, 0), lease_epoch = o.lease_epoch + 1,
-       owner_id = NULL, owner_type = NULL, heartbeat_at = NULL, run_at = t.now, updated_at = t.now
+     UPDATE ${T} o SET status = CASE WHEN o.cancel_requested_at IS NULL THEN 'queued' ELSE 'canceled' END,
+       attempt = CASE WHEN o.cancel_requested_at IS NULL THEN greatest(o.attempt - 1, 0) ELSE o.attempt END,
+       error = CASE WHEN o.cancel_requested_at IS NOT NULL THEN ${CANCELED()} END,
+       finished_at = CASE WHEN o.cancel_requested_at IS NOT NULL THEN t.now END,
+       lease_epoch = o.lease_epoch + 1,
+       owner_id = CASE WHEN o.cancel_requested_at IS NULL THEN NULL ELSE o.owner_id END,
+       owner_type = CASE WHEN o.cancel_requested_at IS NULL THEN NULL ELSE o.owner_type END,
+       heartbeat_at = NULL, run_at = t.now, updated_at = t.now
      FROM r, t WHERE o.op_id = r.op_id AND o.status = 'running' AND o.lease_epoch = r.epoch RETURNING o.*`,
     [p.leases.map((l) => l.op_id), p.leases.map((l) => l.epoch), p.now ?? null],
   );
@@ -134,7 +157,9 @@ export async function operationRelease(db: Db, p: { leases: LeaseRef[]; now?: Da
 
 /**
  * Stale leases (no heartbeat for `lease_s`): requeued under a new epoch, or failed when the attempts
- * are used up, or canceled when a cancel was requested. Returns what became of each.
+ * are used up, or canceled when a cancel was requested. Returns what became of each. `s` decides from
+ * the locked row (FOR UPDATE re-reads a row a cancel changed after this statement's snapshot), and
+ * skips a row a cancel still holds: the next pass sees that cancel.
  */
 export async function operationRescue(db: Db, p: { now?: Date | null; limit: number }): Promise<Operation[]> {
   const { rows } = await db.query<Operation>(
@@ -148,7 +173,7 @@ export async function operationRescue(db: Db, p: { now?: Date | null; limit: num
              FROM ${T} o JOIN s USING (op_id), t)
      UPDATE ${T} o SET status = s.next, lease_epoch = o.lease_epoch + 1, last_error = e.err,
        error = CASE s.next WHEN 'failed' THEN e.err
-                           WHEN 'canceled' THEN jsonb_build_object('code', 'canceled', 'message', 'canceled by request') END,
+                           WHEN 'canceled' THEN ${CANCELED()} END,
        finished_at = ${TERMINAL_SET('s.next')}, run_at = t.now, updated_at = t.now,
        owner_id = CASE WHEN s.next = 'queued' THEN NULL ELSE o.owner_id END,
        owner_type = CASE WHEN s.next = 'queued' THEN NULL ELSE o.owner_type END,

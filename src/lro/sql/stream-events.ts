@@ -9,32 +9,63 @@ export interface AppendItem {
   storage: string;
   stream: string;
   body: EventBody;
+  /** The writer's lease epoch; absent for writers that are not fenced. */
+  epoch?: number;
+}
+
+/** One appended item: its seq and ts, or `seq: null` when it was refused for a stale epoch. */
+export interface AppendOutcome {
+  seq: number | null;
+  ts: string | null;
+  /** The newest epoch the stream had seen: why an item was refused. */
+  epoch: number;
 }
 
 /**
- * Appends events to any number of streams in one statement. Seqs continue each stream's highest
- * stored seq (the ring always keeps its newest event); a concurrent writer to the same stream makes
- * this statement fail with a unique violation and the caller retries it, so seqs stay contiguous and
- * commit in order without a counter row to update. Evicts what fell out of each ring and sends one
- * notification per ~7,000 bytes of stream names. Returns seq and ts for each item, in input order.
+ * Appends events to any number of streams in one statement. Seqs continue each stream's newest
+ * stored event (the ring always keeps it); a concurrent writer to the same stream makes this
+ * statement fail with a unique violation and the caller retries it, so seqs stay contiguous and
+ * commit in order without a counter row to update.
+ *
+ * Fencing: an event whose epoch is older than the newest epoch its stream has seen (stored, or
+ * earlier in this batch) is refused and gets no seq. Each stored row records that high-water mark,
+ * so the newest event carries it; the same conflict-and-retry keeps the check exact under
+ * concurrent writers. Evicts what fell out of each ring and sends one notification per ~7,000 bytes
+ * of stream names. Returns an outcome for each item, in input order.
  */
-export async function streamAppend(db: Db, items: AppendItem[]): Promise<{ seq: number; ts: string }[]> {
-  const { rows } = await db.query<{ seq: number; ts: string }>(
+export async function streamAppend(db: Db, items: AppendItem[]): Promise<AppendOutcome[]> {
+  const { rows } = await db.query<AppendOutcome>(
     `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS i(storage, stream, event, ord)),
-     s AS (
-       SELECT c.storage, c.stream, c.n, coalesce(cfg.max_msgs, 2000) AS max_msgs,
-              coalesce((SELECT max(e.seq) FROM lro_stream_events e WHERE e.storage = c.storage AND e.stream = c.stream), 0) AS base
-         FROM (SELECT storage, stream, count(*) AS n FROM input GROUP BY storage, stream) c
+       SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::int[]) WITH ORDINALITY AS i(storage, stream, event, epoch, ord)),
+     newest AS MATERIALIZED (
+       -- each stream's newest event: where its seqs continue, and the newest epoch it has seen
+       -- (materialized: inlined, the planner looked it up once per item instead of once per stream)
+       SELECT c.storage, c.stream, coalesce(l.seq, 0) AS base, coalesce(l.epoch, 0) AS base_epoch,
+              coalesce(cfg.max_msgs, 2000) AS max_msgs
+         FROM (SELECT DISTINCT storage, stream FROM input) c
+         LEFT JOIN LATERAL (SELECT e.seq, e.epoch FROM lro_stream_events e WHERE e.storage = c.storage AND e.stream = c.stream
+                             ORDER BY e.seq DESC LIMIT 1) l ON true
          LEFT JOIN lro_streams cfg USING (storage, stream)),
-     numbered AS (
-       SELECT i.ord, i.storage, i.stream, i.event, clock_timestamp() AS ts, s.base + s.n - s.max_msgs AS evict_to,
-              s.base + row_number() OVER (PARTITION BY i.storage, i.stream ORDER BY i.ord) AS seq
-         FROM input i JOIN s USING (storage, stream)),
+     judged AS (
+       -- mark: what an item's epoch must reach (its stream's, raised by earlier items of this batch);
+       -- an accepted item's seq continues its stream after the accepted items before it. One CTE,
+       -- so its two windows share one sort and the answer needs no join.
+       SELECT m.*, m.epoch IS NULL OR m.epoch >= m.mark AS ok,
+              m.base + count(*) FILTER (WHERE m.epoch IS NULL OR m.epoch >= m.mark) OVER w AS seq,
+              m.base - m.max_msgs
+                + count(*) FILTER (WHERE m.epoch IS NULL OR m.epoch >= m.mark) OVER (PARTITION BY m.storage, m.stream) AS evict_to
+         FROM (SELECT i.ord, i.storage, i.stream, i.event, i.epoch, n.base, n.max_msgs, clock_timestamp() AS ts,
+                      greatest(n.base_epoch, max(i.epoch) OVER (PARTITION BY i.storage, i.stream ORDER BY i.ord)) AS mark
+                 FROM input i JOIN newest n USING (storage, stream)) m
+       WINDOW w AS (PARTITION BY m.storage, m.stream ORDER BY m.ord)),
+     s AS (
+       -- the streams that get events, with how many
+       SELECT storage, stream, min(base) AS base, min(max_msgs) AS max_msgs, count(*) AS n FROM judged WHERE ok
+        GROUP BY storage, stream),
      ins AS (
        -- events that this very batch pushes out of the ring are numbered but never stored
-       INSERT INTO lro_stream_events (storage, stream, seq, ts, event)
-       SELECT storage, stream, seq, ts, event FROM numbered WHERE seq > evict_to),
+       INSERT INTO lro_stream_events (storage, stream, seq, ts, event, epoch)
+       SELECT storage, stream, seq, ts, event, mark FROM judged WHERE ok AND seq > evict_to),
      evict AS (
        -- only the range this batch pushes out: a scan from the start of the stream would step over
        -- every dead row that vacuum has not reclaimed yet
@@ -47,10 +78,11 @@ export async function streamAppend(db: Db, items: AppendItem[]): Promise<{ seq: 
          FROM (SELECT storage, stream,
                       (sum(length(storage) + length(stream) + 2) OVER (ORDER BY storage, stream)) / 7000 AS chunk
                  FROM s) c GROUP BY chunk)
-     SELECT n.seq::float8 AS seq, to_jsonb(n.ts) #>> '{}' AS ts
-       FROM numbered n, (SELECT count(*) FROM notified) k
-      ORDER BY n.ord`,
-    [items.map((i) => i.storage), items.map((i) => i.stream), items.map((i) => JSON.stringify(i.body))],
+     SELECT CASE WHEN j.ok THEN j.seq::float8 END AS seq, CASE WHEN j.ok THEN to_jsonb(j.ts) #>> '{}' END AS ts, j.mark AS epoch
+       FROM judged j, (SELECT count(*) FROM notified) k
+      ORDER BY j.ord`,
+    [items.map((i) => i.storage), items.map((i) => i.stream), items.map((i) => JSON.stringify(i.body)),
+     items.map((i) => i.epoch ?? null)],
   );
   return rows;
 }

@@ -1,23 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import {
   DeliverPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager,
 } from '@nats-io/jetstream';
-import { AppendBatcher } from './batcher.js';
+import { AppendBatcher, type AppendOutcome, type AppendRequest } from './batcher.js';
 import {
-  DEFAULT_STREAM_CONFIG, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend, type StreamConfig,
-  type StreamEvent,
+  DEFAULT_STREAM_CONFIG, StaleEpochError, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend,
+  type StreamConfig, type StreamEvent,
 } from './types.js';
 
 /** One JetStream stream holds every progress stream; each subject `<storage>.lro.<op_id>` is a ring. */
 export const JS_STREAM = 'LRO_PROGRESS';
 const SUBJECTS = 'persist.*.lro.*';
 const WRONG_LAST_SEQUENCE = 10071;
+/** Header of every message: the newest lease epoch its subject had seen (the fencing high-water mark). */
+const EPOCH_HEADER = 'Lro-Epoch';
 
 interface SubjectState {
   lastSeq: number;
   lastStreamSeq: number;
+  /** The newest epoch the subject has seen, from its last message. */
+  epoch: number;
 }
 
 /**
@@ -25,6 +29,11 @@ interface SubjectState {
  * a batch of events (one under light load, many under pressure); seqs are contiguous per subject and
  * kept so across writers by `expect.lastSubjectSequence`; retries reuse the msgID, so the server's
  * duplicate window drops a repeat after a reconnect. Reads use ordered consumers. Works with 2.9.
+ *
+ * Fencing is a real refusal, not a filter on read: every message carries the subject's high-water
+ * epoch in a header, and a write judges its events against the epoch of the subject's last message.
+ * The same `expect.lastSubjectSequence` that keeps seqs contiguous makes that judgement exact: a
+ * writer that has not seen a newer message is rejected by the server, reads it, and judges again.
  */
 export class NatsStreamBackend implements StreamBackend {
   readonly name = 'nats' as const;
@@ -33,7 +42,7 @@ export class NatsStreamBackend implements StreamBackend {
   readonly #jsm: JetStreamManager;
   readonly #state = new Map<string, SubjectState>();
   readonly #configs = new Map<string, StreamConfig>();
-  readonly #batcher = new AppendBatcher((items) => this.#write(items[0]!.addr, items.map((i) => i.body)), {
+  readonly #batcher = new AppendBatcher((items) => this.#write(items), {
     maxBatch: 200, perStream: true,
   });
   readonly #reconnectListeners = new Set<() => void>();
@@ -68,31 +77,34 @@ export class NatsStreamBackend implements StreamBackend {
     return this.#batcher.append(addr, bodies);
   }
 
-  async #write(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]> {
-    const subject = subjectOf(addr);
+  async #write(items: AppendRequest[]): Promise<AppendOutcome[]> {
+    const subject = subjectOf(items[0]!.addr);
     let state = this.#state.get(subject) ?? (await this.#lastOf(subject)).state;
-    let events = number(bodies, state);
+    let batch = judge(items, state);
     for (let attempt = 0; ; attempt++) {
-      const msgId = `${subject}:${events[0]!.seq}:${this.#writer}`;
+      if (batch.events.length === 0) return batch.outcomes; // every event refused: nothing to write
+      const msgId = `${subject}:${batch.events[0]!.seq}:${this.#writer}`;
       try {
-        const ack = await this.#js.publish(subject, JSON.stringify(events), {
-          msgID: msgId, expect: { lastSubjectSequence: state.lastStreamSeq }, timeout: 5000,
+        const h = headers();
+        h.set(EPOCH_HEADER, String(batch.epoch));
+        const ack = await this.#js.publish(subject, JSON.stringify(batch.events), {
+          msgID: msgId, expect: { lastSubjectSequence: state.lastStreamSeq }, timeout: 5000, headers: h,
         });
-        state = { lastSeq: events.at(-1)!.seq, lastStreamSeq: ack.seq };
+        state = { lastSeq: batch.events.at(-1)!.seq, lastStreamSeq: ack.seq, epoch: batch.epoch };
         this.#remember(subject, state);
         const cfg = this.#configs.get(subject);
         if (cfg && cfg.max_msgs < DEFAULT_STREAM_CONFIG.max_msgs) {
           await this.#jsm.streams.purge(JS_STREAM, { filter: subject, keep: cfg.max_msgs });
         }
-        return events;
+        return batch.outcomes;
       } catch (err) {
         if (apiCode(err) === WRONG_LAST_SEQUENCE) {
           // Another writer got there first, or our own message landed but its ack was lost.
           const last = await this.#lastOf(subject);
           state = last.state;
           this.#remember(subject, state);
-          if (last.msgId === msgId) return events;
-          events = number(bodies, state);
+          if (last.msgId === msgId) return batch.outcomes;
+          batch = judge(items, state);
           continue;
         }
         if (attempt >= 60) throw err;
@@ -111,12 +123,15 @@ export class NatsStreamBackend implements StreamBackend {
     if (this.#state.size > 10_000) this.#state.delete(this.#state.keys().next().value!);
   }
 
-  /** The subject's last stored message: its last event seq, stream seq and msgID (reads only). */
+  /** The subject's last stored message: its last event seq, stream seq, epoch and msgID (reads only). */
   async #lastOf(subject: string): Promise<{ state: SubjectState; msgId: string | null }> {
     const msg = await this.#jsm.streams.getMessage(JS_STREAM, { last_by_subj: subject }).catch(() => null);
-    if (!msg) return { state: { lastSeq: 0, lastStreamSeq: 0 }, msgId: null };
+    if (!msg) return { state: { lastSeq: 0, lastStreamSeq: 0, epoch: 0 }, msgId: null };
     return {
-      state: { lastSeq: msg.json<StreamEvent[]>().at(-1)?.seq ?? 0, lastStreamSeq: msg.seq },
+      state: {
+        lastSeq: msg.json<StreamEvent[]>().at(-1)?.seq ?? 0, lastStreamSeq: msg.seq,
+        epoch: Number(msg.header?.get(EPOCH_HEADER) || 0),
+      },
       msgId: msg.header?.get('Nats-Msg-Id') ?? null,
     };
   }
@@ -219,9 +234,22 @@ export class NatsStreamBackend implements StreamBackend {
 
 const subjectOf = (addr: StreamAddress) => `${addr.storage}.${addr.name}`;
 
-function number(bodies: EventBody[], state: SubjectState): StreamEvent[] {
+/**
+ * Numbers the events of a write after the subject's last seq, refusing those whose epoch is older
+ * than the subject's (raised by earlier events of the same write). `epoch` is the mark to store.
+ */
+function judge(items: AppendRequest[], state: SubjectState): { events: StreamEvent[]; outcomes: AppendOutcome[]; epoch: number } {
   const ts = new Date().toISOString();
-  return bodies.map((b, i) => ({ ...b, seq: state.lastSeq + 1 + i, ts }) as StreamEvent);
+  const events: StreamEvent[] = [];
+  let epoch = state.epoch;
+  const outcomes = items.map(({ addr, body }): AppendOutcome => {
+    if (addr.epoch !== undefined && addr.epoch < epoch) return new StaleEpochError(addr, epoch);
+    epoch = Math.max(epoch, addr.epoch ?? 0);
+    const event = { ...body, seq: state.lastSeq + 1 + events.length, ts } as StreamEvent;
+    events.push(event);
+    return event;
+  });
+  return { events, outcomes, epoch };
 }
 
 function apiCode(err: unknown): number | undefined {

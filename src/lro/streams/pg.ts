@@ -2,7 +2,9 @@ import pg from 'pg';
 import type { PgListener } from '../listener.js';
 import * as sql from '../sql/stream-events.js';
 import { AppendBatcher } from './batcher.js';
-import type { EventBody, HistoryPage, StreamAddress, StreamBackend, StreamConfig, StreamEvent } from './types.js';
+import {
+  StaleEpochError, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend, type StreamConfig, type StreamEvent,
+} from './types.js';
 
 /** Events per live read: more than a default ring, so a tail that lags a ring behind catches up in one read. */
 const READ_PAGE = 5000;
@@ -46,9 +48,12 @@ export class PgStreamBackend implements StreamBackend {
     // One queue for every stream: appends to many streams (e.g. the summaries of a claimed batch)
     // go to Postgres in one statement.
     this.#batcher = new AppendBatcher(async (items) => {
-      const rows = await retryConflict(() =>
-        sql.streamAppend(this.#appendDb, items.map((i) => ({ storage: i.addr.storage, stream: i.addr.name, body: i.body }))));
-      return rows.map((r, i) => ({ ...items[i]!.body, seq: r.seq, ts: r.ts }) as StreamEvent);
+      const rows = await retryConflict(() => sql.streamAppend(this.#appendDb, items.map((i) => ({
+        storage: i.addr.storage, stream: i.addr.name, body: i.body, epoch: i.addr.epoch,
+      }))));
+      return rows.map((r, i) => (r.seq === null
+        ? new StaleEpochError(items[i]!.addr, r.epoch)
+        : ({ ...items[i]!.body, seq: r.seq, ts: r.ts }) as StreamEvent));
     }, { maxBatch: 1000, perStream: false, lingerMs: 5 });
   }
 

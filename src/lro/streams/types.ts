@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidInputError, PayloadTooLargeError } from '../errors.js';
+import { InvalidInputError, LroError, PayloadTooLargeError } from '../errors.js';
 import { jsonSize } from '../schemas.js';
 import type { Scope } from '../types.js';
 
@@ -7,6 +7,20 @@ import type { Scope } from '../types.js';
 export interface StreamAddress {
   storage: string;
   name: string;
+  /**
+   * The writer's lease epoch (appends only). A stream refuses events whose epoch is older than the
+   * newest epoch it has seen; without one an append is not fenced.
+   */
+  epoch?: number;
+}
+
+/** An append was refused: its epoch is older than one the stream has seen (another worker owns the op). */
+export class StaleEpochError extends LroError {
+  constructor(addr: StreamAddress, seen: number) {
+    super('lease_lost', `stream ${addr.storage} ${addr.name}: epoch ${addr.epoch} is older than epoch ${seen} it has seen; the events were refused`, {
+      details: { storage: addr.storage, stream: addr.name, epoch: addr.epoch, seen },
+    });
+  }
 }
 
 export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -63,7 +77,10 @@ export interface HistoryPage {
  */
 export interface StreamBackend {
   readonly name: 'pg' | 'nats';
-  /** Appends events in order and returns them with their seqs (contiguous per stream). */
+  /**
+   * Appends events in order and returns them with their seqs (contiguous per stream).
+   * @throws StaleEpochError when `addr.epoch` is older than the newest epoch the stream has seen
+   */
   append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]>;
   /** Stored events with seq ≥ fromSeq, oldest first, at most `limit`. */
   history(addr: StreamAddress, fromSeq: number, limit: number): Promise<HistoryPage>;
@@ -81,8 +98,11 @@ export function storageOf(scope: Scope): string {
   return scope.type === 'hub' ? 'persist.hub' : `persist.${scope.type}-${scope.id}`;
 }
 
-export function streamOf(op: { op_id: string; scope_type: Scope['type']; scope_id: string }): StreamAddress {
-  return { storage: storageOf({ type: op.scope_type, id: op.scope_id }), name: `lro.${op.op_id}` };
+/** An op's stream, fenced by the lease epoch the op had in `op` (its writer's, for a worker). */
+export function streamOf(op: { op_id: string; scope_type: Scope['type']; scope_id: string; lease_epoch?: number }): StreamAddress {
+  const addr: StreamAddress = { storage: storageOf({ type: op.scope_type, id: op.scope_id }), name: `lro.${op.op_id}` };
+  if (op.lease_epoch !== undefined) addr.epoch = op.lease_epoch;
+  return addr;
 }
 
 /** Validates an event body: its shape, a known level, JSON-serialisable, at most 64 KiB. */
