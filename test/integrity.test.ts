@@ -16,12 +16,15 @@ import { chattyKind, chattyGate } from './fixtures/chatty-kind.js';
 
 const { lro, url } = await openTestLro({ kinds: testKinds().register(chattyKind) });
 const CANCELED = { code: 'canceled', message: 'canceled by request' };
+// Ended before the file's database is dropped (a hook added inside a test would never run).
+const holders: pg.Client[] = [];
+afterAll(() => Promise.all(holders.splice(0).map((c) => c.end())));
 
 /** A session of its own that holds the op's row lock in an open transaction. */
 async function holder(): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, application_name: 'lro-test-holder' });
   await client.connect();
-  afterAll(() => client.end());
+  holders.push(client);
   await client.query('BEGIN');
   return client;
 }
