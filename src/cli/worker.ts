@@ -1,5 +1,8 @@
 import { lroOptions, poolOptions, type Config } from '../config.js';
 import { Lro } from '../lro/engine.js';
+import type { WorkerPool } from '../workers/pool.js';
+import { openDatabase } from './database.js';
+import { runningIn } from './serve.js';
 import { onShutdown } from './signals.js';
 
 export interface WorkerCommandOptions {
@@ -9,15 +12,22 @@ export interface WorkerCommandOptions {
   maintenance: boolean;
 }
 
-/** `lro worker`: worker pools (and maintenance) on DATABASE_URL until a signal. */
+/** `lro worker`: worker pools (and maintenance) on DATABASE_URL (or the embedded database) until a signal. */
 export async function workerCommand(config: Config, o: WorkerCommandOptions): Promise<void> {
-  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is not set (lro start runs an embedded database)');
-  const lro = await Lro.open(lroOptions(config, config.DATABASE_URL, 'lro-worker'));
+  const log = (m: string) => console.error(m);
+  const db = await openDatabase(config, log);
+  const lro = await Lro.open(lroOptions(config, db.url, 'lro-worker'));
   const ownerType = o.routing.includes('hub') ? 'hub' : 'host';
+  const pools: WorkerPool[] = [];
   for (let i = 0; i < Math.max(1, o.pools); i++) {
-    await lro.workerPool({ ...poolOptions(config), routing: o.routing, ownerType, concurrency: o.concurrency ?? config.LRO_CONCURRENCY }).start();
+    const pool = lro.workerPool({ ...poolOptions(config), routing: o.routing, ownerType, concurrency: o.concurrency ?? config.LRO_CONCURRENCY });
+    await pool.start();
+    pools.push(pool);
   }
   if (o.maintenance) lro.maintainer().start();
-  console.error(`lro worker: ${o.pools} pool(s) serving ${o.routing.join(', ')}`);
-  await onShutdown((opts) => lro.close(opts));
+  log(`lro worker: ${o.pools} pool(s) serving ${o.routing.join(', ')}`);
+  await onShutdown(async (opts) => {
+    await lro.close(opts);
+    await db.stop();
+  }, { log, running: runningIn(pools) }).done;
 }
