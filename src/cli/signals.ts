@@ -1,6 +1,7 @@
 /**
- * A Ctrl-C under `npm start` reaches the lro process more than once within milliseconds: from the
- * terminal, and passed on by npm and by tsx. Repeats inside this window are the same Ctrl-C.
+ * One Ctrl-C under `npm start` can reach the lro process twice: from the terminal, and relayed by
+ * tsx, which passes a signal on unless its child reports it within 30 ms (a busy machine misses
+ * that). Repeats inside this window are the same Ctrl-C, not the "stop at once" one.
  */
 const SAME_SIGNAL_MS = 1000;
 

@@ -1,7 +1,7 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -173,8 +173,8 @@ function runAs(): { uid?: number; gid?: number } {
 }
 
 async function initialise(dataDir: string, initdb: string, ids: { uid?: number; gid?: number }): Promise<void> {
-  await mkdir(path.dirname(dataDir), { recursive: true });
-  await mkdir(dataDir, { mode: 0o700 });
+  await mkdir(dataDir, { recursive: true });
+  await chmod(dataDir, 0o700);
   if (ids.uid !== undefined) await chown(dataDir, ids.uid, ids.gid!);
   const pwfile = path.join(os.tmpdir(), `lro-pg-${randomBytes(6).toString('hex')}`);
   await writeFile(pwfile, `${PASSWORD}\n`, { mode: 0o644 }); // read by initdb, which may run as another user
