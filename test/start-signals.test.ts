@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { createTestDatabase } from './helpers/db.js';
+import { hubOp, openTestLro } from './helpers/lro.js';
 
 // The embedded default, as a new user meets it: no DATABASE_URL, an LRO_DATA_DIR of this file's own.
 const run = promisify(execFile);
@@ -121,6 +122,33 @@ describe('Ctrl-C on lro start with the embedded database', () => {
     expect(await hub.exited).toBe(0);
     expect(hub.lines.at(-1)).toMatch(/^stopped: 0 running ops finished/);
     expect(serverRunning()).toBe(false);
+  });
+});
+
+describe('a second signal', () => {
+  it('aborts what still runs and gives the leases back, without counting the attempt', async () => {
+    const url = await createTestDatabase();
+    const worker = spawnGroup(process.execPath, [BIN, 'worker', '--routing', 'hub'], { DATABASE_URL: url });
+    await worker.line(/^lro worker: 1 pool\(s\) serving hub$/);
+    const { lro } = await openTestLro({ connectionString: url });
+    const { op } = await lro.store.create(hubOp('demo', { hang: true, steps: 3 }));
+    const status = async () => {
+      const { status: s, attempt } = await lro.store.get(op.op_id);
+      return { status: s, attempt };
+    };
+    for (const deadline = Date.now() + 30_000; (await status()).status !== 'running';) {
+      if (Date.now() > deadline) throw new Error('the op was never claimed');
+      await new Promise((r) => setTimeout(r, 50)); // polling the row with a deadline
+    }
+    process.kill(-worker.child.pid!, 'SIGINT');
+    await worker.line(/^SIGINT: finishing 1 running op before stopping/);
+    const t0 = Date.now();
+    process.kill(-worker.child.pid!, 'SIGTERM'); // another signal: not the same Ctrl-C relayed twice
+    expect(await worker.exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000); // at once, not after the 30 s graceful deadline
+    expect(worker.lines).toContain('SIGTERM again: aborting running ops and giving their leases back');
+    expect(worker.lines.at(-1)).toMatch(/^stopped: of 1 running op, those still running were aborted and gave their leases back/);
+    expect(await status()).toEqual({ status: 'queued', attempt: 0 });
   });
 });
 

@@ -3,7 +3,7 @@ import { lroOptions, type Config } from '../config.js';
 import { parseOrThrow } from '../lro/schemas.js';
 import { Lro } from '../lro/engine.js';
 import { openDatabase } from './database.js';
-import { runningIn, serveHost, serveHub } from './serve.js';
+import { serveHost, serveHub } from './serve.js';
 import { onShutdown } from './signals.js';
 
 const log = (m: string) => console.error(m);
@@ -25,7 +25,7 @@ export async function hubCommand(config: Config, o: { port: number; listen: stri
     await hub.app.close();
     await lro.close(opts);
     await db.stop();
-  }, { log, running: runningIn([hub.pool]) }).done;
+  }, { log, pools: [hub.pool] }).done;
 }
 
 /** `lro host --id --data-dir`: workers for ops routed to this host until SIGTERM/SIGINT. */
@@ -39,5 +39,5 @@ export async function hostCommand(config: Config, o: { id: string; dataDir: stri
     await host.stop();
     await lro.close(opts);
     await db.stop();
-  }, { log, running: runningIn([host.pool]) }).done;
+  }, { log, pools: [host.pool] }).done;
 }

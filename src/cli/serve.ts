@@ -49,6 +49,3 @@ export async function serveHost(lro: Lro, config: Config, opts: { hostId: string
     },
   };
 }
-
-/** How many ops these pools are running right now. */
-export const runningIn = (pools: WorkerPool[]) => () => pools.reduce((n, p) => n + p.running, 0);

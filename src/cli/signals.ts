@@ -1,7 +1,9 @@
+import type { WorkerPool } from '../workers/pool.js';
+
 /**
  * One Ctrl-C under `npm start` can reach the lro process twice: from the terminal, and relayed by
  * tsx, which passes a signal on unless its child reports it within 30 ms (a busy machine misses
- * that). Repeats inside this window are the same Ctrl-C, not the "stop at once" one.
+ * that). The same signal again inside this window is the same Ctrl-C, not the "stop at once" one.
  */
 const SAME_SIGNAL_MS = 1000;
 
@@ -16,19 +18,20 @@ export interface Shutdown {
 
 export interface ShutdownOptions {
   log?: (m: string) => void;
-  /** How many ops this process is running, for the messages. */
-  running?: () => number;
+  /** This process's worker pools: what they run is counted, and a second signal hurries them. */
+  pools?: readonly WorkerPool[];
 }
 
 /**
- * Listens for SIGTERM and SIGINT from now on: the first signal stops gracefully (running ops may
- * finish), a second one stops at once (handlers are aborted and their leases given back). `stop`
- * must stop the database last; the final line says what became of the running ops.
+ * Listens for SIGTERM and SIGINT from now on: the first signal runs `stop`, which lets running ops
+ * finish (and must stop the database last); a second one makes the pools abort their handlers at
+ * once, giving their leases back. The final line says what became of the running ops.
  */
 export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void>, opts: ShutdownOptions = {}): Shutdown {
   const log = opts.log ?? ((m: string) => console.error(m));
   const controller = new AbortController();
   let firstAt = 0;
+  let first: NodeJS.Signals | null = null;
   let forced = false;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => { resolveDone = resolve; });
@@ -36,12 +39,13 @@ export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void
 
   const begin = (why: NodeJS.Signals | null) => {
     firstAt = Date.now();
+    first = why;
     controller.abort();
-    const running = opts.running?.() ?? 0;
+    const running = (opts.pools ?? []).reduce((n, p) => n + p.running, 0);
     if (why) log(`${why}: finishing ${ops(running)} before stopping (send it again to stop at once)`);
     stop({}).then(() => {
       log(forced
-        ? `stopped: ${ops(running)} aborted, their leases given back (they run again, the attempt not counted)`
+        ? `stopped: of ${ops(running)}, those still running were aborted and gave their leases back (they run again; the attempt is not counted)`
         : `stopped: ${ops(running)} finished or gave their leases back; nothing was left running`);
     }, (err: unknown) => {
       log(`shutdown failed: ${(err as Error).message}`);
@@ -54,10 +58,10 @@ export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void
   };
   const handler = (signal: NodeJS.Signals) => {
     if (!firstAt) return begin(signal);
-    if (forced || Date.now() - firstAt < SAME_SIGNAL_MS) return;
+    if (forced || (signal === first && Date.now() - firstAt < SAME_SIGNAL_MS)) return;
     forced = true;
     log(`${signal} again: aborting running ops and giving their leases back`);
-    void stop({ gracefulMs: 0 });
+    for (const pool of opts.pools ?? []) void pool.stop({ gracefulMs: 0 });
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);

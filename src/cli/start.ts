@@ -11,7 +11,7 @@ import { isTerminal } from '../lro/status.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { openDatabase } from './database.js';
 import { LineBlock, renderOp } from './render.js';
-import { runningIn, serveHost, serveHub } from './serve.js';
+import { serveHost, serveHub } from './serve.js';
 import { onShutdown } from './signals.js';
 
 /** The demo draws bars every 200 ms: summaries every 2 s (the default) would make them jump. */
@@ -41,7 +41,7 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
     await db.stop();
   };
   // Signals are handled from here on, so that a Ctrl-C at any point stops the database last.
-  const shutdown = onShutdown(stop, { log, running: runningIn(pools) });
+  const shutdown = onShutdown(stop, { log, pools });
   const ready = (async () => {
     lro = await Lro.open(lroOptions(config, db.url, 'lro-start'));
     const hub = await serveHub(lro, config, { port: opts.port ?? config.PORT, logLevel: 'warn' });

@@ -2,7 +2,6 @@ import { lroOptions, poolOptions, type Config } from '../config.js';
 import { Lro } from '../lro/engine.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { openDatabase } from './database.js';
-import { runningIn } from './serve.js';
 import { onShutdown } from './signals.js';
 
 export interface WorkerCommandOptions {
@@ -29,5 +28,5 @@ export async function workerCommand(config: Config, o: WorkerCommandOptions): Pr
   await onShutdown(async (opts) => {
     await lro.close(opts);
     await db.stop();
-  }, { log, running: runningIn(pools) }).done;
+  }, { log, pools: pools }).done;
 }
