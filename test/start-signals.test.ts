@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,8 @@ const env = (extra: Record<string, string> = {}) => {
   if (!extra.DATABASE_URL) delete e.DATABASE_URL;
   return e as NodeJS.ProcessEnv;
 };
+/** Every test here starts lro processes (node, tsx, often a Postgres): seconds each on a loaded 2-core machine. */
+const SLOW = 150_000;
 const serverRunning = () => existsSync(path.join(dataDir, 'pg', 'postmaster.pid'));
 
 const children = new Set<ChildProcess>();
@@ -96,7 +98,7 @@ describe('Ctrl-C on lro start with the embedded database', () => {
       { status: 'succeeded', attempt: 1, last_error: null },
       { status: 'failed', attempt: 1, last_error: 'demo_failure' },
     ]);
-  });
+  }, SLOW);
 
   it('other lro commands use the running embedded database, or start it themselves and stop it', async () => {
     // Nothing running: migrate starts the embedded server, says where, and stops it again.
@@ -122,7 +124,17 @@ describe('Ctrl-C on lro start with the embedded database', () => {
     expect(await hub.exited).toBe(0);
     expect(hub.lines.at(-1)).toMatch(/^stopped: 0 running ops finished/);
     expect(serverRunning()).toBe(false);
-  });
+
+    // A server whose lro process died (kill -9, say) is taken over by the next command, which stops it.
+    const orphan = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pg') });
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.on('exit', resolve));
+    await writeFile(path.join(dataDir, 'pg', 'lro.owner'), `${gone.pid}\n`);
+    const adopted = await run(process.execPath, [BIN, 'migrate'], { cwd: ROOT, env: env() });
+    expect(adopted.stderr).toContain(`database: ${orphan.url}  (embedded Postgres`);
+    expect(serverRunning()).toBe(false);
+    await orphan.stop();
+  }, SLOW);
 });
 
 describe('a second signal', () => {
@@ -149,7 +161,7 @@ describe('a second signal', () => {
     expect(worker.lines).toContain('SIGTERM again: aborting running ops and giving their leases back');
     expect(worker.lines.at(-1)).toMatch(/^stopped: of 1 running op, those still running were aborted and gave their leases back/);
     expect(await status()).toEqual({ status: 'queued', attempt: 0 });
-  });
+  }, SLOW);
 });
 
 describe('a port that is taken', () => {
@@ -165,7 +177,7 @@ describe('a port that is taken', () => {
     expect(err.code).toBe(1);
     expect(err.stderr.trim().split('\n').at(-1)).toBe(hint(port));
     expect(serverRunning()).toBe(false);
-  });
+  }, SLOW);
 
   it('ends lro hub the same way', async () => {
     const port = await busyPort;
@@ -175,5 +187,5 @@ describe('a port that is taken', () => {
     expect(err.killed).toBe(false);
     expect(err.code).toBe(1);
     expect(err.stderr.trim().split('\n').at(-1)).toBe(hint(port));
-  });
+  }, SLOW);
 });
