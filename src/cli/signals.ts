@@ -74,3 +74,13 @@ export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void
     },
   };
 }
+
+/** Runs `fn`; if it throws, runs `undo` (stopping what was started so far) and throws again. */
+export async function undoOnError<T>(fn: () => Promise<T>, undo: () => Promise<unknown>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    await undo().catch(() => {});
+    throw err;
+  }
+}

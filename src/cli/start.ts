@@ -12,7 +12,7 @@ import type { WorkerPool } from '../workers/pool.js';
 import { openDatabase } from './database.js';
 import { LineBlock, renderOp } from './render.js';
 import { serveHost, serveHub } from './serve.js';
-import { onShutdown } from './signals.js';
+import { onShutdown, undoOnError } from './signals.js';
 
 /** The demo draws bars every 200 ms: summaries every 2 s (the default) would make them jump. */
 const DEMO_SUMMARY_INTERVAL_S = 0.5;
@@ -62,13 +62,7 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
     return { lro, url, hosts, account, project };
   })();
   setup = ready;
-  let demo: Awaited<typeof ready>;
-  try {
-    demo = await ready;
-  } catch (err) {
-    await stop({ gracefulMs: 0 }).catch(() => {});
-    throw err;
-  }
+  const demo = await undoOnError(() => ready, () => stop({ gracefulMs: 0 }));
   if (shutdown.signal.aborted) return shutdown.done;
 
   log(`creating ${opts.demoOps} demo ops`);

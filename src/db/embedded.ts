@@ -67,7 +67,9 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
     ...ids, detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, LC_MESSAGES: 'C' },
   });
   closeSync(logFd);
-  // A crash of this process (not a signal: those go through the CLI's shutdown) still stops the server.
+  // The server does not keep this process alive: one that ends without stopping it (an error on the
+  // way, a crash) still exits, and its exit stops the server.
+  child.unref();
   const onExit = () => child.kill('SIGINT');
   process.on('exit', onExit);
   const url = urlFor(port);
@@ -90,6 +92,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
     url, pid: child.pid!, owned: true,
     async stop() {
       process.off('exit', onExit);
+      child.ref(); // wait for it, even when nothing else keeps this process alive
       child.kill('SIGINT'); // fast shutdown: clients are disconnected, a checkpoint is written
       await exited;
       await rm(path.join(dataDir, OWNER_FILE), { force: true });
