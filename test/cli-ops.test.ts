@@ -67,6 +67,10 @@ describe('npx lro admin … and lro ops …', () => {
     const err = await lroCli(['ops', 'list'], { LRO_URL: `http://127.0.0.1:${port}`, LRO_TOKEN: 'x' }).catch((e) => e);
     expect(err.code).toBe(1);
     expect(err.stderr.trim()).toBe(`lro: cannot reach the hub at http://127.0.0.1:${port} (ECONNREFUSED); set LRO_URL (or pass --url)`);
+    const watch = await lroCli(['ops', 'watch', '00000000-0000-4000-8000-000000000000'], { LRO_URL: `http://127.0.0.1:${port}`, LRO_TOKEN: 'x' })
+      .catch((e) => e);
+    expect(watch.code).toBe(1);
+    expect(watch.stderr).toContain(`lro: cannot reach the hub at http://127.0.0.1:${port} (ECONNREFUSED)`);
   });
 
   it('bad ids and bad JSON are clear errors', async () => {

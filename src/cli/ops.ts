@@ -71,6 +71,7 @@ export function opsCommands(program: Command): void {
     .option('--from-seq <n>', 'first event', '1')
     .action(async (id: string, o) => {
       const c = client(g());
+      await c.get(id); // an unreachable hub or an unknown op is an error now, not a watch that retries forever
       const bars = g().json ? null : new PhaseBars();
       let last: unknown;
       for await (const event of c.watch(id, { fromSeq: Number(o.fromSeq) })) {
