@@ -68,8 +68,8 @@ function spawnGroup(cmd: string, args: string[], extraEnv: Record<string, string
 
 describe('Ctrl-C on lro start with the embedded database', () => {
   it('lets the running ops finish, says so last, and only then stops the database', async () => {
-    // tsx as `npm start` runs it (npm itself then exits 130 on any SIGINT, by its own convention).
-    const start = spawnGroup(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'start', '--port', '0']);
+    // What `npm start` runs (npm itself then exits 130 on any SIGINT, by its own convention).
+    const start = spawnGroup(process.execPath, [BIN, 'start', '--port', '0']);
     const url = (await start.line(/^database: postgres:\/\//)).match(/postgres:\/\/\S+/)![0];
     // Mid-flight: a demo op has done some steps and has more to do.
     await start.line(/ running +\[#+-+\] +\d+% /);
@@ -98,6 +98,16 @@ describe('Ctrl-C on lro start with the embedded database', () => {
       { status: 'succeeded', attempt: 1, last_error: null },
       { status: 'failed', attempt: 1, last_error: 'demo_failure' },
     ]);
+  }, SLOW);
+
+  it('a Ctrl-C while it is still starting stops everything it started, the database last', async () => {
+    const start = spawnGroup(process.execPath, [BIN, 'start', '--port', '0']);
+    await start.line(/^database: postgres:\/\//);
+    process.kill(-start.child.pid!, 'SIGINT'); // while it migrates and starts the hub
+    expect(await start.exited).toBe(0);
+    expect(start.lines.at(-1)).toMatch(/^stopped: /);
+    expect(start.lines.filter((l) => l.startsWith('creating'))).toEqual([]); // no demo ops once stopping
+    expect(serverRunning()).toBe(false);
   }, SLOW);
 
   it('other lro commands use the running embedded database, or start it themselves and stop it', async () => {

@@ -1,9 +1,10 @@
 import type { WorkerPool } from '../workers/pool.js';
 
 /**
- * One Ctrl-C under `npm start` can reach the lro process twice: from the terminal, and relayed by
- * tsx, which passes a signal on unless its child reports it within 30 ms (a busy machine misses
- * that). The same signal again inside this window is the same Ctrl-C, not the "stop at once" one.
+ * One Ctrl-C can reach lro twice under a wrapper that relays signals: from the terminal, and from
+ * the wrapper (the tsx CLI relays one its child has not acknowledged within 30 ms, and SIGKILLs the
+ * child if the second is not acknowledged either: hence `npm start` runs `node bin/lro.js`, which
+ * loads tsx in-process). The same signal again inside this window is the same Ctrl-C.
  */
 const SAME_SIGNAL_MS = 1000;
 
@@ -75,12 +76,27 @@ export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void
   };
 }
 
-/** Runs `fn`; if it throws, runs `undo` (stopping what was started so far) and throws again. */
-export async function undoOnError<T>(fn: () => Promise<T>, undo: () => Promise<unknown>): Promise<T> {
+/**
+ * Starts a long-running command with signals handled from the first moment, so that a Ctrl-C at any
+ * point (while the database starts, say) still stops everything in order. `teardown` runs once, after
+ * `setup` has settled: on the first signal, on `now()`, or when `setup` fails (which then throws).
+ * `teardown` must cope with what a failed setup left undefined, and stop the database last.
+ */
+export async function serve<T>(
+  setup: () => Promise<T>, teardown: (opts: { gracefulMs?: number }) => Promise<void>, opts: ShutdownOptions = {},
+): Promise<{ value: T; shutdown: Shutdown }> {
+  let ready: Promise<T> | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (o: { gracefulMs?: number }) => (stopping ??= (async () => {
+    await ready?.catch(() => {});
+    await teardown(o);
+  })());
+  const shutdown = onShutdown(stop, opts);
+  ready = setup();
   try {
-    return await fn();
+    return { value: await ready, shutdown };
   } catch (err) {
-    await undo().catch(() => {});
+    await stop({ gracefulMs: 0 }).catch(() => {});
     throw err;
   }
 }

@@ -9,10 +9,10 @@ import { projectInsert } from '../domain/sql/projects.js';
 import { Lro } from '../lro/engine.js';
 import { isTerminal } from '../lro/status.js';
 import type { WorkerPool } from '../workers/pool.js';
-import { openDatabase } from './database.js';
+import { openDatabase, type OpenDatabase } from './database.js';
 import { LineBlock, renderOp } from './render.js';
 import { serveHost, serveHub } from './serve.js';
-import { onShutdown, undoOnError } from './signals.js';
+import { serve } from './signals.js';
 
 /** The demo draws bars every 200 ms: summaries every 2 s (the default) would make them jump. */
 const DEMO_SUMMARY_INTERVAL_S = 0.5;
@@ -27,22 +27,14 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
   const log = (m: string) => console.error(m);
   const adminToken = config.LRO_ADMIN_TOKEN ?? `admin_${randomBytes(18).toString('base64url')}`;
   config = { ...config, LRO_ADMIN_TOKEN: adminToken, LRO_SUMMARY_INTERVAL_S: DEMO_SUMMARY_INTERVAL_S };
-  const db = await openDatabase(config, log);
-  const pools: WorkerPool[] = [];
+  let db: OpenDatabase | undefined;
   let lro: Lro | undefined;
   let app: FastifyInstance | undefined;
   let stopHosts: (() => Promise<void>)[] = [];
-  let setup: Promise<unknown> = Promise.resolve();
-  const stop = async (o: { gracefulMs?: number }) => {
-    await setup.catch(() => {}); // a signal during setup stops what setup started, once it has
-    await app?.close();
-    await Promise.all(stopHosts.map((s) => s()));
-    await lro?.close(o);
-    await db.stop();
-  };
-  // Signals are handled from here on, so that a Ctrl-C at any point stops the database last.
-  const shutdown = onShutdown(stop, { log, pools });
-  const ready = (async () => {
+  const pools: WorkerPool[] = [];
+  // Signals are handled from the first moment, so that a Ctrl-C at any point stops the database last.
+  const { value: demo, shutdown } = await serve(async () => {
+    db = await openDatabase(config, log);
     lro = await Lro.open(lroOptions(config, db.url, 'lro-start'));
     const hub = await serveHub(lro, config, { port: opts.port ?? config.PORT, logLevel: 'warn' });
     app = hub.app;
@@ -60,9 +52,12 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
     log(`admin token: ${adminToken}`);
     log(`try: LRO_URL=${url} LRO_TOKEN=${token} npx lro ops list --scope project:${project.project_id}`);
     return { lro, url, hosts, account, project };
-  })();
-  setup = ready;
-  const demo = await undoOnError(() => ready, () => stop({ gracefulMs: 0 }));
+  }, async (o) => {
+    await app?.close();
+    await Promise.all(stopHosts.map((s) => s()));
+    await lro?.close(o);
+    await db?.stop();
+  }, { log, pools });
   if (shutdown.signal.aborted) return shutdown.done;
 
   log(`creating ${opts.demoOps} demo ops`);
