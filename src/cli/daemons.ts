@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { lroOptions, type Config } from '../config.js';
+import { lroOptions, poolOptions, type Config } from '../config.js';
 import { parseOrThrow } from '../lro/schemas.js';
 import { Lro } from '../lro/engine.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -9,43 +9,71 @@ import { serve } from './signals.js';
 
 const log = (m: string) => console.error(m);
 
-/** `lro hub --port`: the HTTP API, hub workers and maintenance until SIGTERM/SIGINT. */
-export async function hubCommand(config: Config, o: { port: number; listen: string }): Promise<void> {
+interface Served {
+  pools: WorkerPool[];
+  /** Stops what `start` started besides the pools (which `Lro.close` stops). */
+  stop(): Promise<void>;
+}
+
+/**
+ * The database (DATABASE_URL or the embedded one) and an Lro, then `start` on them, until a signal;
+ * on the way out: what `start` started, the pools (running ops finish), the database.
+ */
+async function runDaemon(config: Config, applicationName: string, start: (lro: Lro) => Promise<Served>): Promise<void> {
   let db: OpenDatabase | undefined;
   let lro: Lro | undefined;
-  let hub: Awaited<ReturnType<typeof serveHub>> | undefined;
+  let served: Served | undefined;
   const pools: WorkerPool[] = [];
   const { shutdown } = await serve(async () => {
     db = await openDatabase(config, log);
-    lro = await Lro.open(lroOptions(config, db.url, 'lro-hub'));
-    hub = await serveHub(lro, config, { port: o.port, host: o.listen });
-    pools.push(hub.pool);
+    lro = await Lro.open(lroOptions(config, db.url, applicationName));
+    served = await start(lro);
+    pools.push(...served.pools);
   }, async (opts) => {
-    await hub?.app.close();
+    await served?.stop();
     await lro?.close(opts);
     await db?.stop();
   }, { log, pools });
-  if (!config.LRO_ADMIN_TOKEN) log('LRO_ADMIN_TOKEN is not set: the admin routes (accounts, hosts) answer 401');
   await shutdown.done;
 }
 
+/** `lro hub --port`: the HTTP API, hub workers and maintenance until SIGTERM/SIGINT. */
+export function hubCommand(config: Config, o: { port: number; listen: string }): Promise<void> {
+  return runDaemon(config, 'lro-hub', async (lro) => {
+    const hub = await serveHub(lro, config, { port: o.port, host: o.listen });
+    if (!config.LRO_ADMIN_TOKEN) log('LRO_ADMIN_TOKEN is not set: the admin routes (accounts, hosts) answer 401');
+    return { pools: [hub.pool], stop: () => hub.app.close() };
+  });
+}
+
 /** `lro host --id --data-dir`: workers for ops routed to this host until SIGTERM/SIGINT. */
-export async function hostCommand(config: Config, o: { id: string; dataDir: string }): Promise<void> {
+export function hostCommand(config: Config, o: { id: string; dataDir: string }): Promise<void> {
   parseOrThrow(z.uuid({ message: 'must be a uuid' }), o.id, '--id');
-  let db: OpenDatabase | undefined;
-  let lro: Lro | undefined;
-  let host: Awaited<ReturnType<typeof serveHost>> | undefined;
-  const pools: WorkerPool[] = [];
-  const { shutdown } = await serve(async () => {
-    db = await openDatabase(config, log);
-    lro = await Lro.open(lroOptions(config, db.url, `lro-host-${o.id.slice(0, 8)}`));
-    host = await serveHost(lro, config, { hostId: o.id, dataDir: o.dataDir });
-    pools.push(host.pool);
-  }, async (opts) => {
-    await host?.stop();
-    await lro?.close(opts);
-    await db?.stop();
-  }, { log, pools });
-  log(`lro host ${o.id}: serving host:${o.id} (data in ${o.dataDir})`);
-  await shutdown.done;
+  return runDaemon(config, `lro-host-${o.id.slice(0, 8)}`, async (lro) => {
+    const host = await serveHost(lro, config, { hostId: o.id, dataDir: o.dataDir });
+    log(`lro host ${o.id}: serving host:${o.id} (data in ${o.dataDir})`);
+    return { pools: [host.pool], stop: host.stop };
+  });
+}
+
+export interface WorkerCommandOptions {
+  routing: string[];
+  concurrency?: number;
+  pools: number;
+  maintenance: boolean;
+}
+
+/** `lro worker`: worker pools (and maintenance) on DATABASE_URL (or the embedded database) until a signal. */
+export function workerCommand(config: Config, o: WorkerCommandOptions): Promise<void> {
+  return runDaemon(config, 'lro-worker', async (lro) => {
+    const ownerType = o.routing.includes('hub') ? 'hub' : 'host';
+    const pools: WorkerPool[] = [];
+    for (let i = 0; i < Math.max(1, o.pools); i++) {
+      pools.push(lro.workerPool({ ...poolOptions(config), routing: o.routing, ownerType, concurrency: o.concurrency ?? config.LRO_CONCURRENCY }));
+      await pools.at(-1)!.start();
+    }
+    if (o.maintenance) lro.maintainer().start();
+    log(`lro worker: ${o.pools} pool(s) serving ${o.routing.join(', ')}`);
+    return { pools, stop: async () => {} };
+  });
 }

@@ -4,12 +4,11 @@ import { LroApiError } from '../api/client.js';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { adminCommands } from './admin.js';
-import { hostCommand, hubCommand } from './daemons.js';
+import { hostCommand, hubCommand, workerCommand } from './daemons.js';
 import { openDatabase } from './database.js';
 import { EXIT, EXIT_HELP, exitForError } from './exit-codes.js';
 import { opsCommands } from './ops.js';
 import { startCommand } from './start.js';
-import { workerCommand } from './worker.js';
 
 const int = (v: string) => {
   const n = Number(v);
