@@ -79,5 +79,9 @@ describe('npx lro admin … and lro ops …', () => {
     expect(bad.stderr).toContain('account id is invalid');
     const badJson = await lroCli(['ops', 'create', 'demo', '--scope', 'hub', '--input', '{nope'], { LRO_TOKEN: 'x' }).catch((e) => e);
     expect(badJson.stderr).toContain('--input is not valid JSON');
+    expect(badJson.code).toBe(2);
+    const unknownKind = await lroCli(['ops', 'create', 'no-such-kind', '--scope', 'hub'], { LRO_TOKEN: ADMIN_TOKEN }).catch((e) => e);
+    expect(unknownKind.code).toBe(2); // the hub's 400 is bad input too
+    expect(unknownKind.stderr).toMatch(/^lro: .*no-such-kind/);
   });
 });
