@@ -108,7 +108,13 @@ async function runningServer(dataDir: string): Promise<EmbeddedDatabase | null> 
   const pid = Number(pidLine);
   if (!lock || !alive(pid)) return null;
   const url = urlFor(Number(portLine));
-  await untilReady(url, () => !alive(pid));
+  try {
+    await untilReady(url, () => !alive(pid));
+  } catch (err) {
+    if (!alive(pid)) return null; // it stopped meanwhile: start one
+    throw new Error(`${dataDir}/postmaster.pid names process ${pid}, which does not answer on port ${portLine} (${(err as Error).message}); `
+      + 'if that is no Postgres, remove the file', { cause: err });
+  }
   const owner = Number((await readFile(path.join(dataDir, OWNER_FILE), 'utf8').catch(() => '')).trim());
   if (owner && alive(owner)) return { url, pid, owned: false, stop: async () => {} };
   await writeFile(path.join(dataDir, OWNER_FILE), `${process.pid}\n`);
