@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { startHub } from './helpers/hub.js';
+import { freePort } from '../src/db/embedded.js';
+import { ADMIN_TOKEN, startHub } from './helpers/hub.js';
 import { openTestLro } from './helpers/lro.js';
 
 const exec = promisify(execFile);
@@ -10,6 +11,8 @@ const { lro, url } = await openTestLro();
 await lro.workerPool({ concurrency: 4, summaryIntervalS: 0.2 }).start();
 const { base } = await startHub(lro);
 
+/** Each `lro` run starts node and tsx (seconds on a loaded 2-core machine): tests that make many get more time. */
+const CLI_TIMEOUT = 180_000;
 const lroCli = (args: string[], env: Record<string, string> = {}) =>
   exec(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: url, LRO_URL: base, ...env } });
 
@@ -35,6 +38,39 @@ describe('npx lro admin … and lro ops …', () => {
     expect(refused.stderr).toMatch(/lro: op .* already succeeded/);
     const noToken = await lroCli(['ops', 'list'], { LRO_TOKEN: '', LRO_ADMIN_TOKEN: '' }).catch((e) => e);
     expect(noToken.stderr).toMatch(/no token/);
+  }, CLI_TIMEOUT);
+
+  it('ops wait and watch tell the outcomes apart by exit code', async () => {
+    const env = { LRO_TOKEN: ADMIN_TOKEN };
+    const create = async (input: object) => (await lro.store.create({ kind: 'demo', scope: { type: 'hub' }, input })).op.op_id;
+    const exitOf = (args: string[]) => lroCli(args, env).then(() => 0, (e) => e.code as number);
+
+    expect(await exitOf(['ops', 'wait', await create({ steps: 2, step_ms: 10 })])).toBe(0);
+    const failed = await create({ steps: 2, step_ms: 10, fail_at_step: 1, permanent: true });
+    expect(await exitOf(['ops', 'wait', failed])).toBe(3);
+    expect(await exitOf(['ops', 'watch', failed])).toBe(3);
+    const hung = await create({ steps: 2, step_ms: 10, hang: true });
+    const timedOut = await lroCli(['ops', 'wait', hung, '--timeout', '1'], env).catch((e) => e);
+    expect(timedOut.code).toBe(4);
+    expect(timedOut.stdout).toMatch(/ (queued|running) /);
+    await lro.store.cancel(hung);
+    expect(await exitOf(['ops', 'wait', hung])).toBe(3);
+    const usage = await lroCli(['ops', 'wait', hung, '--timeout', 'soon'], env).catch((e) => e);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('must be a number of seconds from 0 to 300');
+    const help = (await lroCli(['--help'])).stdout;
+    expect(help).toMatch(/Exit codes:\n  0 .*\n  1 .*\n  2 .*\n  3 .*failed, canceled or expired\n  4 .*still queued or running/);
+  }, CLI_TIMEOUT);
+
+  it('an unreachable hub is named, with what failed and LRO_URL', async () => {
+    const port = await freePort();
+    const err = await lroCli(['ops', 'list'], { LRO_URL: `http://127.0.0.1:${port}`, LRO_TOKEN: 'x' }).catch((e) => e);
+    expect(err.code).toBe(1);
+    expect(err.stderr.trim()).toBe(`lro: cannot reach the hub at http://127.0.0.1:${port} (ECONNREFUSED); set LRO_URL (or pass --url)`);
+    const watch = await lroCli(['ops', 'watch', '00000000-0000-4000-8000-000000000000'], { LRO_URL: `http://127.0.0.1:${port}`, LRO_TOKEN: 'x' })
+      .catch((e) => e);
+    expect(watch.code).toBe(1);
+    expect(watch.stderr).toContain(`lro: cannot reach the hub at http://127.0.0.1:${port} (ECONNREFUSED)`);
   });
 
   it('bad ids and bad JSON are clear errors', async () => {
@@ -43,5 +79,9 @@ describe('npx lro admin … and lro ops …', () => {
     expect(bad.stderr).toContain('account id is invalid');
     const badJson = await lroCli(['ops', 'create', 'demo', '--scope', 'hub', '--input', '{nope'], { LRO_TOKEN: 'x' }).catch((e) => e);
     expect(badJson.stderr).toContain('--input is not valid JSON');
+    expect(badJson.code).toBe(2);
+    const unknownKind = await lroCli(['ops', 'create', 'no-such-kind', '--scope', 'hub'], { LRO_TOKEN: ADMIN_TOKEN }).catch((e) => e);
+    expect(unknownKind.code).toBe(2); // the hub's 400 is bad input too
+    expect(unknownKind.stderr).toMatch(/^lro: .*no-such-kind/);
   });
 });

@@ -32,8 +32,8 @@ export interface WatchEvent {
 }
 
 export class LroApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
-    super(message);
+  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown, opts?: { cause?: unknown }) {
+    super(message, opts);
     this.name = 'LroApiError';
   }
 }
@@ -116,7 +116,13 @@ export class LroClient {
   async #call(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; json: any }> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.#token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await this.#fetch(this.#base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    let res: Response;
+    try {
+      res = await this.#fetch(this.#base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw unreachable(this.#base, err);
+    }
     if (!res.ok) throw await apiError(res);
     return { status: res.status, json: await res.json() };
   }
@@ -124,6 +130,13 @@ export class LroClient {
   async #json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     return (await this.#call(method, path, body, signal)).json as T;
   }
+}
+
+/** No answer at all (status 0, code `unreachable`): which hub, and what failed, e.g. ECONNREFUSED from fetch's cause. */
+function unreachable(base: string, err: unknown): LroApiError {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const what = cause?.code ?? cause?.message ?? (err as Error).message;
+  return new LroApiError(0, 'unreachable', `cannot reach the hub at ${base} (${what})`, undefined, { cause: err });
 }
 
 async function apiError(res: Response): Promise<LroApiError> {

@@ -2,26 +2,28 @@ import type { Command } from 'commander';
 import pg from 'pg';
 import { z } from 'zod';
 import { loadConfig } from '../config.js';
-import { migrate } from '../db/migrate.js';
 import { Access } from '../domain/access.js';
 import { accountGet } from '../domain/sql/accounts.js';
 import { hostInsert } from '../domain/sql/hosts.js';
 import { collaboratorAdd, projectInsert } from '../domain/sql/projects.js';
 import { LroError } from '../lro/errors.js';
 import { parseOrThrow } from '../lro/schemas.js';
+import { openDatabase } from './database.js';
 
 const Id = z.uuid({ message: 'must be a uuid' });
 
-/** Runs `fn` with a pool on DATABASE_URL (migrated first), printing what it returns as JSON. */
+/**
+ * Runs `fn` with a pool on DATABASE_URL or the embedded database (migrated first), printing what
+ * it returns as JSON on stdout (which database it used goes to stderr).
+ */
 async function withDb(fn: (db: pg.Pool, access: Access) => Promise<unknown>): Promise<void> {
-  const config = loadConfig();
-  if (!config.DATABASE_URL) throw new LroError('invalid_input', 'DATABASE_URL is not set');
-  await migrate(config.DATABASE_URL);
-  const db = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+  const database = await openDatabase(loadConfig(), (m) => console.error(m));
+  const db = new pg.Pool({ connectionString: database.url, max: 2 });
   try {
     console.log(JSON.stringify(await fn(db, new Access({ db })), null, 2));
   } finally {
     await db.end();
+    await database.stop();
   }
 }
 
@@ -33,7 +35,7 @@ async function account(db: pg.Pool, id: string) {
 
 /** `lro admin …`: accounts, tokens, hosts, projects and collaborators, directly in the database. */
 export function adminCommands(program: Command): void {
-  const admin = program.command('admin').description('accounts, tokens, hosts, projects, collaborators (DATABASE_URL)');
+  const admin = program.command('admin').description('accounts, tokens, hosts, projects, collaborators (DATABASE_URL, else the embedded database)');
   admin.command('account-create <name>').description('a new account and its first API token').action((name: string) =>
     withDb(async (_db, access) => {
       const { account: a, token } = await access.createAccount(name);

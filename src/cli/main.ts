@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { LroApiError } from '../api/client.js';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
-import { LroError } from '../lro/errors.js';
 import { adminCommands } from './admin.js';
-import { hostCommand, hubCommand } from './daemons.js';
+import { hostCommand, hubCommand, workerCommand } from './daemons.js';
+import { openDatabase } from './database.js';
+import { EXIT, EXIT_HELP, exitForError } from './exit-codes.js';
 import { opsCommands } from './ops.js';
 import { startCommand } from './start.js';
-import { workerCommand } from './worker.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -15,16 +16,22 @@ const int = (v: string) => {
   return n;
 };
 
-const program = new Command('lro').description('long-running operations on Postgres');
+const program = new Command('lro').description('long-running operations on Postgres')
+  .addHelpText('after', EXIT_HELP)
+  // Usage errors exit with EXIT.usage, below, instead of commander's 1 (set first: subcommands inherit it).
+  .exitOverride();
 
 program
   .command('migrate')
-  .description('apply the numbered migrations in sql/ to DATABASE_URL (safe to run from many processes)')
+  .description('apply the numbered migrations in sql/ to DATABASE_URL, else the embedded database (safe to run from many processes)')
   .action(async () => {
-    const { DATABASE_URL } = loadConfig();
-    if (!DATABASE_URL) throw new LroError('invalid_input', 'DATABASE_URL is not set');
-    const result = await migrate(DATABASE_URL);
-    console.log(result.applied.length ? `applied ${result.applied.join(', ')}` : `up to date (version ${result.current})`);
+    const db = await openDatabase(loadConfig(), (m) => console.error(m), { migrate: false });
+    try {
+      const result = await migrate(db.url);
+      console.log(result.applied.length ? `applied ${result.applied.join(', ')}` : `up to date (version ${result.current})`);
+    } finally {
+      await db.stop();
+    }
   });
 
 program
@@ -37,7 +44,7 @@ program
 
 program
   .command('worker')
-  .description('run worker pools and maintenance against DATABASE_URL until SIGTERM/SIGINT')
+  .description('run worker pools and maintenance against DATABASE_URL (else the embedded database) until SIGTERM/SIGINT')
   .option('--routing <routing...>', 'routings served: hub and/or host:<id>', ['hub'])
   .option('--concurrency <n>', 'handlers at once per pool', int)
   .option('--pools <n>', 'worker pools in this process', int, 1)
@@ -56,7 +63,7 @@ program
 
 program
   .command('host')
-  .description('a host: runs the ops routed to host:<id> (DATABASE_URL)')
+  .description('a host: runs the ops routed to host:<id> (DATABASE_URL, else the embedded database)')
   .requiredOption('--id <host_id>', 'this host\'s id (lro admin host-create)')
   .option('--data-dir <dir>', 'where projects live (LRO_DATA_DIR)')
   .action((o) => {
@@ -68,7 +75,13 @@ opsCommands(program);
 adminCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    // Commander has printed the message (or the help, or the version, which exit 0).
+    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    return;
+  }
   // Errors the user can act on get their message; anything else too, but never a stack trace.
-  console.error(`lro: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = err instanceof LroError ? 2 : 1;
+  const hint = err instanceof LroApiError && err.code === 'unreachable' ? '; set LRO_URL (or pass --url)' : '';
+  console.error(`lro: ${err instanceof Error ? err.message : String(err)}${hint}`);
+  process.exitCode = exitForError(err);
 });

@@ -1,8 +1,15 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { LroClient } from '../api/client.js';
 import { loadConfig } from '../config.js';
 import { LroError } from '../lro/errors.js';
+import { exitForStatus } from './exit-codes.js';
 import { PhaseBars } from './progress-bars.js';
+
+const seconds = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 300) throw new InvalidArgumentError('must be a number of seconds from 0 to 300');
+  return n;
+};
 
 function client(o: { url?: string; token?: string }): LroClient {
   const config = loadConfig();
@@ -48,20 +55,23 @@ export function opsCommands(program: Command): void {
       const page = await client(g()).list({ scope_type, scope_id, kind: o.kind, status: o.status, limit: Number(o.limit) });
       print(page, g().json, () => page.ops.map(line).join('\n') || '(none)');
     });
-  ops.command('wait <op_id>').option('--timeout <seconds>', 'at most 300', '30').action(async (id: string, o) => {
-    const op = await client(g()).wait(id, Number(o.timeout));
-    print(op, g().json, () => line(op));
-  });
+  ops.command('wait <op_id>').description('until the op ends or the timeout runs out; exit 0 succeeded, 3 failed/canceled/expired, 4 still queued/running')
+    .option('--timeout <seconds>', 'at most 300', seconds, 30).action(async (id: string, o) => {
+      const op = await client(g()).wait(id, o.timeout);
+      print(op, g().json, () => line(op));
+      process.exitCode = exitForStatus(op.status);
+    });
   for (const action of ['cancel', 'retry', 'dismiss'] as const) {
     ops.command(`${action} <op_id>`).action(async (id: string) => {
       const op = await client(g())[action](id);
       print(op, g().json, () => line(op));
     });
   }
-  ops.command('watch <op_id>').description('live progress, one bar per phase; resumes by itself')
+  ops.command('watch <op_id>').description('live progress, one bar per phase; resumes by itself; exit 0 succeeded, 3 failed/canceled/expired')
     .option('--from-seq <n>', 'first event', '1')
     .action(async (id: string, o) => {
       const c = client(g());
+      await c.get(id); // an unreachable hub or an unknown op is an error now, not a watch that retries forever
       const bars = g().json ? null : new PhaseBars();
       let last: unknown;
       for await (const event of c.watch(id, { fromSeq: Number(o.fromSeq) })) {
@@ -71,6 +81,6 @@ export function opsCommands(program: Command): void {
       }
       bars?.stop();
       const status = (last as { data?: { summary?: { status?: string } } })?.data?.summary?.status;
-      if (status && status !== 'succeeded') process.exitCode = 3;
+      if (status) process.exitCode = exitForStatus(status);
     });
 }

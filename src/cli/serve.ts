@@ -3,27 +3,49 @@ import { buildHub } from '../api/app.js';
 import { poolOptions, type Config } from '../config.js';
 import { hostSetStatus } from '../domain/sql/hosts.js';
 import type { Lro } from '../lro/engine.js';
+import type { WorkerPool } from '../workers/pool.js';
 
-/** The hub: HTTP API on `port`, hub-routed workers and the maintainer. */
-export async function serveHub(lro: Lro, config: Config, opts: { port: number; host?: string; logLevel?: string }): Promise<FastifyInstance> {
-  await lro.workerPool({ ...poolOptions(config), routing: ['hub'], ownerType: 'hub' }).start();
-  lro.maintainer().start();
+/**
+ * The hub: HTTP API on `port`, hub-routed workers and the maintainer. It listens first, so a port
+ * that is taken fails before any op is claimed.
+ */
+export async function serveHub(lro: Lro, config: Config, opts: { port: number; host?: string; logLevel?: string }): Promise<{ app: FastifyInstance; pool: WorkerPool }> {
   const app = buildHub({ lro, adminToken: config.LRO_ADMIN_TOKEN, logger: { level: opts.logLevel ?? 'info' } });
-  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port });
-  return app;
+  await listen(app, opts.host ?? '127.0.0.1', opts.port);
+  const pool = lro.workerPool({ ...poolOptions(config), routing: ['hub'], ownerType: 'hub' });
+  await pool.start();
+  lro.maintainer().start();
+  return { app, pool };
+}
+
+/** Listens, turning a port that is taken (or not allowed) into a message that says what to do. */
+async function listen(app: FastifyInstance, host: string, port: number): Promise<void> {
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    await app.close().catch(() => {});
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw err;
+    const why = code === 'EADDRINUSE' ? 'the port is already in use' : 'not allowed to use this port';
+    throw new Error(`cannot listen on ${host}:${port}: ${why} (${code}); choose another with --port <n> or PORT (--port 0 picks a free one)`, { cause: err });
+  }
 }
 
 /** A host: workers for ops routed to `host:<id>`, and its liveness on the hosts table. */
-export async function serveHost(lro: Lro, config: Config, opts: { hostId: string; dataDir: string }): Promise<() => Promise<void>> {
-  await lro.workerPool({
+export async function serveHost(lro: Lro, config: Config, opts: { hostId: string; dataDir: string }): Promise<{ pool: WorkerPool; stop(): Promise<void> }> {
+  const pool = lro.workerPool({
     ...poolOptions(config), routing: [`host:${opts.hostId}`], ownerType: 'host', workerId: `host-${opts.hostId.slice(0, 8)}`,
-  }).start();
+  });
+  await pool.start();
   const beat = () => hostSetStatus(lro.db, { host_id: opts.hostId, status: 'running' }).catch(() => {});
   await beat();
   const timer = setInterval(beat, config.LRO_HEARTBEAT_S * 1000);
   timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await hostSetStatus(lro.db, { host_id: opts.hostId, status: 'off' }).catch(() => {});
+  return {
+    pool,
+    async stop() {
+      clearInterval(timer);
+      await hostSetStatus(lro.db, { host_id: opts.hostId, status: 'off' }).catch(() => {});
+    },
   };
 }

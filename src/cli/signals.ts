@@ -1,24 +1,102 @@
+import type { WorkerPool } from '../workers/pool.js';
+
 /**
- * Runs until SIGTERM or SIGINT: the first signal stops gracefully (running ops may finish), a second
- * one stops at once (handlers are aborted and their leases given back).
+ * One Ctrl-C can reach lro twice under a wrapper that relays signals: from the terminal, and from
+ * the wrapper (the tsx CLI relays one its child has not acknowledged within 30 ms, and SIGKILLs the
+ * child if the second is not acknowledged either: hence `npm start` runs `node bin/lro.js`, which
+ * loads tsx in-process). The same signal again inside this window is the same Ctrl-C.
  */
-export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void>, log: (m: string) => void = console.error): Promise<void> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const handler = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        log(`${signal} again: aborting running ops and giving their leases back`);
-        void stop({ gracefulMs: 0 });
-        return;
-      }
-      stopping = true;
-      log(`${signal}: finishing running ops (send it again to stop at once)`);
-      stop({}).then(resolve, (err) => {
-        log(`shutdown failed: ${(err as Error).message}`);
-        resolve();
-      });
-    };
-    process.on('SIGTERM', handler);
-    process.on('SIGINT', handler);
-  });
+const SAME_SIGNAL_MS = 1000;
+
+export interface Shutdown {
+  /** Aborted at the first signal (or `now()`): loops that are not ops, such as a display, stop on it. */
+  readonly signal: AbortSignal;
+  /** Resolves once `stop` has finished and the last line is printed. */
+  readonly done: Promise<void>;
+  /** Stops without waiting for a signal (e.g. `--exit-when-done`). */
+  now(): Promise<void>;
+}
+
+export interface ShutdownOptions {
+  log?: (m: string) => void;
+  /** This process's worker pools: what they run is counted, and a second signal hurries them. */
+  pools?: readonly WorkerPool[];
+}
+
+/**
+ * Listens for SIGTERM and SIGINT from now on: the first signal runs `stop`, which lets running ops
+ * finish (and must stop the database last); a second one makes the pools abort their handlers at
+ * once, giving their leases back. The final line says what became of the running ops.
+ */
+export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void>, opts: ShutdownOptions = {}): Shutdown {
+  const log = opts.log ?? ((m: string) => console.error(m));
+  const controller = new AbortController();
+  let firstAt = 0;
+  let first: NodeJS.Signals | null = null;
+  let forced = false;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => { resolveDone = resolve; });
+  const ops = (n: number) => `${n} running op${n === 1 ? '' : 's'}`;
+
+  const begin = (why: NodeJS.Signals | null) => {
+    firstAt = Date.now();
+    first = why;
+    controller.abort();
+    const running = (opts.pools ?? []).reduce((n, p) => n + p.running, 0);
+    if (why) log(`${why}: finishing ${ops(running)} before stopping (send it again to stop at once)`);
+    stop({}).then(() => {
+      log(forced
+        ? `stopped: of ${ops(running)}, those still running were aborted and gave their leases back (they run again; the attempt is not counted)`
+        : `stopped: ${ops(running)} finished or gave their leases back; nothing was left running`);
+    }, (err: unknown) => {
+      log(`shutdown failed: ${(err as Error).message}`);
+      process.exitCode ||= 1;
+    }).finally(() => {
+      process.off('SIGTERM', handler);
+      process.off('SIGINT', handler);
+      resolveDone();
+    });
+  };
+  const handler = (signal: NodeJS.Signals) => {
+    if (!firstAt) return begin(signal);
+    if (forced || (signal === first && Date.now() - firstAt < SAME_SIGNAL_MS)) return;
+    forced = true;
+    log(`${signal} again: aborting running ops and giving their leases back`);
+    for (const pool of opts.pools ?? []) void pool.stop({ gracefulMs: 0 });
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return {
+    signal: controller.signal,
+    done,
+    now: () => {
+      if (!firstAt) begin(null);
+      return done;
+    },
+  };
+}
+
+/**
+ * Starts a long-running command with signals handled from the first moment, so that a Ctrl-C at any
+ * point (while the database starts, say) still stops everything in order. `teardown` runs once, after
+ * `setup` has settled: on the first signal, on `now()`, or when `setup` fails (which then throws).
+ * `teardown` must cope with what a failed setup left undefined, and stop the database last.
+ */
+export async function serve<T>(
+  setup: () => Promise<T>, teardown: (opts: { gracefulMs?: number }) => Promise<void>, opts: ShutdownOptions = {},
+): Promise<{ value: T; shutdown: Shutdown }> {
+  let ready: Promise<T> | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (o: { gracefulMs?: number }) => (stopping ??= (async () => {
+    await ready?.catch(() => {});
+    await teardown(o);
+  })());
+  const shutdown = onShutdown(stop, opts);
+  ready = setup();
+  try {
+    return { value: await ready, shutdown };
+  } catch (err) {
+    await stop({ gracefulMs: 0 }).catch(() => {});
+    throw err;
+  }
 }

@@ -1,63 +1,87 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
 import { lroOptions, type Config } from '../config.js';
 import { Access } from '../domain/access.js';
 import { hostInsert } from '../domain/sql/hosts.js';
 import { projectInsert } from '../domain/sql/projects.js';
 import { Lro } from '../lro/engine.js';
 import { isTerminal } from '../lro/status.js';
-import { openDatabase } from './database.js';
+import type { WorkerPool } from '../workers/pool.js';
+import { openDatabase, type OpenDatabase } from './database.js';
 import { LineBlock, renderOp } from './render.js';
 import { serveHost, serveHub } from './serve.js';
-import { onShutdown } from './signals.js';
+import { serve } from './signals.js';
+
+/** The demo draws bars every 200 ms: summaries every 2 s (the default) would make them jump. */
+const DEMO_SUMMARY_INTERVAL_S = 0.5;
 
 /**
  * The one-command demo: a database (embedded when no DATABASE_URL), migrations, the hub with two
  * in-process hosts, a demo account, project and token, and a few `demo` ops (one per host, one on
- * the hub, one failing on purpose) drawn in the terminal. Keeps serving until SIGINT/SIGTERM.
+ * the hub, one failing on purpose) drawn in the terminal. Keeps serving until SIGINT/SIGTERM, which
+ * lets running ops finish before the database stops.
  */
 export async function startCommand(config: Config, opts: { demoOps: number; exitWhenDone: boolean; port?: number }): Promise<void> {
   const log = (m: string) => console.error(m);
   const adminToken = config.LRO_ADMIN_TOKEN ?? `admin_${randomBytes(18).toString('base64url')}`;
-  config = { ...config, LRO_ADMIN_TOKEN: adminToken };
-  const db = await openDatabase(config, log);
-  const lro = await Lro.open(lroOptions(config, db.url, 'lro-start'));
-  const access = new Access({ db: lro.db });
-  const { account, token } = await access.createAccount('demo');
-  const hosts = await Promise.all(['host-a', 'host-b'].map((name) => hostInsert(lro.db, { name, region: 'local', admin_account_id: account.account_id })));
-  const project = await projectInsert(lro.db, { title: 'demo project', host_id: hosts[0]!.host_id, backup_region: 'local', created_by: account.account_id });
-  const app = await serveHub(lro, { ...config, LRO_SUMMARY_INTERVAL_S: 0.5 }, { port: opts.port ?? config.PORT, logLevel: 'warn' });
-  const stopHosts = await Promise.all(hosts.map((h) => serveHost(lro, config, { hostId: h.host_id, dataDir: config.LRO_DATA_DIR })));
-  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  log(`lro hub at ${url} with hosts ${hosts.map((h) => h.host_id).join(', ')}`);
-  log(`demo token (account ${account.account_id}): ${token}`);
-  log(`admin token: ${adminToken}`);
-  log(`try: LRO_URL=${url} LRO_TOKEN=${token} npx lro ops list --scope project:${project.project_id}`);
-  const stop = async (o: { gracefulMs?: number }) => {
-    await app.close();
-    await lro.close(o);
+  config = { ...config, LRO_ADMIN_TOKEN: adminToken, LRO_SUMMARY_INTERVAL_S: DEMO_SUMMARY_INTERVAL_S };
+  let db: OpenDatabase | undefined;
+  let lro: Lro | undefined;
+  let app: FastifyInstance | undefined;
+  let stopHosts: (() => Promise<void>)[] = [];
+  const pools: WorkerPool[] = [];
+  // Signals are handled from the first moment, so that a Ctrl-C at any point stops the database last.
+  const { value: demo, shutdown } = await serve(async () => {
+    db = await openDatabase(config, log);
+    lro = await Lro.open(lroOptions(config, db.url, 'lro-start'));
+    const hub = await serveHub(lro, config, { port: opts.port ?? config.PORT, logLevel: 'warn' });
+    app = hub.app;
+    pools.push(hub.pool);
+    const access = new Access({ db: lro.db });
+    const { account, token } = await access.createAccount('demo');
+    const hosts = await Promise.all(['host-a', 'host-b'].map((name) => hostInsert(lro!.db, { name, region: 'local', admin_account_id: account.account_id })));
+    const project = await projectInsert(lro.db, { title: 'demo project', host_id: hosts[0]!.host_id, backup_region: 'local', created_by: account.account_id });
+    const served = await Promise.all(hosts.map((h) => serveHost(lro!, config, { hostId: h.host_id, dataDir: config.LRO_DATA_DIR })));
+    pools.push(...served.map((s) => s.pool));
+    stopHosts = served.map((s) => s.stop);
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    log(`lro hub at ${url} with hosts ${hosts.map((h) => h.host_id).join(', ')}`);
+    log(`demo token (account ${account.account_id}): ${token}`);
+    log(`admin token: ${adminToken}`);
+    log(`try: LRO_URL=${url} LRO_TOKEN=${token} npx lro ops list --scope project:${project.project_id}`);
+    return { lro, url, hosts, account, project };
+  }, async (o) => {
+    await app?.close();
     await Promise.all(stopHosts.map((s) => s()));
-    await db.stop();
-  };
+    await lro?.close(o);
+    await db?.stop();
+  }, { log, pools });
+  if (shutdown.signal.aborted) return shutdown.done;
 
   log(`creating ${opts.demoOps} demo ops`);
   const ids: string[] = [];
   for (let i = 0; i < opts.demoOps; i++) {
     const input = i === 2
       ? { steps: 10, step_ms: 150, fail_at_step: 25, permanent: true }
-      : { steps: 10 + 5 * i, step_ms: 80, ...(hosts[i] ? { host_id: hosts[i]!.host_id } : {}) };
-    const { op } = await lro.store.create({ kind: 'demo', scope: { type: 'project', id: project.project_id }, input }, { createdBy: account.account_id });
+      : { steps: 10 + 5 * i, step_ms: 80, ...(demo.hosts[i] ? { host_id: demo.hosts[i]!.host_id } : {}) };
+    const { op } = await demo.lro.store.create({ kind: 'demo', scope: { type: 'project', id: demo.project.project_id }, input }, { createdBy: demo.account.account_id });
     ids.push(op.op_id);
   }
   const block = new LineBlock();
-  for (;;) {
-    const ops = await Promise.all(ids.map((id) => lro.store.get(id)));
+  while (!shutdown.signal.aborted) {
+    // A Ctrl-C may close the database under a refresh in flight: that only ends the display.
+    const ops = await Promise.all(ids.map((id) => demo.lro.store.get(id))).catch((err: unknown) => {
+      if (shutdown.signal.aborted) return null;
+      throw err;
+    });
+    if (!ops) break;
     block.draw(ops.map(renderOp));
     if (ops.every((op) => isTerminal(op.status))) break;
     await delay(200); // a display refresh rate, not a wait for an event
   }
-  if (opts.exitWhenDone) return stop({});
-  log(`demo ops finished; the hub keeps serving at ${url}. Ctrl-C to stop.`);
-  await onShutdown(stop, log);
+  if (opts.exitWhenDone) return shutdown.now();
+  if (!shutdown.signal.aborted) log(`demo ops finished; the hub keeps serving at ${demo.url}. Ctrl-C to stop (running ops finish first).`);
+  return shutdown.done;
 }

@@ -52,6 +52,8 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
   readonly #completer: Completer;
   readonly #tasks = new Set<Promise<void>>();
   #started = false;
+  #stopping: Promise<void> | null = null;
+  #hurry: (() => void) | null = null;
   #claiming = false;
   #again = false;
   #poll: NodeJS.Timeout | null = null;
@@ -107,7 +109,17 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
    * rest (their leases are given back, the attempt not counted). Idempotent.
    */
   async stop(opts: { gracefulMs?: number } = {}): Promise<void> {
+    if (this.#stopping) {
+      // Stop again while the first stop waits (a second Ctrl-C): `gracefulMs: 0` ends the wait now.
+      if (opts.gracefulMs === 0) this.#hurry?.();
+      return this.#stopping;
+    }
     if (!this.#started) return;
+    this.#stopping = this.#stop(opts).finally(() => { this.#stopping = null; });
+    return this.#stopping;
+  }
+
+  async #stop(opts: { gracefulMs?: number }): Promise<void> {
     this.#started = false;
     if (this.#poll) clearInterval(this.#poll);
     this.#o.listener.off('notification', this.#onNotify);
@@ -115,7 +127,10 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
     const graceful = opts.gracefulMs ?? this.#o.gracefulMs;
     const drained = Promise.all(this.#tasks);
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), graceful); });
+    const deadline = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), graceful);
+      this.#hurry = () => resolve('late');
+    });
     if ((await Promise.race([drained, deadline])) === 'late') {
       for (const r of this.#active.values()) r.abort('shutdown', 'worker shutting down');
       await drained;

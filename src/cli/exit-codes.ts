@@ -1,0 +1,37 @@
+import { LroApiError } from '../api/client.js';
+import { LroError } from '../lro/errors.js';
+import { isTerminal } from '../lro/status.js';
+
+/** What `lro` exits with, so that scripts can tell the outcomes apart (also in `--help` and the README). */
+export const EXIT = {
+  ok: 0,
+  /** Anything unexpected: the database or the hub unreachable, a port in use, a refusal such as 409. */
+  error: 1,
+  /** Bad usage or input: an unknown option, a malformed id or JSON, a 400 from the hub. */
+  usage: 2,
+  /** `ops wait` / `ops watch`: the op ended failed, canceled or expired. */
+  opFailed: 3,
+  /** `ops wait`: the timeout ran out with the op still queued or running. */
+  timeout: 4,
+} as const;
+
+export const EXIT_HELP = `
+Exit codes:
+  0  done (for ops wait/watch: the op succeeded)
+  1  unexpected error (database or hub unreachable, port in use, the hub refused, e.g. 409)
+  2  bad usage or input (unknown option, malformed id or JSON, the hub answered 400)
+  3  ops wait/watch: the op ended failed, canceled or expired
+  4  ops wait: the timeout ran out with the op still queued or running`;
+
+/** The exit code for an op's status once `wait`/`watch` is over. */
+export function exitForStatus(status: string): number {
+  if (status === 'succeeded') return EXIT.ok;
+  return isTerminal(status) ? EXIT.opFailed : EXIT.timeout;
+}
+
+/** The exit code for an error that ended a command. */
+export function exitForError(err: unknown): number {
+  if (err instanceof LroError) return EXIT.usage;
+  if (err instanceof LroApiError && err.status === 400) return EXIT.usage;
+  return EXIT.error;
+}
