@@ -1,7 +1,13 @@
 import type { ProgressStreams } from './streams/index.js';
 import { StaleEpochError, streamOf } from './streams/types.js';
-import { withoutEtas } from '../workers/progress.js';
 import type { Operation } from './types.js';
+
+/** A summary as it should read once the op is not running (a terminal or queued row): speeds stay, ETAs go. */
+export function withoutEtas(summary: unknown): unknown {
+  const s = summary as { phases?: { eta_s?: number }[] } | null;
+  if (!s || !Array.isArray(s.phases) || !s.phases.some((ph) => ph.eta_s !== undefined)) return summary;
+  return { ...s, phases: s.phases.map(({ eta_s: _, ...rest }) => rest) };
+}
 
 /**
  * What a `summary` event carries: the op's state as a person watching it needs it. Fields that are

@@ -1,5 +1,5 @@
-import { InvalidInputError } from '../lro/errors.js';
 import type { ProgressEvent } from '../lro/kinds.js';
+import { assertStorable } from '../lro/schemas.js';
 
 export interface PhaseSummary {
   phase: string;
@@ -74,10 +74,10 @@ export class ProgressTracker {
 
   /**
    * Records an event and returns the speed and ETA it implies for its phase. Throws an
-   * InvalidInputError, recording nothing, for an event Postgres could not store (a NUL in a string).
+   * InvalidInputError, recording nothing, for an event Postgres could not store (a NUL or a lone surrogate in a string or key).
    */
   record(event: ProgressEvent): { speed?: number; eta_s?: number } {
-    refuseNul(event);
+    assertStorable(event, 'event');
     const t = this.now();
     const at = new Date(t).toISOString();
     const tick = ++this.#tick;
@@ -186,32 +186,9 @@ function sample(clock: PhaseClock, next: PhaseSummary, current: number, t: numbe
   next.eta_s = next.speed && next.speed > 0 && next.total !== undefined ? Math.max(0, (next.total - current) / next.speed) : undefined;
 }
 
-/** A summary as it should read once the op is not running (a terminal or queued row): speeds stay, ETAs go. */
-export function withoutEtas(summary: unknown): unknown {
-  const s = summary as ProgressSummary | null;
-  if (!s || !Array.isArray(s.phases) || !s.phases.some((ph) => ph.eta_s !== undefined)) return summary;
-  return { ...s, phases: s.phases.map(withoutEta) };
-}
-
 function withoutEta(ph: PhaseSummary): PhaseSummary {
   const { eta_s: _, ...rest } = ph;
   return rest;
-}
-
-/**
- * Postgres jsonb cannot hold `\u0000`: an event carrying one would fail the row's summary write and
- * the pg stream's append, far from the handler that sent it. Refused here, naming where it was.
- */
-function refuseNul(value: unknown, path = 'event'): void {
-  if (typeof value === 'string') {
-    if (value.includes('\u0000')) throw new InvalidInputError(`${path} contains a NUL character (\\u0000), which cannot be stored`, { path });
-  } else if (value && typeof value === 'object') {
-    for (const [key, v] of Object.entries(value)) {
-      const at = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`;
-      if (key.includes('\u0000')) throw new InvalidInputError(`${path} has a key with a NUL character (\\u0000), which cannot be stored`, { path });
-      refuseNul(v, at);
-    }
-  }
 }
 
 const clamp = (n: number) => Math.max(0, Math.min(100, n));

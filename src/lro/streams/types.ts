@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { InvalidInputError, LroError, PayloadTooLargeError } from '../errors.js';
-import { jsonSize } from '../schemas.js';
+import { LroError, PayloadTooLargeError } from '../errors.js';
+import { jsonSize, parseOrThrow, text } from '../schemas.js';
 import type { Scope } from '../types.js';
 
 /** Where a stream lives: `storage` is the scope's (`persist.project-<id>`, …), `name` is `lro.<op_id>`. */
@@ -29,14 +29,14 @@ export const MAX_EVENT_BYTES = 64 * 1024;
 const count = z.strictObject({
   current: z.number().finite().min(0),
   total: z.number().finite().min(0),
-  unit: z.string().max(32).optional(),
+  unit: text({ max: 32 }).optional(),
   weight: z.number().finite().positive().max(1000).optional(),
 });
 
 export const ProgressBodySchema = z.strictObject({
   type: z.literal('progress'),
-  phase: z.string().min(1).max(100),
-  message: z.string().max(4000).optional(),
+  phase: text({ min: 1, max: 100 }),
+  message: text({ max: 4000 }).optional(),
   progress: z.union([z.number().finite().min(0).max(100), count]).optional(),
   detail: z.unknown().optional(),
   level: z.enum(LEVELS).optional(),
@@ -109,7 +109,5 @@ export function streamOf(op: { op_id: string; scope_type: Scope['type']; scope_i
 export function validateEvent(body: unknown): EventBody {
   const size = jsonSize(body, 'event');
   if (size > MAX_EVENT_BYTES) throw new PayloadTooLargeError('event', size, MAX_EVENT_BYTES);
-  const parsed = EventBodySchema.safeParse(body);
-  if (!parsed.success) throw new InvalidInputError(`event is invalid: ${z.prettifyError(parsed.error)}`, parsed.error.issues);
-  return parsed.data;
+  return parseOrThrow(EventBodySchema, body, 'event');
 }
