@@ -49,8 +49,25 @@ export class Heartbeater {
 
   /** One look: beats the ops that are due (all of them with `all`); a beat in flight is not doubled. */
   runOnce(opts: { now?: Date; all?: boolean } = {}): Promise<void> {
+    this.#abortUnrenewed();
     this.#inFlight ??= this.#tick(opts.now, opts.all ?? false).finally(() => { this.#inFlight = null; });
     return this.#inFlight;
+  }
+
+  /**
+   * An op whose lease no beat renewed for `lease_s` may already be rescued and running elsewhere, so
+   * its handler stops one look before that can happen. Checked on every look even while a beat hangs:
+   * a half-open connection never errors by itself. `lastBeatAt` is taken before a beat is sent (the
+   * database's `heartbeat_at` is later), so the handler stops before the rescuer may act.
+   */
+  #abortUnrenewed(): void {
+    const t = Date.now();
+    for (const r of this.#active()) {
+      const silentMs = t - r.lastBeatAt;
+      if (silentMs + this.#intervalMs >= r.op.lease_s * 1000) {
+        r.abort('lease_lost', `no heartbeat renewed the lease on op ${r.op.op_id} (epoch ${r.epoch}) for ${(silentMs / 1000).toFixed(1)} s`);
+      }
+    }
   }
 
   async #tick(now: Date | undefined, all: boolean): Promise<void> {
