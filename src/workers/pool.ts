@@ -150,13 +150,12 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
         this.#again = false;
         const free = this.#o.concurrency - this.#active.size;
         if (free <= 0 || !this.#started) break;
-        const asked = Date.now(); // the lease starts no later than this (see Heartbeater)
         const ops = await this.#o.ops.claim({
           routings: this.#o.routing, kinds: this.#o.serves, limit: free,
           worker_id: this.workerId, owner_type: this.#o.ownerType,
         });
         if (ops.length > 0) void this.#o.events?.summaries(ops); // queued before any progress of theirs
-        for (const op of ops) this.#run(op, asked);
+        for (const op of ops) this.#run(op);
         if (ops.length === free) this.#again = true;
       } while (this.#again);
     } catch (err) {
@@ -166,11 +165,10 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
     }
   }
 
-  #run(op: Operation, claimedAt: number): void {
+  #run(op: Operation): void {
     const events = this.#o.events;
     const publisher = events ? new OpPublisher(events.streams, streamOf(op), (err) => this.#error(err)) : null;
     const r = new RunningOp(op, publisher);
-    r.lastBeatAt = claimedAt;
     this.#active.set(op.op_id, r);
     const task = runOp(r, this.#o.kinds.get(op.kind), {
       ops: this.#o.ops, completer: this.#completer, log: this.#o.log, events,
