@@ -26,9 +26,9 @@ const LEASE_S = 2;
  * On host X the handler (with `hold`) holds on until its signal fires, then returns a result anyway
  * (a handler that ignores its abort: that result must never land). Otherwise it finishes at once.
  */
-function cutoffKind(host: 'X' | 'Y', runs: Run[]): KindDefinition<{ hold: boolean }, { host: string; epoch: number }> {
+function cutoffKind(host: 'X' | 'Y', runs: Run[], name = 'cutoff'): KindDefinition<{ hold: boolean }, { host: string; epoch: number }> {
   return {
-    name: 'cutoff',
+    name,
     input: z.strictObject({ hold: z.boolean().default(true) }),
     result: z.strictObject({ host: z.string(), epoch: z.int() }),
     routing: () => 'hub',
@@ -133,5 +133,24 @@ describe('a half-open connection: host X\'s path to Postgres blackholes for long
     // X's pool, listener and connections recovered by themselves: a new op runs on X alone.
     const { op: fresh } = await y.store.create(hubOp('cutoff', { hold: false }));
     expect(await x.wait(fresh.op_id, 10_000)).toMatchObject({ status: 'succeeded', owner_id: xPool.workerId, result: { host: 'X' } });
+  });
+
+  it('a kind whose lease is shorter than the pool\'s beat is renewed in time, so its handler is not aborted', async () => {
+    const held: Run[] = [];
+    const { lro: z } = await openTestLro({
+      connectionString: url, applicationName: 'lro-z', kinds: new KindRegistry().register(cutoffKind('X', held, 'cutoff-short')),
+    });
+    const pool = z.workerPool({ ...poolOpts, heartbeatS: 10 }); // a beat every 10 s would lose a 2 s lease
+    await pool.start();
+    const { op } = await z.store.create(hubOp('cutoff-short'));
+    await until('the handler to run', () => held.length === 1);
+    // Past one and a half leases: still held, renewed within the last lease, nothing to rescue.
+    await until('1.5 leases to pass', () => Date.now() - held[0]!.startedAt > 1.5 * LEASE_S * 1000, 10_000);
+    const running = await z.store.get(op.op_id);
+    expect(held[0]!.abortedAt).toBeUndefined();
+    expect(running).toMatchObject({ status: 'running', attempt: 1 });
+    expect((await z.maintainer().runOnce())?.rescued).toEqual([]);
+    await pool.stop({ gracefulMs: 0 });
+    expect(held[0]!.abortCode).toBe('shutdown');
   });
 });
