@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { z } from 'zod';
 import { LeaseLostError } from '../src/lro/errors.js';
 import { KindRegistry, type KindDefinition } from '../src/lro/kinds.js';
+import { PgListener } from '../src/lro/listener.js';
 import { abortCode } from '../src/workers/abort.js';
 import { workerOps } from '../src/workers/ops.js';
 import { createTestDatabase } from './helpers/db.js';
@@ -58,14 +59,15 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 }
 
 const url = await createTestDatabase();
-const proxy = await startTcpProxy({ host: new URL(url).hostname, port: Number(new URL(url).port || 5432) });
+const target = { host: new URL(url).hostname, port: Number(new URL(url).port || 5432) };
+const proxy = await startTcpProxy(target);
 afterAll(() => proxy.close());
-const proxied = new URL(url);
-proxied.port = String(proxy.port);
+const via = (port: number) => Object.assign(new URL(url), { port: String(port) }).toString();
+const proxied = via(proxy.port);
 
 const runs: Run[] = [];
 // Host X reaches Postgres only through the proxy; host Y (with the maintainer) directly.
-const { lro: x } = await openTestLro({ connectionString: proxied.toString(), applicationName: 'lro-x', kinds: new KindRegistry().register(cutoffKind('X', runs)) });
+const { lro: x } = await openTestLro({ connectionString: proxied, applicationName: 'lro-x', kinds: new KindRegistry().register(cutoffKind('X', runs)) });
 const { lro: y } = await openTestLro({ connectionString: url, applicationName: 'lro-y', kinds: new KindRegistry().register(cutoffKind('Y', runs)) });
 const poolOpts = { routing: ['hub'], concurrency: 4, heartbeatS: 0.5, summaryIntervalS: 0.25, pollMs: 100 };
 
@@ -152,5 +154,36 @@ describe('a half-open connection: host X\'s path to Postgres blackholes for long
     expect((await z.maintainer().runOnce())?.rescued).toEqual([]);
     await pool.stop({ gracefulMs: 0 });
     expect(held[0]!.abortCode).toBe('shutdown');
+  });
+
+  it('a LISTEN connection whose path silently dies is pinged, found dead and replaced: notifications arrive again', async () => {
+    const path = await startTcpProxy(target);
+    const listener = new PgListener({ connectionString: via(path.port), applicationName: 'lro-half-open-listen', pingMs: 500 });
+    onTestFinished(async () => {
+      await listener.stop();
+      await path.close();
+    });
+    await listener.start();
+    const heard = (payload: string) => new Promise<void>((resolve) => {
+      const on = (channel: string, p: string) => {
+        if (channel !== 'lro_done' || p !== payload) return;
+        listener.off('notification', on);
+        resolve();
+      };
+      listener.on('notification', on);
+    });
+    const before = heard('before');
+    await y.db.query(`SELECT pg_notify('lro_done', 'before')`);
+    await before;
+    // The connection open now goes dark (a NAT that forgot it); new connections still get through.
+    path.blackhole({ newConnections: false });
+    const reconnected = new Promise<void>((resolve) => listener.once('connected', resolve)); // (once() would reject on 'error')
+    const late = delay(10_000).then(() => { throw new Error('the listener never noticed its dead connection'); });
+    await Promise.race([reconnected, late]);
+    expect(path.connections).toBe(2);
+    const after = heard('after');
+    await y.db.query(`SELECT pg_notify('lro_done', 'after')`);
+    await Promise.race([after, late]);
+    path.heal();
   });
 });

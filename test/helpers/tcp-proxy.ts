@@ -3,13 +3,25 @@ import net from 'node:net';
 /** A loopback TCP proxy whose path can be cut without closing anything. */
 export interface TcpProxy {
   port: number;
-  /** Stop forwarding bytes both ways; sockets stay open, bytes in transit are held (a half-open path). */
-  blackhole(): void;
+  /**
+   * Stop forwarding bytes both ways; sockets stay open, bytes in transit are held (a half-open path).
+   * With `newConnections: false` only the connections open now are cut and new ones go through, as
+   * when a NAT or load balancer forgets its connections while the route itself is fine.
+   */
+  blackhole(opts?: { newConnections?: boolean }): void;
   /** Forward again, held bytes first, as TCP retransmission would deliver them once the path is back. */
   heal(): void;
   /** Connections accepted so far. */
   readonly connections: number;
   close(): Promise<void>;
+}
+
+interface Link {
+  cut: boolean;
+  /** Writes (and a close) held while cut, run in order on heal. */
+  held: (() => void)[];
+  client: net.Socket;
+  upstream: net.Socket;
 }
 
 /**
@@ -18,58 +30,48 @@ export interface TcpProxy {
  * like a path that silently drops packets. A connection opened while blackholed hangs the same way.
  */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
-  let cut = false;
+  let cutNew = false;
   let connections = 0;
-  const flushes = new Set<() => void>();
-  const sockets = new Set<net.Socket>();
+  const links = new Set<Link>();
 
   const server = net.createServer((client) => {
     connections++;
-    const upstream = net.connect(target.port, target.host);
-    sockets.add(client).add(upstream);
-    const held: [net.Socket, Buffer][] = [];
-    const forward = (to: net.Socket) => (chunk: Buffer) => {
-      if (cut) held.push([to, chunk]);
-      else to.write(chunk);
-    };
-    client.on('data', forward(upstream));
-    upstream.on('data', forward(client));
-    const flush = () => {
-      for (const [to, chunk] of held.splice(0)) to.write(chunk);
-    };
-    flushes.add(flush);
+    const link: Link = { cut: cutNew, held: [], client, upstream: net.connect(target.port, target.host) };
+    links.add(link);
+    const pass = (action: () => void) => (link.cut ? link.held.push(action) : action());
+    client.on('data', (chunk) => pass(() => link.upstream.write(chunk)));
+    link.upstream.on('data', (chunk) => pass(() => client.write(chunk)));
     // A close from either side is real (not part of the fault): it crosses once the path is up.
-    const close = () => {
-      if (cut) {
-        flushes.add(close);
-        return;
-      }
-      flushes.delete(flush);
-      flushes.delete(close);
+    const close = () => pass(() => {
+      links.delete(link);
       client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', close).on('error', close);
-    upstream.on('close', close).on('error', close);
+      link.upstream.destroy();
+    });
+    for (const socket of [client, link.upstream]) socket.on('close', close).on('error', close);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 
   return {
     port: (server.address() as net.AddressInfo).port,
-    blackhole() {
-      cut = true;
+    blackhole(opts = {}) {
+      for (const link of links) link.cut = true;
+      cutNew = opts.newConnections ?? true;
     },
     heal() {
-      cut = false;
-      for (const flush of flushes) flush();
+      cutNew = false;
+      for (const link of links) {
+        link.cut = false;
+        for (const action of link.held.splice(0)) action();
+      }
     },
     get connections() {
       return connections;
     },
     async close() {
-      for (const s of sockets) s.destroy();
+      for (const link of links) {
+        link.client.destroy();
+        link.upstream.destroy();
+      }
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
