@@ -62,7 +62,7 @@ async function platform(tag: string, leaseS: number) {
     connectionString: cluster.url, applicationName: `lro-${tag}-${name}`, leaseS, kinds: new KindRegistry().register(recordedDemo(name)),
   });
   const { lro: hub } = await open('hub');
-  const hosts = [randomUUID(), randomUUID()];
+  const hosts: string[] = [randomUUID(), randomUUID()];
   const hostLros = await Promise.all(hosts.map((_, i) => open(`host${i}`)));
   const pools = [
     hub.workerPool({ ...poolOpts, routing: ['hub'], ownerType: 'hub' }),
@@ -139,6 +139,9 @@ async function restartMidRun(p: Awaited<ReturnType<typeof platform>>, ops: numbe
     expect(new Set(mine.map((r) => r.epoch)).size).toBe(mine.length);
     for (let i = 1; i < mine.length; i++) expect(mine[i]!.startedAt).toBeGreaterThanOrEqual(mine[i - 1]!.endedAt!);
     expect(mine.find((r) => r.epoch === op.lease_epoch)).toMatchObject({ returned: true });
+    // …and only where it is routed: the hub's own ops on the hub, each host's on that host.
+    const where = op.routing === 'hub' ? 'hub' : `host${hosts.indexOf(op.routing.slice('host:'.length))}`;
+    expect(mine.map((r) => r.where)).toEqual(mine.map(() => where));
   }
 
   // Every SSE reader saw its op's events in order, without repeats, up to the terminal summary.
