@@ -1,3 +1,4 @@
+import { LroError } from './errors.js';
 import type { PgListener } from './listener.js';
 import { isTerminal } from './status.js';
 import type { OperationStore } from './store.js';
@@ -41,15 +42,26 @@ export class OperationWaiter {
     const set = this.#waiting.get(opId) ?? new Set();
     set.add(subscriber);
     this.#waiting.set(opId, set);
+    let retryMs = 50;
     try {
       for (;;) {
         woken = false;
-        const op = await this.#read(opId, mark);
+        let op: Operation | null = null;
+        try {
+          op = await this.#read(opId, mark);
+          retryMs = 50;
+        } catch (err) {
+          // The database is away (a restart, a failover): keep waiting and read again, woken early by
+          // the listener's reconnect. Not found, or still failing at the deadline, is the caller's.
+          if (err instanceof LroError || Date.now() >= deadline || signal?.aborted) throw err;
+        }
         const left = deadline - Date.now();
-        if (isTerminal(op.status) || left <= 0 || signal?.aborted) return op;
+        if (op && (isTerminal(op.status) || left <= 0 || signal?.aborted)) return op;
         if (woken) continue; // notified while we read: read again
+        const pause = op ? left : Math.min(left, retryMs);
+        if (!op) retryMs = Math.min(retryMs * 2, 2000);
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(finish, left);
+          const timer = setTimeout(finish, pause);
           signal?.addEventListener('abort', finish, { once: true });
           wake = finish;
           function finish() {

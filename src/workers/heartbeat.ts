@@ -49,8 +49,29 @@ export class Heartbeater {
 
   /** One look: beats the ops that are due (all of them with `all`); a beat in flight is not doubled. */
   runOnce(opts: { now?: Date; all?: boolean } = {}): Promise<void> {
+    this.#abortUnrenewed();
     this.#inFlight ??= this.#tick(opts.now, opts.all ?? false).finally(() => { this.#inFlight = null; });
     return this.#inFlight;
+  }
+
+  /**
+   * An op whose lease no beat renewed for `lease_s` may already be rescued and running elsewhere, so
+   * its handler stops one look before that can happen. Checked on every look even while a beat hangs:
+   * a half-open connection never errors by itself. `lastBeatAt` is taken before a beat is sent (the
+   * database's `heartbeat_at` is later), so the handler stops before the rescuer may act. After a
+   * claim it is the answer's arrival, a little after the database's `heartbeat_at`: the look of margin
+   * covers that (a claim answer that was slow is not held against the ops it brought).
+   */
+  #abortUnrenewed(): void {
+    const t = Date.now();
+    for (const r of this.#active()) {
+      const silentMs = t - r.lastBeatAt;
+      const leaseMs = r.op.lease_s * 1000;
+      // One look of margin, but never most of a lease that is shorter than the pool's looks.
+      if (silentMs + Math.min(this.#intervalMs, leaseMs / 4) >= leaseMs) {
+        r.abort('lease_lost', `no heartbeat renewed the lease on op ${r.op.op_id} (epoch ${r.epoch}) for ${(silentMs / 1000).toFixed(1)} s`);
+      }
+    }
   }
 
   async #tick(now: Date | undefined, all: boolean): Promise<void> {
@@ -59,7 +80,9 @@ export class Heartbeater {
     for (const r of held) if (r.progress.checkStall(this.#stallMs)) this.#onStall(r);
     // Due: the lease needs renewing within the next look, or there is a new summary to carry.
     const slack = this.#intervalMs / 2;
-    const running = held.filter((r) => all || t - r.lastBeatAt >= this.#heartbeatMs - slack || r.progress.dirty);
+    // A kind's lease may be shorter than the pool's beat: such an op is renewed thrice per lease.
+    const dueMs = (r: RunningOp) => Math.min(this.#heartbeatMs, (r.op.lease_s * 1000) / 3) - slack;
+    const running = held.filter((r) => all || t - r.lastBeatAt >= dueMs(r) || r.progress.dirty);
     if (running.length === 0) return;
     const leases = running.map((r) => ({ op_id: r.op.op_id, epoch: r.epoch, summary: r.progress.take() }));
     let rows;

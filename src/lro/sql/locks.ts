@@ -6,6 +6,11 @@ import type pg from 'pg';
  */
 export async function withAdvisoryXactLock<T>(db: pg.Pool, key: number, fn: (client: pg.PoolClient) => Promise<T>): Promise<T | null> {
   const client = await db.connect();
+  // A checked-out client has no listener of the pool's: without one, the server ending the session
+  // between two statements (a restart) would be an uncaught 'error' and end the process.
+  const onError = () => {};
+  client.on('error', onError);
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [key]);
@@ -17,9 +22,11 @@ export async function withAdvisoryXactLock<T>(db: pg.Pool, key: number, fn: (cli
     await client.query('COMMIT');
     return value;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
+    await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    // A client that cannot even roll back is dead: released with the error, the pool drops it.
+    client.release(broken);
   }
 }
