@@ -98,6 +98,13 @@ export class LroClient {
         retryMs = Math.min(retryMs * 2, 5000);
         continue;
       }
+      if (res.status >= 500) {
+        // A hub shutting down or a database restarting (503): as for a dropped connection, resume later.
+        await res.body?.cancel();
+        await sleep(retryMs, opts.signal);
+        retryMs = Math.min(retryMs * 2, 5000);
+        continue;
+      }
       if (res.status !== 200) throw await apiError(res);
       retryMs = 250;
       try {

@@ -22,6 +22,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   too_many_ops: 429,
   internal: 500,
   unavailable: 503,
+  not_ready: 503,
 };
 
 /** Fastify's statuses for the caller's mistakes, kept as they are but in our shape. */
@@ -59,6 +60,17 @@ function fromPg(err: unknown): LroError | null {
   return translated instanceof LroError ? translated : null;
 }
 
+/** SQLSTATE classes 08 (connection) and 57P (shutdown), and the pg driver's own words for a lost server. */
+const DB_GONE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
+const DB_GONE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
+
+/** The database is down or restarting: not the caller's mistake, not a bug; worth a retry (503). */
+function fromDbOutage(err: unknown): LroError | null {
+  const code = String((err as { code?: unknown })?.code ?? '');
+  if (!DB_GONE_CODES.has(code) && !code.startsWith('08') && !DB_GONE_MESSAGE.test((err as Error)?.message ?? '')) return null;
+  return new LroError('unavailable', 'the database is unavailable right now; try again shortly');
+}
+
 /** The body of every error answer, bounded (a message quoting a huge input stays a few KB). */
 const body = (e: LroError) => ({ error: { ...e.toJSON(), message: bounded(e.message) } });
 
@@ -71,6 +83,11 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   // Also on answers no route's hooks saw (router limits): no browser sniffs an error into a script.
   void reply.header('x-content-type-options', 'nosniff');
   if (known) return reply.code(HTTP_STATUS[known.code]).send(body(known));
+  const outage = fromDbOutage(err);
+  if (outage) {
+    request.log.warn({ err: { code: (err as { code?: string }).code, message: err.message } }, 'database unavailable');
+    return reply.code(503).header('retry-after', '1').send(body(outage));
+  }
   request.log.error({ err }, 'unexpected error');
   return reply.code(500).send({ error: { code: 'internal', message: 'internal error; it has been logged' } });
 }

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'headers_too_large'
   | 'request_timeout'
   | 'unavailable'
+  | 'not_ready'
   | 'too_many_ops'
   | 'lease_lost'
   | 'internal';

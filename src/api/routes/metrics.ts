@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { migrationStatus } from '../../db/migrate.js';
+import { LroError } from '../../lro/errors.js';
 import type { HubContext } from '../app.js';
 import { HubMetrics, withDeadline, type HubMetricsOptions } from '../metrics.js';
 
@@ -21,22 +22,20 @@ export function metricsRoutes(app: FastifyInstance, ctx: HubContext, opts: HubMe
   });
 
   // Ready to serve: the database answers and holds exactly the schema this code ships.
-  app.get('/readyz', async (request, reply) => {
+  app.get('/readyz', async (request) => {
     let status;
     try {
       status = await withDeadline(migrationStatus(ctx.lro.db), READY_TIMEOUT_MS, 'the database');
     } catch (err) {
       request.log.warn({ err }, 'readyz: database unreachable');
-      return reply.code(503).send({
-        error: { code: 'not_ready', message: 'the database does not answer', details: { db: 'down', reason: reasonOf(err) } },
-      });
+      throw new LroError('not_ready', 'the database does not answer', { details: { db: 'down', reason: reasonOf(err) } });
     }
     const migrations = { current: status.current, latest: status.latest };
     if (status.upToDate) return { ok: true, db: 'up', migrations };
     const message = status.missing.length > 0
       ? `the database lacks migrations ${status.missing.join(', ')} (run lro migrate)`
       : `the database is at migration ${status.current}, newer than this hub's ${status.latest} (deploy the newer hub)`;
-    return reply.code(503).send({ error: { code: 'not_ready', message, details: { db: 'up', migrations, missing: status.missing } } });
+    throw new LroError('not_ready', message, { details: { db: 'up', migrations, missing: status.missing } });
   });
 }
 
