@@ -6,7 +6,7 @@ import { ADMIN_TOKEN, startHub } from './helpers/hub.js';
 // Each account may have 3 active ops: small enough to reach in a test.
 const LIMIT = 3;
 const { lro } = await openTestLro({ maxActivePerAccount: LIMIT });
-const { call } = await startHub(lro);
+const { call, base } = await startHub(lro);
 
 type Person = { account_id: string; token: string };
 const people = {} as Record<'hostAdmin' | 'collab' | 'attacker' | 'busy' | 'racer' | 'retrier', Person>;
@@ -225,5 +225,32 @@ describe('retry with a dedupe key now held by another op (item 10)', () => {
     const fresh = await call('POST', `/v1/ops/${first.body.op_id}/retry`, { token: collab.token });
     expect(fresh).toMatchObject({ status: 201, body: { parent_id: first.body.op_id, created: true } });
     await call('POST', `/v1/ops/${fresh.body.op_id}/cancel`, { token: collab.token });
+  });
+});
+
+describe('siblings found by a security read', () => {
+  it('a host admin reads and cancels ops running on its host, whoever\'s scope they are in', async () => {
+    const { body: op } = await call('POST', '/v1/ops', { token: people.collab.token, body: demo(accountScope(people.collab), { host_id: hostId, hang: true }) });
+    expect((await call('GET', `/v1/ops/${op.op_id}`, { token: people.hostAdmin.token })).status).toBe(200);
+    expect((await call('POST', `/v1/ops/${op.op_id}/cancel`, { token: people.hostAdmin.token })).body).toMatchObject({ status: 'canceled' });
+    // Not every account: the attacker still gets the same 404 as for an op that does not exist.
+    expect((await call('GET', `/v1/ops/${op.op_id}`, { token: people.attacker.token })).status).toBe(404);
+  });
+
+  it('a host id in capitals routes to the host as hosts claim it (lowercase), so the check and the routing agree', async () => {
+    const res = await call('POST', '/v1/ops', { token: people.collab.token, body: demo(accountScope(people.collab), { host_id: hostId.toUpperCase(), hang: true }) });
+    expect(res).toMatchObject({ status: 201, body: { routing: `host:${hostId}` } });
+    await call('POST', `/v1/ops/${res.body.op_id}/cancel`, { token: ADMIN_TOKEN });
+  });
+
+  it('/metrics and /readyz answer no other origin (no CORS), while the API does', async () => {
+    const origin = { origin: 'https://elsewhere.example' };
+    const api = await call('GET', '/v1/kinds', { token: people.attacker.token, headers: origin });
+    expect(api.headers.get('access-control-allow-origin')).toBe('https://elsewhere.example');
+    for (const path of ['/metrics', '/readyz', '/healthz']) {
+      const res = await fetch(base + path, { headers: origin });
+      await res.arrayBuffer();
+      expect({ path, ok: res.ok, acao: res.headers.get('access-control-allow-origin') }).toEqual({ path, ok: true, acao: null });
+    }
   });
 });

@@ -12,6 +12,9 @@ import { API_HEADERS, logRedaction } from './security.js';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 
+/** Routes for the operator's tools, answered without CORS. */
+const OPERATOR_PATHS = /^\/(metrics|readyz|healthz)(\?|$)/;
+
 export interface HubOptions {
   lro: Lro;
   adminToken?: string;
@@ -72,7 +75,12 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     throw new LroError('unavailable', 'the hub is shutting down: try again, or another hub');
   });
   // Bearer tokens, no cookies: any page may call the API (the embeddable element lives on other origins).
-  void app.register(cors, { origin: true, allowedHeaders: ['authorization', 'content-type', 'last-event-id'], maxAge: 600 });
+  // The operator's routes are not for pages: a page on another site must not read /metrics or /readyz
+  // through a browser that happens to reach the hub (host ids, queue depths).
+  const corsOptions = { allowedHeaders: ['authorization', 'content-type', 'last-event-id'], maxAge: 600 };
+  void app.register(cors, {
+    delegator: (req, cb) => cb(null, { ...corsOptions, origin: !OPERATOR_PATHS.test(req.url ?? '') }),
+  });
   void app.register(helmet, API_HEADERS); // the page's routes add their own CSP (src/api/routes/ui.ts)
   app.get('/healthz', async () => ({ ok: true }));
   // Routes in a plugin of their own, so they are added after helmet's onRoute hook (the page's CSP is a route option).

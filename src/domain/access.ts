@@ -74,7 +74,10 @@ export class Access {
   /** Whether the caller may read (and so cancel, retry, dismiss) this op. */
   async canRead(caller: Caller, op: Operation): Promise<boolean> {
     if (caller.kind === 'admin' || op.created_by === caller.account_id) return true;
-    return this.canUseScope(caller, { type: op.scope_type, id: op.scope_id });
+    if (await this.canUseScope(caller, { type: op.scope_type, id: op.scope_id })) return true;
+    // A host's admin sees (and may cancel) whatever runs on the host, whoever's scope it is in.
+    const hostId = op.routing.startsWith('host:') ? op.routing.slice(5) : null;
+    return hostId !== null && Uuid.safeParse(hostId).success && (await this.isHostAdmin(caller, hostId));
   }
 
   async isHostAdmin(caller: Caller, hostId: string): Promise<boolean> {
@@ -106,7 +109,8 @@ export class Access {
     }
     if (routing === 'hub') return;
     const hostId = routing.startsWith('host:') ? routing.slice(5) : routing;
-    const usable = Uuid.safeParse(hostId).success && (await hostUsableBy(this.#db, { host_id: hostId, account_id: caller.account_id }));
+    // The routing must name the host exactly as hosts claim it (a lowercase uuid), not merely one Postgres casts to it.
+    const usable = Uuid.safeParse(hostId).success && hostId === hostId.toLowerCase() && (await hostUsableBy(this.#db, { host_id: hostId, account_id: caller.account_id }));
     if (!usable) {
       throw new LroError('forbidden', `you may not run ops on host ${hostId}: only its host admin and the collaborators ` +
         'of a project placed on it may', { details: { routing } });
