@@ -20,7 +20,11 @@ export const STATUS = {
   succeeded: 'succeeded',
   /** Terminal: the last attempt failed; `error` holds its error. */
   failed: 'failed',
-  /** Terminal: canceled while queued, or the handler stopped after a cancel request. */
+  /**
+   * Terminal: canceled while queued; or, once a cancel was accepted while running, whatever the
+   * attempt did next — the handler stopped, failed (never requeued), returned after the cancel
+   * reached the row first, gave its lease back at shutdown, or its lease was rescued.
+   */
   canceled: 'canceled',
   /** Terminal: still queued when `expires_at` passed. */
   expired: 'expired',
