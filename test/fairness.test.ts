@@ -104,3 +104,15 @@ describe('fair claims across accounts', () => {
     console.log(`fairness: claim of 10 among 10,000 accounts, median ${ms[25]!.toFixed(1)} ms`);
   }, 60_000);
 });
+
+describe('the prepared claim', () => {
+  it('keeps working when a migration changes the table under it', async () => {
+    await clearQueue();
+    const claim = await claimer(2);
+    await lro.store.createMany([hubOp('probe'), hubOp('probe')], { now: at(0) });
+    expect(await claim(at(60), 1)).toHaveLength(1); // prepared on this connection
+    await lro.db.query('ALTER TABLE long_running_operations ADD COLUMN added_later integer');
+    const [op] = await claim(at(60), 1);
+    expect(op).toMatchObject({ status: 'running', added_later: null });
+  });
+});

@@ -25,6 +25,9 @@ export interface ClaimParams {
   now?: Date | null;
 }
 
+/** Part of the claim statement's name; a new one when the prepared statements went stale. */
+let claimGeneration = 0;
+
 /** An op's account for fair claims: `created_by`, with every admin and library create as ''. */
 export const accountKey = (op: Pick<Operation, 'created_by'>): string => op.created_by ?? '';
 
@@ -51,12 +54,13 @@ export async function operationClaim(db: Db, p: ClaimParams): Promise<Operation[
   //    accounts could not fill (not due yet, other kinds, held by other workers), so no slot idles
   //    while any op is due.
   // c  interleaved: every account's first op, in turn order, then every account's second, ….
-  const limit = Math.trunc(p.limit);
-  const routings = p.routings.map((_, i) => `($${5 + 2 * i}::text, $${6 + 2 * i}::text)`).join(', ');
+  const routings = p.routings.map((_, i) => `($${6 + 2 * i}::text, $${7 + 2 * i}::text)`).join(', ');
   const due = `($1::text[] IS NULL OR kind = ANY($1)) AND run_at <= t.now AND (expires_at IS NULL OR expires_at > t.now)`;
-  const { rows } = await db.query<Operation>({
-    name: `lro-operation-claim-${limit}-${p.routings.length}`,
-    text: `WITH RECURSIVE t AS (SELECT ${NOW(4)} AS now),
+  // Prepared, so that it is planned once per connection: planning it costs 1.8 ms, more than running
+  // it (measured at 20,000 queued; the statement before fairness planned in 0.56 ms). The routings are
+  // a VALUES row each, not unnest($n): unnest of a parameter is estimated at 10 rows, which priced
+  // the generic plan above the custom ones, and Postgres kept planning every claim.
+  const text = `WITH RECURSIVE t AS (SELECT ${NOW(4)} AS now),
      r (routing, after) AS (VALUES ${routings}),
      w AS (
        SELECT r.routing, r.after, s.account, s.wrapped, 1 AS pos FROM r CROSS JOIN LATERAL (
@@ -74,32 +78,42 @@ export async function operationClaim(db: Db, p: ClaimParams): Promise<Operation[
          (SELECT ${ACCOUNT}, true FROM ${T}
            WHERE status = 'queued' AND routing = w.routing AND NOT w.wrapped AND ${ACCOUNT} >= w.after ORDER BY 1 DESC LIMIT 1)
          LIMIT 1) s
-       WHERE w.pos < ${Math.max(limit, 2)}),
+       WHERE w.pos < greatest($5::int, 2)),
      n AS (SELECT routing, count(*)::int AS accounts FROM w GROUP BY routing),
      f AS (SELECT w.routing, w.pos, x.* FROM t, w JOIN n USING (routing) CROSS JOIN LATERAL (
              SELECT op_id, ${ACCOUNT} AS account, priority, run_at FROM ${T}
               WHERE status = 'queued' AND routing = w.routing AND ${ACCOUNT} = w.account AND ${due}
-              ORDER BY priority DESC, run_at LIMIT ceil(${limit}::numeric / n.accounts)::int FOR UPDATE SKIP LOCKED) x
+              ORDER BY priority DESC, run_at LIMIT ceil($5::numeric / n.accounts)::int FOR UPDATE SKIP LOCKED) x
             WHERE n.accounts > 1),
      g AS (SELECT r.routing, NULL::int AS pos, x.* FROM t, r CROSS JOIN LATERAL (
              SELECT op_id, ${ACCOUNT} AS account, priority, run_at FROM ${T}
               WHERE status = 'queued' AND routing = r.routing AND ${due}
                 AND op_id <> ALL (ARRAY(SELECT f.op_id FROM f WHERE f.routing = r.routing))
               ORDER BY priority DESC, run_at
-              LIMIT greatest(0, ${limit} - (SELECT count(*) FROM f WHERE f.routing = r.routing)) FOR UPDATE SKIP LOCKED) x),
+              LIMIT greatest(0, $5::int - (SELECT count(*) FROM f WHERE f.routing = r.routing)) FOR UPDATE SKIP LOCKED) x),
      c AS (SELECT op_id, row_number() OVER (ORDER BY turn, pos, priority DESC, run_at) AS ord FROM (
              SELECT *, row_number() OVER (PARTITION BY routing, account ORDER BY priority DESC, run_at) AS turn
                FROM (SELECT * FROM f UNION ALL SELECT * FROM g) a) b
-            ORDER BY turn, pos, priority DESC, run_at LIMIT ${limit}),
+            ORDER BY turn, pos, priority DESC, run_at LIMIT $5::int),
      u AS (UPDATE ${T} o SET status = 'running', owner_id = $2, owner_type = $3, attempt = o.attempt + 1,
              lease_epoch = o.lease_epoch + 1, heartbeat_at = t.now, started_at = coalesce(o.started_at, t.now),
              updated_at = t.now
            FROM t WHERE o.op_id = ANY (ARRAY(SELECT op_id FROM c)) RETURNING o.*)
-     SELECT u.* FROM u JOIN c USING (op_id) ORDER BY c.ord`,
-    values: [p.kinds, p.worker_id, p.owner_type, p.now ?? null, ...p.routings.flatMap((r) => [r, p.after?.[r] ?? null])],
-  });
-  return rows;
+     SELECT u.* FROM u JOIN c USING (op_id) ORDER BY c.ord`;
+  const values = [p.kinds, p.worker_id, p.owner_type, p.now ?? null, p.limit, ...p.routings.flatMap((r) => [r, p.after?.[r] ?? null])];
+  const run = () => db.query<Operation>({ name: `lro-operation-claim-${p.routings.length}-${claimGeneration}`, text, values });
+  try {
+    return (await run()).rows;
+  } catch (err) {
+    // A migration changed the table under a statement prepared before it (`o.*` is another row
+    // type now): Postgres refuses that statement on every connection it was prepared on. A new name
+    // is prepared afresh.
+    if ((err as { code?: string }).code !== '0A000') throw err;
+    claimGeneration++;
+    return (await run()).rows;
+  }
 }
+
 
 export interface LeaseRef {
   op_id: string;
