@@ -25,12 +25,12 @@ describe('lro migrate', () => {
     const env = { ...process.env, DATABASE_URL: url };
     const outputs = await Promise.all([run(process.execPath, [BIN, 'migrate'], { env }), run(process.execPath, [BIN, 'migrate'], { env })]);
     const said = outputs.map((o) => o.stdout.trim()).sort();
-    expect(said).toEqual([`applied ${FILES.join(', ')}`, `up to date (version ${FILES.length})`]);
+    expect(said).toEqual([`applied ${FILES.join(', ')}`, `up to date (version ${Number.parseInt(FILES.at(-1)!, 10)})`]);
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     const { rows } = await db.query('SELECT id, name FROM lro_migrations ORDER BY id');
     await db.end();
-    expect(rows).toEqual(FILES.map((name, i) => ({ id: i + 1, name })));
+    expect(rows).toEqual(FILES.map((name) => ({ id: Number.parseInt(name, 10), name }))); // numbers may skip one
   });
 
   it('a bad DATABASE_URL is a clear error and a non-zero exit', async () => {

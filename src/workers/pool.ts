@@ -9,6 +9,7 @@ import { OpPublisher } from './publisher.js';
 import { Completer } from './completer.js';
 import { Heartbeater } from './heartbeat.js';
 import type { WorkerOps } from './ops.js';
+import { accountKey } from '../lro/sql/operations-worker.js';
 import type { Operation } from '../lro/types.js';
 import { RunningOp, runOp, type Log } from './runner.js';
 
@@ -54,6 +55,8 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
   #started = false;
   #stopping: Promise<void> | null = null;
   #hurry: (() => void) | null = null;
+  /** Per routing, the account this pool claimed last: the next claim's turn among accounts starts after it. */
+  readonly #after: Record<string, string> = {};
   #claiming = false;
   #again = false;
   #poll: NodeJS.Timeout | null = null;
@@ -167,8 +170,9 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
         if (free <= 0 || !this.#started) break;
         const ops = await this.#o.ops.claim({
           routings: this.#o.routing, kinds: this.#o.serves, limit: free,
-          worker_id: this.workerId, owner_type: this.#o.ownerType,
+          worker_id: this.workerId, owner_type: this.#o.ownerType, after: this.#after,
         });
+        for (const op of ops) this.#after[op.routing] = accountKey(op); // in claim order: the last one counts
         if (ops.length > 0) void this.#o.events?.summaries(ops); // queued before any progress of theirs
         for (const op of ops) this.#run(op);
         if (ops.length === free) this.#again = true;
