@@ -16,6 +16,8 @@ export const ConfigSchema = z.object({
   LRO_RETENTION_S: z.coerce.number().positive().default(7 * 86_400),
   LRO_DATA_DIR: z.string().default('.data'),
   LRO_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+  /** The longest a stop may take after the first signal; past it the process exits (1) anyway. */
+  LRO_STOP_TIMEOUT_S: seconds(60),
   /** Active (queued + running) ops an account may have at once; 0 = no limit. The admin's are not counted. */
   LRO_MAX_ACTIVE_PER_ACCOUNT: z.coerce.number().int().min(0).max(10_000_000).default(1000),
   /** Where `lro ops …` finds the hub, and with which token. */

@@ -25,6 +25,7 @@ describe('tokens in query strings never reach the request log', () => {
     expect(redactUrl('/v1/ops?limit=5&access%5Ftoken=abc&TOKEN=x&a=1')).toBe('/v1/ops?limit=5&access%5Ftoken=[redacted]&TOKEN=[redacted]&a=1');
     expect(redactUrl('/v1/ops?access_token')).toBe('/v1/ops?access_token=[redacted]');
     expect(redactUrl('/v1/ops')).toBe('/v1/ops');
+    expect(redactUrl('/v1/ops;access_token=abc')).toBe('/v1/ops;access_token=[redacted]'); // a matrix-style path
   });
 
   it('every route called with ?access_token= (the admin\'s and an account\'s) logs no token', async () => {
@@ -64,6 +65,7 @@ describe('tokens in query strings never reach the request log', () => {
       await get('/v1/nowhere');
       await get(`/v1/ops/${'x'.repeat(500)}`); // a router error, logged through another path
       await get('/v1/ops?limit=nope'); // a 400
+      seen.push((await fetch(`${base}/v1/ops;access_token=${encodeURIComponent(token)}`)).status); // a 404, token in the path
       await rawRequest(base, `GET /v1/ops?access_token=${token} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
       await rawRequest(base, `GET /v1/ops?access_token=${token} HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n`);
     }

@@ -147,6 +147,37 @@ describe('Ctrl-C on lro start with the embedded database', () => {
   }, SLOW);
 });
 
+describe('a closed terminal or a broken pipe', () => {
+  it('SIGHUP with its output pipe gone (| tee, | head) still drains: no EPIPE crash, the database stopped last', async () => {
+    const start = spawnGroup(process.execPath, [BIN, 'start', '--port', '0']);
+    await start.line(/ running +\[#+-+\] +\d+% /);
+    start.child.stdout!.destroy(); // the reader of the bars has gone: every later draw is an EPIPE
+    process.kill(-start.child.pid!, 'SIGHUP'); // a closed terminal, a dropped ssh session
+    expect(await start.exited).toBe(0);
+    expect(start.lines.find((l) => /EPIPE/.test(l))).toBeUndefined();
+    expect(start.lines.at(-1)).toMatch(/^stopped: \d+ running ops? finished or gave their leases back; nothing was left running$/);
+    expect(serverRunning()).toBe(false);
+  }, SLOW);
+
+  it('a hub whose database went away first still exits, at LRO_STOP_TIMEOUT_S, saying why', async () => {
+    const { startTcpProxy } = await import('./helpers/tcp-proxy.js');
+    const url = new URL(await createTestDatabase());
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    afterAll(() => proxy.close());
+    const viaProxy = new URL(url);
+    viaProxy.port = String(proxy.port);
+    const hub = spawnGroup(process.execPath, [BIN, 'hub', '--port', '0'],
+      { DATABASE_URL: viaProxy.toString(), LRO_STOP_TIMEOUT_S: '3' });
+    await hub.line(/Server listening at/);
+    proxy.blackhole(); // the database is gone without a word: every write hangs
+    const t0 = Date.now();
+    process.kill(-hub.child.pid!, 'SIGTERM');
+    expect(await hub.exited).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(hub.lines.at(-1)).toMatch(/^stopping took over 3 s \(is the database gone\?\): exiting now/);
+  }, SLOW);
+});
+
 describe('a second signal', () => {
   it('aborts what still runs and gives the leases back, without counting the attempt', async () => {
     const url = await createTestDatabase();

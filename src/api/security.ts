@@ -1,17 +1,15 @@
 /** Response headers (helmet) and what the request log may keep: the hub's defences that are not routes. */
 import type { FastifyHelmetOptions } from '@fastify/helmet';
 
-/** `?access_token=…` (or any query parameter whose name holds "token") with its value replaced. */
+/**
+ * `?access_token=…` (or any parameter whose name holds "token") with its value replaced, wherever it
+ * sits: after `?` or `&`, or after `;` (a matrix-style path such as `/v1/ops;access_token=…`, which
+ * no route serves but the log would still keep).
+ */
 export function redactUrl(url: string): string {
-  const q = url.indexOf('?');
-  if (q < 0) return url;
-  const pairs = url.slice(q + 1).split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    const name = eq < 0 ? pair : pair.slice(0, eq);
+  return url.replace(/([?&;])([^=&;?#]*)(?:=[^&;#]*)?/g, (pair, sep: string, name: string) =>
     // Fastify decodes names too (access%5Ftoken is access_token), so decide on the decoded one.
-    return /token/i.test(decodeName(name)) ? `${name}=[redacted]` : pair;
-  });
-  return `${url.slice(0, q)}?${pairs.join('&')}`;
+    (/token/i.test(decodeName(name)) ? `${sep}${name}=[redacted]` : pair));
 }
 
 function decodeName(name: string): string {

@@ -33,7 +33,7 @@ async function runDaemon(config: Config, applicationName: string, start: (lro: L
     await served?.stop();
     await lro?.close(opts);
     await db?.stop();
-  }, { log, pools });
+  }, { log, pools, stopTimeoutMs: config.LRO_STOP_TIMEOUT_S * 1000 });
   await shutdown.done;
 }
 

@@ -10,6 +10,14 @@ import { EXIT, EXIT_HELP, exitForError } from './exit-codes.js';
 import { opsCommands } from './ops.js';
 import { startCommand } from './start.js';
 
+// Output piped into `tee` or `head` that has gone (a Ctrl-C reaches the whole pipeline): lro goes on
+// stopping in order instead of dying of EPIPE mid-drain with the embedded database still up.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 const int = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number');

@@ -7,6 +7,10 @@ import type { WorkerPool } from '../workers/pool.js';
  * loads tsx in-process). The same signal again inside this window is the same Ctrl-C.
  */
 const SAME_SIGNAL_MS = 1000;
+/** The signals that stop lro: Ctrl-C, a service manager, and a closed terminal or dropped ssh session. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** After a second signal, the longest the aborts and lease returns may take before the process exits anyway. */
+const FORCED_STOP_MS = 10_000;
 
 export interface Shutdown {
   /** Aborted at the first signal (or `now()`): loops that are not ops, such as a display, stop on it. */
@@ -21,10 +25,17 @@ export interface ShutdownOptions {
   log?: (m: string) => void;
   /** This process's worker pools: what they run is counted, and a second signal hurries them. */
   pools?: readonly WorkerPool[];
+  /**
+   * The longest a stop may take after the first signal: past it the process exits (1) anyway. A
+   * database that went away first leaves writes that can never finish; the ops' leases then run out
+   * and the maintainer requeues them. LRO_STOP_TIMEOUT_S; above the pools' 30 s graceful deadline.
+   * @default 60000
+   */
+  stopTimeoutMs?: number;
 }
 
 /**
- * Listens for SIGTERM and SIGINT from now on: the first signal runs `stop`, which lets running ops
+ * Listens for SIGINT, SIGTERM and SIGHUP from now on: the first signal runs `stop`, which lets running ops
  * finish (and must stop the database last); a second one makes the pools abort their handlers at
  * once, giving their leases back. The final line says what became of the running ops.
  */
@@ -52,20 +63,27 @@ export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void
       log(`shutdown failed: ${(err as Error).message}`);
       process.exitCode ||= 1;
     }).finally(() => {
-      process.off('SIGTERM', handler);
-      process.off('SIGINT', handler);
+      for (const sig of STOP_SIGNALS) process.off(sig, handler);
       resolveDone();
     });
   };
+  /** Ends the process if stopping takes longer than `ms` (unref'd: a clean stop exits first). */
+  const deadline = (ms: number) => setTimeout(() => {
+    log(`stopping took over ${ms / 1000} s (is the database gone?): exiting now; ops still running come back when their leases run out`);
+    process.exit(1);
+  }, ms).unref();
   const handler = (signal: NodeJS.Signals) => {
-    if (!firstAt) return begin(signal);
+    if (!firstAt) {
+      deadline(opts.stopTimeoutMs ?? 60_000);
+      return begin(signal);
+    }
     if (forced || (signal === first && Date.now() - firstAt < SAME_SIGNAL_MS)) return;
     forced = true;
+    deadline(Math.min(FORCED_STOP_MS, opts.stopTimeoutMs ?? FORCED_STOP_MS));
     log(`${signal} again: aborting running ops and giving their leases back`);
     for (const pool of opts.pools ?? []) void pool.stop({ gracefulMs: 0 });
   };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
+  for (const sig of STOP_SIGNALS) process.on(sig, handler);
   return {
     signal: controller.signal,
     done,

@@ -57,7 +57,7 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
     await Promise.all(stopHosts.map((s) => s()));
     await lro?.close(o);
     await db?.stop();
-  }, { log, pools });
+  }, { log, pools, stopTimeoutMs: config.LRO_STOP_TIMEOUT_S * 1000 });
   if (shutdown.signal.aborted) return shutdown.done;
 
   log(`creating ${opts.demoOps} demo ops`);
