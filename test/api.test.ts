@@ -22,7 +22,7 @@ beforeAll(async () => {
   expect(project.status).toBe(201);
   projectId = project.body.project_id;
   expect((await call('POST', `/v1/projects/${projectId}/collaborators`, { token: people.owner.token, body: { account_id: people.collab.account_id } })).status).toBe(200);
-  const host = await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: { name: 'h1', region: 'eu', admin_account_id: people.hostAdmin.account_id } });
+  const host = await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: { name: 'h1', region: 'eu-central', admin_account_id: people.hostAdmin.account_id } });
   expect(host.status).toBe(201);
   hostId = host.body.host_id;
 });
@@ -191,7 +191,7 @@ describe('accounts and resources', () => {
     expect((await call('GET', `/v1/projects/${projectId}/backups`, { token: people.other.token })).status).toBe(404);
     const onHost = await call('POST', '/v1/projects', { token: people.hostAdmin.token, body: { title: 'hosted', host_id: hostId } });
     const host = await call('GET', `/v1/hosts/${hostId}`, { token: people.hostAdmin.token });
-    expect(host.body).toMatchObject({ host_id: hostId, region: 'eu', status: 'off' });
+    expect(host.body).toMatchObject({ host_id: hostId, region: 'eu-central', status: 'off' });
     expect(host.body.projects.map((p: { project_id: string }) => p.project_id)).toEqual([onHost.body.project_id]);
     const regions = await call('GET', '/v1/regions?lat=48.1&lon=11.6', { token: people.other.token }); // Munich
     expect(regions.body.regions[0]).toMatchObject({ region: 'eu-central' });

@@ -54,7 +54,7 @@ describe('a NUL character (or a lone surrogate) in any string is a 400 invalid_i
     ['project title', 'POST', '/v1/projects', () => ({ token: account.token, body: { title: `t${NUL}` } })],
     ['backup_region', 'POST', '/v1/projects', () => ({ token: account.token, body: { title: 't', backup_region: `eu${NUL}` } })],
     ['account name', 'POST', '/v1/accounts', () => ({ body: { name: `n${NUL}` } })],
-    ['host name', 'POST', '/v1/hosts', () => ({ body: { name: `h${NUL}`, region: 'eu' } })],
+    ['host name', 'POST', '/v1/hosts', () => ({ body: { name: `h${NUL}`, region: 'eu-central' } })],
     ['host region', 'POST', '/v1/hosts', () => ({ body: { name: 'h', region: `eu${NUL}` } })],
     ['kind filter', 'GET', '/v1/ops?kind=demo%00', () => ({})],
     ['scope_id filter', 'GET', '/v1/ops?scope_type=project&scope_id=%00', () => ({})],

@@ -85,3 +85,21 @@ describe('npx lro admin … and lro ops …', () => {
     expect(unknownKind.stderr).toMatch(/^lro: .*no-such-kind/);
   });
 });
+
+describe('lro admin refuses bad input as the API does', () => {
+  it('an empty name, a name too long, an unknown region: exit 2 and the same clear message, nothing written', async () => {
+    const before = (await lro.db.query('SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM hosts) AS n')).rows[0].n;
+    const cases: [string[], RegExp][] = [
+      [['admin', 'account-create', ''], /^lro: account is invalid: ✖ Too small: expected string to have >=1 characters/],
+      [['admin', 'account-create', 'x'.repeat(201)], /^lro: account is invalid: ✖ Too big: expected string to have <=200 characters/],
+      [['admin', 'host-create', '--name', 'h', '--region', 'mars'], /^lro: --region "mars" is not a backup region; GET \/v1\/regions lists them/],
+    ];
+    for (const [args, message] of cases) {
+      const err = await lroCli(args).catch((e) => e);
+      expect({ args, code: err.code }).toEqual({ args, code: 2 });
+      expect(err.stderr.split('\n').find((l: string) => l.startsWith('lro: '))).toMatch(message);
+    }
+    const after = (await lro.db.query('SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM hosts) AS n')).rows[0].n;
+    expect(after).toBe(before);
+  }, CLI_TIMEOUT);
+});

@@ -16,7 +16,7 @@ let hostId: string;
 beforeAll(async () => {
   account = (await call('POST', '/v1/accounts', { token: ADMIN_TOKEN, body: { name: 'a' } })).body;
   projectId = (await call('POST', '/v1/projects', { token: account.token, body: { title: 't' } })).body.project_id;
-  hostId = (await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: { name: 'h', region: 'eu', admin_account_id: account.account_id } })).body.host_id;
+  hostId = (await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: { name: 'h', region: 'eu-central', admin_account_id: account.account_id } })).body.host_id;
 });
 
 describe('tokens in query strings never reach the request log', () => {
@@ -50,7 +50,7 @@ describe('tokens in query strings never reach the request log', () => {
       await post(`/v1/ops/${op.op_id}/dismiss`);
       await get('/v1/kinds');
       await post('/v1/accounts', { name: 'b' });
-      await post('/v1/hosts', { name: 'h2', region: 'eu' });
+      await post('/v1/hosts', { name: 'h2', region: 'eu-central' });
       await get(`/v1/hosts/${hostId}`);
       await post('/v1/projects', { title: 'p' });
       await get(`/v1/projects/${projectId}`);

@@ -19,7 +19,7 @@ beforeAll(async () => {
   for (const name of Object.keys({ hostAdmin: 0, collab: 0, attacker: 0, busy: 0, racer: 0, retrier: 0 }) as (keyof typeof people)[]) {
     people[name] = (await call('POST', '/v1/accounts', { token: ADMIN_TOKEN, body: { name } })).body;
   }
-  hostId = (await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: { name: 'h', region: 'eu', admin_account_id: people.hostAdmin.account_id } })).body.host_id;
+  hostId = (await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: { name: 'h', region: 'eu-central', admin_account_id: people.hostAdmin.account_id } })).body.host_id;
   hostedProject = (await call('POST', '/v1/projects', { token: people.hostAdmin.token, body: { title: 'hosted', host_id: hostId } })).body.project_id;
   expect((await call('POST', `/v1/projects/${hostedProject}/collaborators`, { token: people.hostAdmin.token, body: { account_id: people.collab.account_id } })).status).toBe(200);
   attackerProject = (await call('POST', '/v1/projects', { token: people.attacker.token, body: { title: 'mine' } })).body.project_id;
@@ -241,6 +241,11 @@ describe('siblings found by a security read', () => {
     const res = await call('POST', '/v1/ops', { token: people.collab.token, body: demo(accountScope(people.collab), { host_id: hostId.toUpperCase(), hang: true }) });
     expect(res).toMatchObject({ status: 201, body: { routing: `host:${hostId}` } });
     await call('POST', `/v1/ops/${res.body.op_id}/cancel`, { token: ADMIN_TOKEN });
+  });
+
+  it('a host\'s region must be a backup region, like a project\'s (400, nothing written)', async () => {
+    const res = await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: { name: 'far', region: 'mars' } });
+    expect(res).toMatchObject({ status: 400, body: { error: { code: 'invalid_input', message: 'region "mars" is not a backup region; GET /v1/regions lists them' } } });
   });
 
   it('/metrics and /readyz answer no other origin (no CORS), while the API does', async () => {

@@ -1,16 +1,15 @@
 import type { Command } from 'commander';
 import pg from 'pg';
-import { z } from 'zod';
 import { loadConfig } from '../config.js';
 import { Access } from '../domain/access.js';
 import { accountGet } from '../domain/sql/accounts.js';
 import { hostInsert } from '../domain/sql/hosts.js';
 import { collaboratorAdd, projectInsert } from '../domain/sql/projects.js';
-import { LroError } from '../lro/errors.js';
+import { requireRegion } from '../domain/regions.js';
+import { AccountBody, HostBody, Id, ProjectBody } from '../domain/schemas.js';
+import { LroError, translatePgError } from '../lro/errors.js';
 import { parseOrThrow } from '../lro/schemas.js';
 import { openDatabase } from './database.js';
-
-const Id = z.uuid({ message: 'must be a uuid' });
 
 /**
  * Runs `fn` with a pool on DATABASE_URL or the embedded database (migrated first), printing what
@@ -21,6 +20,8 @@ async function withDb(fn: (db: pg.Pool, access: Access) => Promise<unknown>): Pr
   const db = new pg.Pool({ connectionString: database.url, max: 2 });
   try {
     console.log(JSON.stringify(await fn(db, new Access({ db })), null, 2));
+  } catch (err) {
+    throw translatePgError(err); // a value the database refused is bad input (exit 2), as over HTTP
   } finally {
     await db.end();
     await database.stop();
@@ -38,21 +39,27 @@ export function adminCommands(program: Command): void {
   const admin = program.command('admin').description('accounts, tokens, hosts, projects, collaborators (DATABASE_URL, else the embedded database)');
   admin.command('account-create <name>').description('a new account and its first API token').action((name: string) =>
     withDb(async (_db, access) => {
-      const { account: a, token } = await access.createAccount(name);
+      const { account: a, token } = await access.createAccount(parseOrThrow(AccountBody, { name }, 'account').name);
       return { ...a, token };
     }));
   admin.command('token-create <account_id>').description('another API token for an account').action((id: string) =>
     withDb(async (db, access) => ({ account_id: (await account(db, id)).account_id, token: await access.issueToken(id) })));
-  admin.command('host-create').requiredOption('--name <name>').requiredOption('--region <region>').option('--admin <account_id>')
-    .action((o) => withDb(async (db) => hostInsert(db, {
-      name: o.name, region: o.region, admin_account_id: o.admin ? (await account(db, o.admin)).account_id : null,
-    })));
-  admin.command('project-create').requiredOption('--title <title>').requiredOption('--owner <account_id>').option('--host <host_id>')
+  admin.command('host-create').description('a host (its admin account optional)')
+    .requiredOption('--name <name>').requiredOption('--region <region>').option('--admin <account_id>')
+    .action((o) => withDb(async (db) => {
+      const host = parseOrThrow(HostBody, { name: o.name, region: o.region }, 'host');
+      await requireRegion(db, host.region, '--region');
+      return hostInsert(db, { ...host, admin_account_id: o.admin ? (await account(db, o.admin)).account_id : null });
+    }));
+  admin.command('project-create').description('a project owned by an account (placed on a host, with a backup region: optional)')
+    .requiredOption('--title <title>').requiredOption('--owner <account_id>').option('--host <host_id>')
     .option('--backup-region <region>')
-    .action((o) => withDb(async (db) => projectInsert(db, {
-      title: o.title, created_by: (await account(db, o.owner)).account_id,
-      host_id: o.host ? parseOrThrow(Id, o.host, 'host id') : null, backup_region: o.backupRegion ?? null,
-    })));
+    .action((o) => withDb(async (db) => {
+      const p = parseOrThrow(ProjectBody, { title: o.title, host_id: o.host, backup_region: o.backupRegion }, 'project');
+      if (p.backup_region) await requireRegion(db, p.backup_region, '--backup-region');
+      return projectInsert(db, { title: p.title, created_by: (await account(db, o.owner)).account_id,
+        host_id: p.host_id ?? null, backup_region: p.backup_region ?? null });
+    }));
   admin.command('collaborator-add <project_id> <account_id>').action((projectId: string, accountId: string) =>
     withDb(async (db) => {
       await collaboratorAdd(db, { project_id: parseOrThrow(Id, projectId, 'project id'), account_id: (await account(db, accountId)).account_id });

@@ -1,19 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { InvalidInputError, LroError, NotFoundError } from '../../lro/errors.js';
-import { AccessToken, parseOrThrow, text } from '../../lro/schemas.js';
+import { LroError, NotFoundError } from '../../lro/errors.js';
+import { AccessToken, parseOrThrow } from '../../lro/schemas.js';
 import { accountGet } from '../../domain/sql/accounts.js';
 import { hostGet, hostInsert } from '../../domain/sql/hosts.js';
 import { collaboratorAdd, projectGet, projectInsert, projectsOnHost } from '../../domain/sql/projects.js';
-import { regionExists, regionsByDistance } from '../../domain/sql/regions.js';
+import { regionsByDistance } from '../../domain/sql/regions.js';
+import { requireRegion } from '../../domain/regions.js';
 import { backupsOfProject } from '../../domain/sql/backups.js';
+import { AccountBody, CollaboratorBody, HostBody, Id, ProjectBody } from '../../domain/schemas.js';
 import type { HubContext } from '../app.js';
 
-const Id = z.uuid({ message: 'must be a uuid' });
-const AccountBody = z.strictObject({ name: text({ min: 1, max: 200 }) });
-const HostBody = z.strictObject({ name: text({ min: 1, max: 200 }), region: text({ min: 1, max: 100 }), admin_account_id: Id.optional() });
-const ProjectBody = z.strictObject({ title: text({ min: 1, max: 200 }), host_id: Id.optional(), backup_region: text({ min: 1, max: 100 }).optional() });
-const CollaboratorBody = z.strictObject({ account_id: Id });
 
 /** Accounts, hosts, projects and collaborators: the domain the ops act on and who may see them. */
 export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
@@ -30,6 +27,7 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
   app.post('/v1/hosts', async (request, reply) => {
     access.requireAdmin(await ctx.caller(request));
     const body = parseOrThrow(HostBody, request.body, 'request body');
+    await requireRegion(db, body.region, 'region');
     if (body.admin_account_id && !(await accountGet(db, body.admin_account_id))) throw new NotFoundError(`account ${body.admin_account_id}`);
     return reply.code(201).send(await hostInsert(db, { ...body, admin_account_id: body.admin_account_id ?? null }));
   });
@@ -63,9 +61,7 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
     if (body.host_id && !(await access.isHostAdmin(caller, body.host_id))) {
       throw new LroError('forbidden', `you may not place projects on host ${body.host_id}: only its host admin may`);
     }
-    if (body.backup_region && !(await regionExists(db, body.backup_region))) {
-      throw new InvalidInputError(`backup_region ${JSON.stringify(body.backup_region)} is not a backup region; GET /v1/regions lists them`);
-    }
+    if (body.backup_region) await requireRegion(db, body.backup_region, 'backup_region');
     const project = await projectInsert(db, {
       title: body.title, host_id: body.host_id ?? null, backup_region: body.backup_region ?? null, created_by: caller.account_id,
     });
