@@ -1,15 +1,19 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { hubOp, openTestLro } from './helpers/lro.js';
 import { startWorkerProcess } from './helpers/processes.js';
+
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
 const { lro, url } = await openTestLro();
 
 describe('exactly once under contention', () => {
   it('4 pools in 2 processes claim 2,000 ops: all succeed, each handler runs once', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'lro-contention-'));
+    dirs.push(dir);
     const logs = [path.join(dir, 'a.log'), path.join(dir, 'b.log')];
     const workers = await Promise.all(logs.map((log) =>
       startWorkerProcess({ DATABASE_URL: url, POOLS: '2', CONCURRENCY: '5', LRO_RUN_LOG: log })));
