@@ -229,9 +229,13 @@ describe('retry with a dedupe key now held by another op (item 10)', () => {
 });
 
 describe('siblings found by a security read', () => {
-  it('a host admin reads and cancels ops running on its host, whoever\'s scope they are in', async () => {
+  it('a host admin reads, lists and cancels ops running on its host, whoever\'s scope they are in', async () => {
     const { body: op } = await call('POST', '/v1/ops', { token: people.collab.token, body: demo(accountScope(people.collab), { host_id: hostId, hang: true }) });
     expect((await call('GET', `/v1/ops/${op.op_id}`, { token: people.hostAdmin.token })).status).toBe(200);
+    const listed = await call('GET', '/v1/ops?status=running,queued&limit=500', { token: people.hostAdmin.token });
+    expect(listed.body.ops.map((o: { op_id: string }) => o.op_id)).toContain(op.op_id);
+    const others = await call('GET', '/v1/ops?limit=500', { token: people.attacker.token });
+    expect(others.body.ops.map((o: { op_id: string }) => o.op_id)).not.toContain(op.op_id);
     expect((await call('POST', `/v1/ops/${op.op_id}/cancel`, { token: people.hostAdmin.token })).body).toMatchObject({ status: 'canceled' });
     // Not every account: the attacker still gets the same 404 as for an op that does not exist.
     expect((await call('GET', `/v1/ops/${op.op_id}`, { token: people.attacker.token })).status).toBe(404);

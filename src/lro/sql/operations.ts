@@ -108,7 +108,7 @@ export interface OperationListParams {
   kind?: string;
   status?: string[];
   include_dismissed?: boolean;
-  /** Only ops in these scopes (a caller's scopes); absent means any scope. */
+  /** Only ops in these scopes (a caller's scopes), and those routed to a host among them; absent means any scope. */
   scopes?: { type: string; id: string }[];
   /** Keyset cursor: rows strictly older than (created_at in µs since the epoch, op_id). */
   before?: { created_us: string; op_id: string };
@@ -124,7 +124,9 @@ export async function operationList(db: Db, p: OperationListParams): Promise<(Op
         AND ($5::boolean OR dismissed_at IS NULL)
         AND ($6::bigint IS NULL
              OR (created_at, op_id) < ('epoch'::timestamptz + $6::bigint * interval '1 microsecond', $7::uuid))
-        AND ($9::text[] IS NULL OR (scope_type, scope_id) IN (SELECT * FROM unnest($9::text[], $10::text[])))
+        AND ($9::text[] IS NULL OR (scope_type, scope_id) IN (SELECT * FROM unnest($9::text[], $10::text[]))
+             -- a host in the caller's scopes also brings the ops routed to it, whoever's scope they are in
+             OR routing IN (SELECT 'host:' || s.id FROM unnest($9::text[], $10::text[]) AS s(type, id) WHERE s.type = 'host'))
       ORDER BY created_at DESC, op_id DESC LIMIT $8`,
     [p.scope_type ?? null, p.scope_id ?? null, p.kind ?? null, p.status ?? null, p.include_dismissed ?? false,
      p.before?.created_us ?? null, p.before?.op_id ?? null, p.limit,
