@@ -58,6 +58,12 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
   const dataDir = path.resolve(opts.dataDir);
   const running = await runningServer(dataDir);
   if (running) return running;
+  // Two lro commands starting at once on a fresh directory: one initialises and starts, the other
+  // waits for it and then uses its server (initdb writes PG_VERSION long before the cluster is whole).
+  return withStartLock(dataDir, async () => (await runningServer(dataDir)) ?? startServer(dataDir, opts));
+}
+
+async function startServer(dataDir: string, opts: { port?: number; ephemeral?: boolean }): Promise<EmbeddedDatabase> {
   const bin = await binaries();
   const ids = runAs();
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await initialise(dataDir, bin.initdb, ids);
@@ -99,6 +105,29 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
       if (opts.ephemeral) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs `fn` holding `<dataDir>.lock` (created exclusively; a lock whose process is gone is taken over). */
+async function withStartLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
+  const lockPath = `${dataDir}.lock`;
+  await mkdir(path.dirname(dataDir), { recursive: true });
+  for (const deadline = Date.now() + 2 * READY_MS; ;) {
+    try {
+      await writeFile(lockPath, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+      if (holder && !alive(holder)) await rm(lockPath, { force: true });
+      else if (Date.now() > deadline) throw new Error(`another lro process (${holder}) has been starting the embedded Postgres in ${dataDir} for too long; if none is, remove ${lockPath}`);
+      else await delay(100); // the other process is initialising or starting the server
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lockPath, { force: true });
+  }
 }
 
 /** The server already running on `dataDir`, taken over when the lro process that started it is gone. */
