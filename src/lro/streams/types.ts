@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LroError, PayloadTooLargeError } from '../errors.js';
-import { jsonSize, parseOrThrow, text } from '../schemas.js';
+import { assertStorable, jsonSize, parseOrThrow, text } from '../schemas.js';
 import type { Scope } from '../types.js';
 
 /** Where a stream lives: `storage` is the scope's (`persist.project-<id>`, …), `name` is `lro.<op_id>`. */
@@ -105,9 +105,14 @@ export function streamOf(op: { op_id: string; scope_type: Scope['type']; scope_i
   return addr;
 }
 
-/** Validates an event body: its shape, a known level, JSON-serialisable, at most 64 KiB. */
+/**
+ * Validates an event body: its shape, a known level, JSON-serialisable, at most 64 KiB, and nothing
+ * Postgres cannot store (a NUL or a lone surrogate in `detail`, keys included, which no schema types).
+ */
 export function validateEvent(body: unknown): EventBody {
   const size = jsonSize(body, 'event');
   if (size > MAX_EVENT_BYTES) throw new PayloadTooLargeError('event', size, MAX_EVENT_BYTES);
-  return parseOrThrow(EventBodySchema, body, 'event');
+  const event = parseOrThrow(EventBodySchema, body, 'event');
+  assertStorable(event, 'event');
+  return event;
 }
