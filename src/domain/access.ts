@@ -12,6 +12,12 @@ import { scopesOfAccount } from './sql/projects.js';
 export type Caller = { kind: 'admin'; account_id: null } | { kind: 'account'; account_id: string };
 
 const Uuid = z.uuid();
+
+/** The host a `host:<uuid>` routing names, or null (`hub`, or not a host id). */
+function hostOf(routing: string): string | null {
+  const id = routing.startsWith('host:') ? routing.slice(5) : null;
+  return id !== null && Uuid.safeParse(id).success ? id : null;
+}
 const hash = (token: string) => createHash('sha256').update(token).digest();
 
 /**
@@ -76,8 +82,8 @@ export class Access {
     if (caller.kind === 'admin' || op.created_by === caller.account_id) return true;
     if (await this.canUseScope(caller, { type: op.scope_type, id: op.scope_id })) return true;
     // A host's admin sees (and may cancel) whatever runs on the host, whoever's scope it is in.
-    const hostId = op.routing.startsWith('host:') ? op.routing.slice(5) : null;
-    return hostId !== null && Uuid.safeParse(hostId).success && (await this.isHostAdmin(caller, hostId));
+    const hostId = hostOf(op.routing);
+    return hostId !== null && (await this.isHostAdmin(caller, hostId));
   }
 
   async isHostAdmin(caller: Caller, hostId: string): Promise<boolean> {
@@ -108,11 +114,12 @@ export class Access {
       throw new LroError('forbidden', `you may not create ops in ${scope.type} ${scope.id}`);
     }
     if (routing === 'hub') return;
-    const hostId = routing.startsWith('host:') ? routing.slice(5) : routing;
+    const hostId = hostOf(routing);
     // The routing must name the host exactly as hosts claim it (a lowercase uuid), not merely one Postgres casts to it.
-    const usable = Uuid.safeParse(hostId).success && hostId === hostId.toLowerCase() && (await hostUsableBy(this.#db, { host_id: hostId, account_id: caller.account_id }));
+    const usable = hostId !== null && hostId === hostId.toLowerCase()
+      && (await hostUsableBy(this.#db, { host_id: hostId, account_id: caller.account_id }));
     if (!usable) {
-      throw new LroError('forbidden', `you may not run ops on host ${hostId}: only its host admin and the collaborators ` +
+      throw new LroError('forbidden', `you may not run ops on host ${hostId ?? routing.replace(/^host:/, '')}: only its host admin and the collaborators ` +
         'of a project placed on it may', { details: { routing } });
     }
   }

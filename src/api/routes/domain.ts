@@ -74,25 +74,25 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
     const { id } = parseOrThrow(z.strictObject({ id: Id }), request.params, 'path');
     const project = await projectGet(db, id);
     if (!project || !(await access.canUseScope(caller, { type: 'project', id }))) throw new NotFoundError(`project ${id}`);
-    return project;
+    return { project, caller };
   }
 
   app.get('/v1/projects/:id', async (request) => {
-    const project = await visibleProject(request);
+    const { project } = await visibleProject(request);
     const fresh = project.last_backup !== null && (project.last_edited === null || project.last_backup >= project.last_edited);
     return { ...project, backup_fresh: fresh };
   });
 
   app.get('/v1/projects/:id/backups', async (request) => {
-    const project = await visibleProject(request);
+    const { project } = await visibleProject(request);
     return { backups: await backupsOfProject(db, project.project_id) };
   });
 
   app.post('/v1/projects/:id/collaborators', async (request) => {
-    const project = await visibleProject(request);
+    const { project, caller } = await visibleProject(request);
     const { account_id } = parseOrThrow(CollaboratorBody, request.body, 'request body');
     // The collaborators of a project placed on a host may run ops on that host: only its admin adds them.
-    if (project.host_id && !(await access.isHostAdmin(await ctx.caller(request), project.host_id))) {
+    if (project.host_id && !(await access.isHostAdmin(caller, project.host_id))) {
       throw new LroError('forbidden', `project ${project.project_id} is placed on a host: only that host's admin may add collaborators`);
     }
     if (!(await accountGet(db, account_id))) throw new NotFoundError(`account ${account_id}`);
