@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { migrate } from '../src/db/migrate.js';
-import { Lro } from '../src/lro/engine.js';
+import { Lro } from '../src/app/lro.js';
 import { KindRegistry } from '../src/lro/kinds.js';
 import { freshDatabase } from './lib.js';
 

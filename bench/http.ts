@@ -9,9 +9,9 @@ import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { buildHub } from '../src/api/app.js';
-import { LroClient } from '../src/api/client.js';
+import { LroClient } from '../src/client/client.js';
 import { migrate } from '../src/db/migrate.js';
-import { Lro, defaultKinds } from '../src/lro/engine.js';
+import { Lro, defaultKinds } from '../src/app/lro.js';
 import { freshDatabase, machineContext, percentile } from './lib.js';
 
 const { values: args } = parseArgs({ options: {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { Lro } from '../src/lro/engine.js';
+import { Lro } from '../src/app/lro.js';
 import { migrate } from '../src/db/migrate.js';
 import { openNatsStreams, type ProgressStreams } from '../src/lro/streams/index.js';
 import { freshDatabase, machineContext, percentile } from './lib.js';

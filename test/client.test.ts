@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { buildHub } from '../src/api/app.js';
-import { LroApiError, LroClient, type WatchEvent } from '../src/api/client.js';
+import { LroApiError, LroClient, type WatchEvent } from '../src/client/client.js';
 import { ADMIN_TOKEN, startHub } from './helpers/hub.js';
 import { openTestLro } from './helpers/lro.js';
 

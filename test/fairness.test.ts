@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accountKey, operationClaim, type ClaimParams } from '../src/lro/sql/operations-worker.js';
-import type { Operation } from '../src/lro/types.js';
+import type { Operation } from '../src/shared/operation.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 
 const { lro } = await openTestLro();

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { LroClient, type WatchEvent } from '../src/api/client.js';
-import type { Lro } from '../src/lro/engine.js';
+import { LroClient, type WatchEvent } from '../src/client/client.js';
+import type { Lro } from '../src/app/lro.js';
 import { KindRegistry, type KindDefinition } from '../src/lro/kinds.js';
-import type { Operation } from '../src/lro/types.js';
+import type { Operation } from '../src/shared/operation.js';
 import { demoKind, type DemoInput } from '../src/workers/kinds/demo.js';
 import { ADMIN_TOKEN, startHub } from './helpers/hub.js';
 import { openTestLro } from './helpers/lro.js';

@@ -6,9 +6,9 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ConflictError } from '../src/lro/errors.js';
-import type { Lro } from '../src/lro/engine.js';
+import type { Lro } from '../src/app/lro.js';
 import * as sql from '../src/lro/sql/operations.js';
-import type { Operation } from '../src/lro/types.js';
+import type { Operation } from '../src/shared/operation.js';
 import type { WorkerPool } from '../src/workers/pool.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 import { testKinds } from './helpers/kinds.js';

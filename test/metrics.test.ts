@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildHub } from '../src/api/app.js';
-import { Lro } from '../src/lro/engine.js';
+import { Lro } from '../src/app/lro.js';
 import { workerOps } from '../src/workers/ops.js';
 import { ADMIN_TOKEN } from './helpers/hub.js';
 import { hubOp, openTestLro } from './helpers/lro.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Lro } from '../src/lro/engine.js';
+import { Lro } from '../src/app/lro.js';
 import { streamOf } from '../src/lro/streams/types.js';
 import { burstKind } from './fixtures/burst-kind.js';
 import { createTestDatabase } from './helpers/db.js';

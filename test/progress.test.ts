@@ -6,7 +6,7 @@ import { PhaseBars } from '../src/cli/progress-bars.js';
 import { LroError } from '../src/lro/errors.js';
 import type { StreamEvent, StreamItem } from '../src/lro/streams/index.js';
 import { streamOf } from '../src/lro/streams/types.js';
-import type { Operation } from '../src/lro/types.js';
+import type { Operation } from '../src/shared/operation.js';
 import { ProgressTracker } from '../src/workers/progress.js';
 import { OpPublisher } from '../src/workers/publisher.js';
 import { testKinds } from './helpers/kinds.js';

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../src/lro/errors.js';
 import { workerOps } from '../src/workers/ops.js';
 import type { WorkerPool } from '../src/workers/pool.js';
-import type { Lro } from '../src/lro/engine.js';
+import type { Lro } from '../src/app/lro.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 
 const { lro, url } = await openTestLro();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KindRegistry } from '../../src/lro/kinds.js';
-import { Lro } from '../../src/lro/engine.js';
+import { Lro } from '../../src/app/lro.js';
 import { migrate } from '../../src/db/migrate.js';
 import type { Hooks, QueueSystem } from './types.js';
 

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Access, type Caller } from '../domain/access.js';
-import type { Lro } from '../lro/engine.js';
+import type { Lro } from '../app/lro.js';
 import { LroError } from '../lro/errors.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import type { HubMetricsOptions } from './metrics.js';

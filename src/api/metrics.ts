@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Lro } from '../lro/engine.js';
+import type { Lro } from '../app/lro.js';
 import {
   appendChannel, listen, rescueChannel, sseClientChannel, type AppendMessage, type RescueMessage, type SseClientMessage,
 } from '../lro/instruments.js';

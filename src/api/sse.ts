@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Lro } from '../lro/engine.js';
+import type { Lro } from '../app/lro.js';
 import { summaryOf } from '../lro/op-events.js';
 import { report, sseClientChannel, type SseClientMessage } from '../lro/instruments.js';
-import { isTerminal } from '../lro/status.js';
+import { isTerminal } from '../shared/status.js';
 import { streamOf, type StreamItem } from '../lro/streams/index.js';
-import type { Operation } from '../lro/types.js';
+import type { Operation } from '../shared/operation.js';
 
 const KEEP_ALIVE_MS = 15_000;
 /** After the row turns terminal, how long to wait for its summary event before sending one from the row. */

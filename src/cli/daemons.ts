@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { lroOptions, poolOptions, type Config } from '../config.js';
 import { parseOrThrow } from '../lro/schemas.js';
-import { Lro } from '../lro/engine.js';
+import { Lro } from '../app/lro.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { openDatabase, type OpenDatabase } from './database.js';
 import { serveHost, serveHub } from './serve.js';

@@ -1,6 +1,6 @@
-import { LroApiError } from '../api/client.js';
+import { LroApiError } from '../client/client.js';
 import { LroError } from '../lro/errors.js';
-import { isTerminal } from '../lro/status.js';
+import { isTerminal } from '../shared/status.js';
 
 /** What `lro` exits with, so that scripts can tell the outcomes apart (also in `--help` and the README). */
 export const EXIT = {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { LroApiError } from '../api/client.js';
+import { LroApiError } from '../client/client.js';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { adminCommands } from './admin.js';

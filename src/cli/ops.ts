@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { LroClient } from '../api/client.js';
+import { LroClient } from '../client/client.js';
 import { loadConfig } from '../config.js';
 import { LroError } from '../lro/errors.js';
 import { exitForStatus } from './exit-codes.js';

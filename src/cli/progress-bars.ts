@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { WatchEvent } from '../api/client.js';
+import type { WatchEvent } from '../client/client.js';
 
 /**
  * Draws one bar per phase (percent, current/total with units, speed, ETA, its latest message) from a

@@ -1,5 +1,5 @@
-import type { Operation } from '../lro/types.js';
-import type { ProgressSummary } from '../workers/progress.js';
+import type { Operation } from '../shared/operation.js';
+import type { ProgressSummary } from '../shared/progress.js';
 
 const WIDTH = 24;
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildHub } from '../api/app.js';
 import { poolOptions, type Config } from '../config.js';
 import { hostSetStatus } from '../domain/sql/hosts.js';
-import type { Lro } from '../lro/engine.js';
+import type { Lro } from '../app/lro.js';
 import type { WorkerPool } from '../workers/pool.js';
 
 /**

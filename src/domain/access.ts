@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { LroError } from '../lro/errors.js';
 import type { CreateOptions, CreateTarget } from '../lro/store.js';
-import type { Operation, Scope } from '../lro/types.js';
+import type { Operation, Scope } from '../shared/operation.js';
 import { accountInsert, apiTokenAccount, apiTokenInsert, type Account } from './sql/accounts.js';
 import { hostGet, hostUsableBy } from './sql/hosts.js';
 import { scopesOfAccount } from './sql/projects.js';

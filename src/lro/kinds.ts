@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { UnknownKindError } from './errors.js';
 import { parseOrThrow } from './schemas.js';
-import type { Operation, Scope } from './types.js';
+import type { Operation, Scope } from '../shared/operation.js';
+import type { ProgressEvent } from '../shared/progress.js';
 
 /** What a running handler gets. */
 export interface HandlerContext<I> {
@@ -17,15 +18,6 @@ export interface HandlerContext<I> {
   /** Records progress; never blocks; coalesced onto the heartbeat. */
   progress(event: ProgressEvent): void;
   log: (message: string, level?: 'debug' | 'info' | 'warn' | 'error') => void;
-}
-
-export interface ProgressEvent {
-  phase: string;
-  message?: string;
-  /** A percent (0–100) or a count towards a total. */
-  progress?: number | { current: number; total: number; unit?: string; weight?: number };
-  detail?: unknown;
-  level?: 'debug' | 'info' | 'warn' | 'error';
 }
 
 export interface KindDefinition<I = any, R = any> {

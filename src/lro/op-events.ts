@@ -1,6 +1,6 @@
 import type { ProgressStreams } from './streams/index.js';
 import { StaleEpochError, streamOf } from './streams/types.js';
-import type { Operation } from './types.js';
+import type { Operation } from '../shared/operation.js';
 
 /** A summary as it should read once the op is not running (a terminal or queued row): speeds stay, ETAs go. */
 export function withoutEtas(summary: unknown): unknown {

@@ -1,7 +1,7 @@
 /** zod schemas for everything that enters the store from outside (HTTP, CLI, library callers). */
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
-import { SCOPE_TYPES, STATUSES } from './status.js';
+import { SCOPE_TYPES, STATUSES } from '../shared/status.js';
 
 export const OpIdSchema = z.uuid({ message: 'must be a uuid' });
 

@@ -6,7 +6,7 @@ import type { KindRegistry } from './kinds.js';
 import type { OpEvents } from './op-events.js';
 import { CreateOpSchema, ListOpsSchema, OpIdSchema, assertStorable, cursor, jsonSize, parseOrThrow } from './schemas.js';
 import * as sql from './sql/operations.js';
-import type { Operation, Scope } from './types.js';
+import type { Operation, Scope } from '../shared/operation.js';
 
 /** Inputs larger than this are refused before anything is written. */
 export const MAX_INPUT_BYTES = 64 * 1024;

@@ -1,8 +1,8 @@
 import { LroError } from './errors.js';
 import type { PgListener } from './listener.js';
-import { isTerminal } from './status.js';
+import { isTerminal } from '../shared/status.js';
 import type { OperationStore } from './store.js';
-import type { Operation } from './types.js';
+import type { Operation } from '../shared/operation.js';
 
 /**
  * `wait(op_id, timeout)`: subscribes to the op's terminal notification before it checks the row (so

@@ -5,7 +5,7 @@
  */
 import { escapeHtml, type LroProgressElement } from './lro-progress.js';
 import './lro-progress.js';
-import { isTerminal } from '../lro/status.js';
+import { isTerminal } from '../shared/status.js';
 import type { OpState } from './watch-op.js';
 
 const KEY = 'lro-token';

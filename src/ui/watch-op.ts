@@ -3,9 +3,9 @@
  * `<lro-progress>` element, or React and friends. It reconnects by itself and resumes after the last
  * event it saw; `connection` says when it is lost.
  */
-import { parseSse } from '../api/client.js';
-import { isTerminal } from '../lro/status.js';
-import type { PhaseSummary } from '../workers/progress.js';
+import { parseSse } from '../client/client.js';
+import { isTerminal } from '../shared/status.js';
+import type { PhaseSummary } from '../shared/progress.js';
 
 /** A phase as the worker summarises it, less its timestamps and message. */
 export type PhaseState = Pick<PhaseSummary, 'phase' | 'percent' | 'current' | 'total' | 'unit' | 'weight' | 'speed' | 'eta_s'>;

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Operation } from '../lro/types.js';
+import type { Operation } from '../shared/operation.js';
 import type { WorkerOps } from './ops.js';
 
 export interface Completion {

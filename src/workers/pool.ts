@@ -10,7 +10,7 @@ import { Completer } from './completer.js';
 import { Heartbeater } from './heartbeat.js';
 import type { WorkerOps } from './ops.js';
 import { accountKey } from '../lro/sql/operations-worker.js';
-import type { Operation } from '../lro/types.js';
+import type { Operation } from '../shared/operation.js';
 import { RunningOp, runOp, type Log } from './runner.js';
 
 export interface WorkerPoolOptions {

@@ -1,31 +1,4 @@
-import type { ProgressEvent } from '../lro/kinds.js';
-
-export interface PhaseSummary {
-  phase: string;
-  percent: number | null;
-  current?: number;
-  total?: number;
-  unit?: string;
-  weight: number;
-  message?: string;
-  /** Units per second, smoothed over this phase's own recent samples. */
-  speed?: number;
-  /** Seconds left, only while the phase runs (never on a finished phase or an op that ended). */
-  eta_s?: number;
-  /** When the phase started running (its first event until it moves). */
-  started_at: string;
-  updated_at: string;
-}
-
-/** What the op row's `progress_summary` holds: each phase's latest state and an overall percent. */
-export interface ProgressSummary {
-  phase: string;
-  percent: number | null;
-  message?: string;
-  phases: PhaseSummary[];
-  stalled: boolean;
-  updated_at: string;
-}
+import type { PhaseSummary, ProgressEvent, ProgressSummary } from '../shared/progress.js';
 
 /** Smoothing of the speed estimate: the weight of the newest sample. */
 const ALPHA = 0.3;

@@ -1,9 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { LroError } from '../lro/errors.js';
 import type { KindDefinition } from '../lro/kinds.js';
-import type { OpError, Operation } from '../lro/types.js';
+import type { OpError, Operation } from '../shared/operation.js';
 import { AbortReason, PermanentError, abortCode, type AbortCode } from './abort.js';
-import { backoffMs, DEFAULT_BACKOFF } from './backoff.js';
+import { backoffMs, DEFAULT_BACKOFF } from '../shared/backoff.js';
 import type { OpEvents } from '../lro/op-events.js';
 import { validateEvent } from '../lro/streams/types.js';
 import type { Completer } from './completer.js';

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { connect, type AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
 import { buildHub, type HubOptions } from '../../src/api/app.js';
-import type { Lro } from '../../src/lro/engine.js';
+import type { Lro } from '../../src/app/lro.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 

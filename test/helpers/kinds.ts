@@ -1,4 +1,4 @@
-import { defaultKinds } from '../../src/lro/engine.js';
+import { defaultKinds } from '../../src/app/lro.js';
 import { probeKind } from '../fixtures/probe-kind.js';
 
 /** The built-in kinds plus the test-only `probe` kind. */

@@ -1,5 +1,5 @@
 import { afterAll } from 'vitest';
-import { Lro, type LroOptions } from '../../src/lro/engine.js';
+import { Lro, type LroOptions } from '../../src/app/lro.js';
 import { createTestDatabase } from './db.js';
 import { testKinds } from './kinds.js';
 

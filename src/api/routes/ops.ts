@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { NotFoundError } from '../../lro/errors.js';
 import { AccessToken, CreateOpSchema, OpIdSchema, SeqText, parseOrThrow } from '../../lro/schemas.js';
-import type { Operation } from '../../lro/types.js';
+import type { Operation } from '../../shared/operation.js';
 import type { Caller } from '../../domain/access.js';
 import type { HubContext } from '../app.js';
 import { streamOpEvents } from '../sse.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { assets, PAGE } from '../../ui/assets.js';
+import { assets, PAGE } from '../ui-assets.js';
 import { PAGE_HEADERS } from '../security.js';
 
 /** The browser page at `/` and `/ops/<op_id>`, and its bundles under `/assets/`. */

@@ -3,7 +3,7 @@
  * release, rescue). Part of the operations SQL module (re-exported by ./operations.ts). Every write
  * is fenced by `lease_epoch`: a worker whose lease was taken over changes nothing.
  */
-import type { OpError, Operation } from '../types.js';
+import type { OpError, Operation } from '../../shared/operation.js';
 import type { Db } from './operations.js';
 
 const T = 'long_running_operations';

@@ -5,7 +5,7 @@
  * database clock, tests pin it.
  */
 import type pg from 'pg';
-import type { OpError, Operation } from '../types.js';
+import type { OpError, Operation } from '../../shared/operation.js';
 
 export type Db = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LroError, PayloadTooLargeError } from '../errors.js';
 import { assertStorable, jsonSize, parseOrThrow, text } from '../schemas.js';
-import type { Scope } from '../types.js';
+import type { Scope } from '../../shared/operation.js';
 
 /** Where a stream lives: `storage` is the scope's (`persist.project-<id>`, …), `name` is `lro.<op_id>`. */
 export interface StreamAddress {

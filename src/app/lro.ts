@@ -1,16 +1,16 @@
 import pg from 'pg';
-import { KindRegistry } from './kinds.js';
-import { PgListener } from './listener.js';
-import { OperationStore } from './store.js';
-import { OperationWaiter } from './wait.js';
+import { KindRegistry } from '../lro/kinds.js';
+import { PgListener } from '../lro/listener.js';
+import { OperationStore } from '../lro/store.js';
+import { OperationWaiter } from '../lro/wait.js';
 import { workerOps } from '../workers/ops.js';
 import { WorkerPool, type WorkerPoolOptions } from '../workers/pool.js';
 import { Maintainer } from '../workers/maintenance.js';
 import { demoKind } from '../workers/kinds/demo.js';
-import { defined } from './defined.js';
-import { OpEvents } from './op-events.js';
-import { PgStreamBackend } from './streams/pg.js';
-import { ProgressStreams, openNatsStreams } from './streams/index.js';
+import { defined } from '../lro/defined.js';
+import { OpEvents } from '../lro/op-events.js';
+import { PgStreamBackend } from '../lro/streams/pg.js';
+import { ProgressStreams, openNatsStreams } from '../lro/streams/index.js';
 
 export interface LroOptions {
   connectionString: string;

@@ -1,3 +1,4 @@
+import type { ProgressSummary } from './progress.js';
 import type { ScopeType, Status } from './status.js';
 
 /** The operation record as stored (snake_case, as the HTTP API returns it). */
@@ -15,7 +16,7 @@ export interface Operation {
   result: unknown;
   error: OpError | null;
   last_error: OpError | null;
-  progress_summary: unknown;
+  progress_summary: ProgressSummary | null;
   attempt: number;
   max_attempts: number;
   priority: number;

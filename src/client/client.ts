@@ -2,8 +2,8 @@
  * A typed client for the hub's HTTP API, for Node (18+) and the browser: only `fetch`, no Node
  * modules. Errors come back as `LroApiError` with the API's stable `code`.
  */
-import { isTerminal } from '../lro/status.js';
-import type { Operation } from '../lro/types.js';
+import { isTerminal } from '../shared/status.js';
+import type { Operation } from '../shared/operation.js';
 
 export interface CreateOpBody {
   kind: string;

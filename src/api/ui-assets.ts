@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 
-const DIR = fileURLToPath(new URL('./', import.meta.url));
+const DIR = fileURLToPath(new URL('../ui/', import.meta.url));
 
 /** The page's HTML: everything else comes from /assets (built here, nothing from a CDN). */
 export const PAGE = `<!doctype html>
