@@ -5,7 +5,7 @@ import { OperationStore } from '../lro/store.js';
 import { OperationWaiter } from '../lro/wait.js';
 import { workerOps } from '../workers/ops.js';
 import { WorkerPool, type WorkerPoolOptions } from '../workers/pool.js';
-import { Maintainer } from '../workers/maintenance.js';
+import { Maintainer, type MaintainerOptions } from '../workers/maintenance.js';
 import { demoKind } from '../workers/kinds/demo.js';
 import { defined } from '../lro/defined.js';
 import { OpEvents } from '../lro/op-events.js';
@@ -96,7 +96,8 @@ export class Lro {
     return pool;
   }
 
-  maintainer(opts: { intervalMs?: number; retentionS?: number } = {}): Maintainer {
+  /** The rescuer, expirer and stream retention on this Lro's pool and streams (`clock`, `log` may be given). */
+  maintainer(opts: Omit<MaintainerOptions, 'db' | 'events'> = {}): Maintainer {
     const m = new Maintainer({ db: this.db, events: this.events, ...defined({ retentionS: this.#opts.retentionS }), ...opts });
     this.#maintainers.add(m);
     return m;

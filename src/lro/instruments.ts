@@ -6,7 +6,7 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import type pg from 'pg';
 
-/** A maintainer pass rescued stale leases; `db` tells which Lro's maintainer it was. */
+/** A rescuer pass rescued stale leases; `db` tells which Lro's rescuer it was. */
 export interface RescueMessage {
   db: pg.Pool;
   rescued: { kind: string; status: string }[];

@@ -1,15 +1,10 @@
-import type pg from 'pg';
-import { defined } from '../lro/defined.js';
-import { report, rescueChannel, type RescueMessage } from '../lro/instruments.js';
+import { defaultLogger } from '../lro/log.js';
 import type { OpEvents } from '../lro/op-events.js';
-import { withAdvisoryXactLock } from '../lro/sql/locks.js';
-import {
-  operationEventsDue, operationExpire, operationMarkEventsDropped, operationRescue,
-} from '../lro/sql/operations.js';
-import { streamOf } from '../lro/streams/types.js';
-
-const MAINTENANCE_LOCK = 7_203_114_002;
-const BATCH = 1000;
+import type { Service } from '../lro/service.js';
+import { Expirer } from './expirer.js';
+import type { MaintenanceServiceOptions } from './maintenance-service.js';
+import { Rescuer } from './rescuer.js';
+import { StreamRetention } from './stream-retention.js';
 
 export interface MaintenanceReport {
   rescued: { op_id: string; status: string }[];
@@ -20,74 +15,54 @@ export interface MaintenanceReport {
   events_aged_out: number;
 }
 
-export interface MaintainerOptions {
-  db: pg.Pool;
-  /** Publishes summaries for the ops a pass changes, and drops streams past retention. */
+export interface MaintainerOptions extends MaintenanceServiceOptions {
+  /** Publishes summaries for the ops a pass changes; their streams get retention. @default none (no streams) */
   events?: OpEvents;
-  /** How often a pass runs. @default 5000 */
-  intervalMs?: number;
-  /** How long a finished op's stream is kept. @default 7 days */
+  /** How long a finished op's stream is kept (seconds). @default DEFAULTS.retentionS */
   retentionS?: number;
-  onError?: (err: unknown) => void;
 }
 
 /**
- * Rescue of stale leases, expiry of queued ops, retention of finished ops' streams and the age limit
- * of stream events, on a schedule.
- * Any number of hubs may run one: each pass takes an advisory lock, so exactly one executes at a time.
+ * The three maintenance services of a process, started and stopped together: the `Rescuer`, the
+ * `Expirer` and, when there are streams, `StreamRetention`. Each runs on its own interval under its
+ * own advisory lock, so any number of hubs may run a maintainer. Tests drive `runOnce`.
  */
-export class Maintainer {
-  readonly #o: Required<Omit<MaintainerOptions, 'events'>> & { events: OpEvents | null };
-  #timer: NodeJS.Timeout | null = null;
-  #inFlight: Promise<unknown> | null = null;
+export class Maintainer implements Service {
+  readonly rescuer: Rescuer;
+  readonly expirer: Expirer;
+  readonly retention: StreamRetention | null;
+  readonly #services: Service[];
 
   constructor(opts: MaintainerOptions) {
-    this.#o = {
-      intervalMs: 5000, retentionS: 7 * 86_400,
-      onError: (err) => console.error(`maintenance: ${(err as Error).message}`),
-      ...(defined(opts) as MaintainerOptions), events: opts.events ?? null,
-    };
+    const shared = { ...opts, log: opts.log ?? defaultLogger() };
+    this.rescuer = new Rescuer(shared);
+    this.expirer = new Expirer(shared);
+    this.retention = opts.events ? new StreamRetention({ ...shared, streams: opts.events.streams }) : null;
+    this.#services = [this.rescuer, this.expirer, ...(this.retention ? [this.retention] : [])];
   }
 
   start(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => {
-      this.#inFlight ??= this.runOnce().catch(this.#o.onError).finally(() => { this.#inFlight = null; });
-    }, this.#o.intervalMs);
-    this.#timer.unref();
+    for (const s of this.#services) void s.start();
   }
 
   async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#inFlight;
+    await Promise.all(this.#services.map((s) => s.stop()));
   }
 
-  /** One pass; null when another process holds the maintenance lock. `now` pins the clock in tests. */
+  /**
+   * One pass of each service in turn (rescue, expiry, retention), at `now` if given. A pass whose lock
+   * another process holds counts as having done nothing; null when all of them were held elsewhere.
+   */
   async runOnce(opts: { now?: Date } = {}): Promise<MaintenanceReport | null> {
-    const changed = await withAdvisoryXactLock(this.#o.db, MAINTENANCE_LOCK, async (client) => ({
-      rescued: await operationRescue(client, { now: opts.now, limit: BATCH }),
-      expired: await operationExpire(client, { now: opts.now, limit: BATCH }),
-    }));
-    if (!changed) return null;
-    if (changed.rescued.length > 0) {
-      report<RescueMessage>(rescueChannel, () => ({ db: this.#o.db, rescued: changed.rescued.map((op) => ({ kind: op.kind, status: op.status })) }));
-    }
-    await this.#o.events?.summaries([...changed.rescued, ...changed.expired]);
+    const rescued = await this.rescuer.runOnce(opts);
+    const expired = await this.expirer.runOnce(opts);
+    const retained = await this.retention?.runOnce(opts);
+    if (!rescued && !expired && !retained) return null;
     return {
-      rescued: changed.rescued.map((op) => ({ op_id: op.op_id, status: op.status })),
-      expired: changed.expired.map((op) => op.op_id),
-      streams_dropped: await this.#dropOldStreams(opts.now ?? new Date()),
-      events_aged_out: (await this.#o.events?.streams.backend.trimAge(opts.now)) ?? 0,
+      rescued: (rescued ?? []).map((op) => ({ op_id: op.op_id, status: op.status })),
+      expired: (expired ?? []).map((op) => op.op_id),
+      streams_dropped: retained?.streams_dropped ?? [],
+      events_aged_out: retained?.events_aged_out ?? 0,
     };
-  }
-
-  async #dropOldStreams(now: Date): Promise<string[]> {
-    const events = this.#o.events;
-    if (!events) return [];
-    const due = await operationEventsDue(this.#o.db, { before: new Date(now.getTime() - this.#o.retentionS * 1000), limit: BATCH });
-    for (const op of due) await events.streams.drop(streamOf(op));
-    if (due.length > 0) await operationMarkEventsDropped(this.#o.db, { op_ids: due.map((op) => op.op_id), now });
-    return due.map((op) => op.op_id);
   }
 }

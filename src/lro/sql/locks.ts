@@ -1,6 +1,21 @@
 import type pg from 'pg';
 
 /**
+ * The advisory lock of each pass that one process at a time may run, named. Distinct ids, so the
+ * rescuer never waits behind a long stream retention pass and vice versa. `7_203_114_001` is the
+ * migration lock (`src/db/migrate.ts`); the rescuer keeps the id of the former single maintenance
+ * lock, so a hub of the previous release and a new one never rescue at once.
+ */
+export const LOCKS = {
+  /** Stale leases → queued / failed / canceled (`Rescuer`). */
+  rescuer: 7_203_114_002,
+  /** Queued ops past `expires_at` → expired (`Expirer`). */
+  expirer: 7_203_114_003,
+  /** Finished ops' streams past retention dropped, events past their stream's max age trimmed (`StreamRetention`). */
+  streamRetention: 7_203_114_004,
+} as const;
+
+/**
  * Runs `fn` in a transaction that holds the transaction-scoped advisory lock `key`, or returns null
  * at once when another session holds it (so exactly one process does the work at a time).
  */
