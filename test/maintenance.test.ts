@@ -44,7 +44,7 @@ const lastSummary = async (op: Operation) => (await lro.streams.backend.history(
 const ids = (ops: Operation[] | null) => (ops ?? []).map((op) => op.op_id);
 
 describe('Rescuer', () => {
-  it('requeues an op once the clock passes its lease, under a new epoch, and says so on its stream and the rescue instrument', async () => {
+  it('requeues an op once the clock passes its lease, under a new epoch; says so on its stream and instrument', async () => {
     const clock = new ManualClock();
     const rescuer = new Rescuer({ ...quiet, events: lro.events, clock });
     const claimed = await orphanedAt(clock);
@@ -64,7 +64,8 @@ describe('Rescuer', () => {
       unlisten();
     }
     expect(messages.flatMap((m) => m.rescued)).toContainEqual({ kind: 'probe', status: 'queued' });
-    expect(await lastSummary(claimed)).toMatchObject({ type: 'summary', summary: { status: 'queued', last_error: { code: 'lease_expired' } } });
+    expect(await lastSummary(claimed))
+      .toMatchObject({ type: 'summary', summary: { status: 'queued', last_error: { code: 'lease_expired' } } });
     expect(ids(await rescuer.runOnce())).not.toContain(claimed.op_id); // once
     await lro.store.cancel(claimed.op_id); // leaves no queued probe behind for the other tests
   });

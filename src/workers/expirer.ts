@@ -1,6 +1,5 @@
 import { LOCKS } from '../lro/sql/locks.js';
 import { operationExpire } from '../lro/sql/operations.js';
-import type { Operation } from '../shared/operation.js';
 import { OpSweep, type OpSweepOptions } from './maintenance-service.js';
 
 export type ExpirerOptions = OpSweepOptions;
@@ -14,9 +13,5 @@ export type ExpirerOptions = OpSweepOptions;
 export class Expirer extends OpSweep {
   constructor(opts: ExpirerOptions) {
     super('expirer', LOCKS.expirer, operationExpire, opts);
-  }
-
-  protected changed(ops: Operation[]): void {
-    this.log.info({ expired: ops.length }, 'expired queued ops');
   }
 }

@@ -89,12 +89,15 @@ export abstract class OpSweep extends MaintenanceService<Operation[]> {
     const now = opts.now ?? this.clock.sqlNow();
     const changed = await withAdvisoryXactLock(this.db, this.#lock, (client) => this.#transition(client, { now, limit: this.batch }));
     if (!changed) return null;
-    if (changed.length > 0) this.changed(changed);
+    if (changed.length > 0) {
+      this.log.info({ ops: changed.length }, 'ops changed'); // bound with the service's name
+      this.changed(changed);
+    }
     // After the commit: a summary must never announce a change that was rolled back.
     await this.#events?.summaries(changed);
     return changed;
   }
 
   /** Called with the ops a pass changed (at least one), before their summaries are published. */
-  protected abstract changed(ops: Operation[]): void;
+  protected changed(_ops: Operation[]): void {}
 }

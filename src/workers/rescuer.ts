@@ -18,8 +18,7 @@ export class Rescuer extends OpSweep {
     super('rescuer', LOCKS.rescuer, operationRescue, opts);
   }
 
-  protected changed(ops: Operation[]): void {
-    this.log.info({ rescued: ops.length }, 'rescued stale leases');
+  protected override changed(ops: Operation[]): void {
     report<RescueMessage>(rescueChannel, () => ({ db: this.db, rescued: ops.map((op) => ({ kind: op.kind, status: op.status })) }));
   }
 }
