@@ -52,6 +52,12 @@ export default tseslint.config(
     },
   },
   {
+    // Library code logs through the injected pino logger (src/lro/log.ts); only the CLI prints.
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**'],
+    rules: { 'no-console': 'error' },
+  },
+  {
     files: ['src/ui/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },

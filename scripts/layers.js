@@ -26,6 +26,8 @@ export const LAYERS = {
   client: ['shared'], // the HTTP client, for the CLI and the browser
   ui: ['client', 'shared'], // the browser page: bundled, so it cannot reach server code
   'config.ts': ['shared'],
+  // The package entry point (the build branch adds it): re-exports the library, not the CLI or the page.
+  'index.ts': ['app', 'api', 'lro', 'workers', 'domain', 'db', 'client', 'shared', 'config.ts'],
   cli: '*', // wires everything together
 };
 
