@@ -28,7 +28,7 @@ describe('import layers', () => {
   });
 
   it('the core importing a worker is refused', async () => {
-    expect(await findings(`import { WorkerPool } from '../workers/pool.js';\nexport const p = WorkerPool;\n`, 'src/lro/x.ts')).toEqual([
+    expect(await findings(`import '../workers/pool.js';\n`, 'src/lro/x.ts')).toEqual([
       expect.stringMatching(/^import-x\/no-restricted-paths: .*"\.\.\/workers\/pool\.js".*src\/lro may import only from src\/shared/),
     ]);
   });
@@ -42,6 +42,8 @@ describe('import layers', () => {
     );
   });
 
+  // The files imported below must exist: an import the resolver cannot resolve is not checked (tsc
+  // fails on it instead), so a rename of pool.ts, app.ts or store.ts shows up here as a failure.
   it('the browser page importing the core is refused', async () => {
     expect(await findings(`import { OperationStore } from '../lro/store.js';\nexport const s = OperationStore;\n`, 'src/ui/x.ts')).toEqual([
       expect.stringMatching(/"\.\.\/lro\/store\.js".*src\/ui may import only from src\/client, src\/shared/),
