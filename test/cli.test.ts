@@ -37,3 +37,14 @@ describe('configuration', () => {
     expect(err.stderr).toContain('LRO_STREAMS: must be "pg" or a nats:// URL');
   });
 });
+
+describe('help', () => {
+  // The admin commands' module (pg, the domain layer) loads only when `admin` is on the command line.
+  it('lists every command, and the admin subcommands under `lro admin --help`', async () => {
+    const { stdout } = await run(process.execPath, [BIN, '--help']);
+    for (const cmd of ['migrate', 'start', 'worker', 'hub', 'host', 'ops', 'admin']) expect(stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
+    expect(stdout).toContain('Exit codes:');
+    const admin = await run(process.execPath, [BIN, 'admin', '--help']);
+    for (const cmd of ['account-create', 'token-create', 'host-create', 'project-create', 'collaborator-add']) expect(admin.stdout).toContain(cmd);
+  });
+});
