@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { natsUrl } from './helpers/binaries.js';
 import { createTestDatabase } from './helpers/db.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../bin/lro.js', import.meta.url).pathname;
 
 describe('lro start', () => {
-  it.each([['pg'], [process.env.NATS_URL ?? 'nats://127.0.0.1:4222']])('runs demo ops with terminal progress and exits cleanly (LRO_STREAMS=%s)', async (streams) => {
+  it.each([['pg'], [natsUrl()]])('runs demo ops with terminal progress and exits cleanly (LRO_STREAMS=%s)', async (streams) => {
     const url = await createTestDatabase();
     const { stdout, stderr } = await run(process.execPath, [BIN, 'start', '--demo-ops', '3', '--exit-when-done', '--port', '0'], {
       env: { ...process.env, DATABASE_URL: url, LRO_CONCURRENCY: '3', LRO_STREAMS: streams },
