@@ -32,7 +32,9 @@ program
   .description('apply the numbered migrations in sql/ to DATABASE_URL, else the embedded database (safe to run from many processes)')
   .action(async () => {
     const [{ openDatabase }, { migrate }] = await Promise.all([import('./database.js'), import('../db/migrate.js')]);
-    const db = await openDatabase(loadConfig(), (m) => console.error(m), { migrate: false });
+    const config = loadConfig();
+    const log = (await import('./logger.js')).cliLogger(config);
+    const db = await openDatabase(config, (m) => log.info(m), { migrate: false });
     try {
       const result = await migrate(db.url);
       console.log(result.applied.length ? `applied ${result.applied.join(', ')}` : `up to date (version ${result.current})`);
