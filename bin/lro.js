@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx lro …` works right after `npm ci` with no build step.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI (`dist/`, built by `npm run build`, which `npm ci` runs as `prepare`).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  console.error('lro: dist/ is missing: run `npm run build` (npm ci runs it) in the lro checkout');
+  process.exit(1);
+}
+await import(main.href);

@@ -11,7 +11,7 @@ const { lro, url } = await openTestLro();
 await lro.workerPool({ concurrency: 4, summaryIntervalS: 0.2 }).start();
 const { base } = await startHub(lro);
 
-/** Each `lro` run starts node and tsx (seconds on a loaded 2-core machine): tests that make many get more time. */
+/** Each `lro` run starts a node process (a fraction of a second, more on a loaded 2-core machine): tests that make many get more time. */
 const CLI_TIMEOUT = 180_000;
 const lroCli = (args: string[], env: Record<string, string> = {}) =>
   exec(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: url, LRO_URL: base, ...env } });

@@ -1,13 +1,18 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { natsUrl } from './helpers/binaries.js';
 import { createTestDatabase } from './helpers/db.js';
+import { textLines } from '../src/cli/logger.js';
+import { createLogger } from '../src/lro/log.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../bin/lro.js', import.meta.url).pathname;
 
 describe('lro start', () => {
-  it.each([['pg'], [process.env.NATS_URL ?? 'nats://127.0.0.1:4222']])('runs demo ops with terminal progress and exits cleanly (LRO_STREAMS=%s)', async (streams) => {
+  it.each([['pg'], [natsUrl()]])('runs demo ops with terminal progress and exits cleanly (LRO_STREAMS=%s)', async (streams) => {
     const url = await createTestDatabase();
     const { stdout, stderr } = await run(process.execPath, [BIN, 'start', '--demo-ops', '3', '--exit-when-done', '--port', '0'], {
       env: { ...process.env, DATABASE_URL: url, LRO_CONCURRENCY: '3', LRO_STREAMS: streams },
@@ -35,5 +40,41 @@ describe('configuration', () => {
     const err = await run(process.execPath, [BIN, 'start'], { env: { ...process.env, LRO_STREAMS: 'kafka://x' } }).catch((e) => e);
     expect(err.code).toBe(1);
     expect(err.stderr).toContain('LRO_STREAMS: must be "pg" or a nats:// URL');
+  });
+});
+
+describe('help', () => {
+  // The admin commands' module (pg, the domain layer) loads only when `admin` is on the command line.
+  it('lists every command, and the admin subcommands under `lro admin --help`', async () => {
+    const { stdout } = await run(process.execPath, [BIN, '--help']);
+    for (const cmd of ['migrate', 'start', 'worker', 'hub', 'host', 'ops', 'admin']) expect(stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
+    expect(stdout).toContain('Exit codes:');
+    const admin = await run(process.execPath, [BIN, 'admin', '--help']);
+    for (const cmd of ['account-create', 'token-create', 'host-create', 'project-create', 'collaborator-add']) expect(admin.stdout).toContain(cmd);
+  });
+});
+
+describe('the daemons\' log', () => {
+  it('is pino: text lines by default (message, then bound fields), JSON lines with LRO_LOG_FORMAT=json', async () => {
+    const out: string[] = [];
+    const log = createLogger({ level: 'info', destination: textLines({ write: (s: string) => out.push(s) }) });
+    log.info('stopped: 0 running ops finished');
+    log.child({ op_id: 'abc' }).warn({ attempt: 2 }, 'slow');
+    log.debug('not at info');
+    expect(out).toEqual(['stopped: 0 running ops finished\n', 'slow op_id=abc attempt=2\n']);
+
+    const url = await createTestDatabase();
+    const worker = spawn(process.execPath, [BIN, 'worker', '--concurrency', '1'], {
+      env: { ...process.env, DATABASE_URL: url, LRO_LOG_FORMAT: 'json' }, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const lines: { msg: string }[] = [];
+    const exited = once(worker, 'exit');
+    for await (const line of createInterface({ input: worker.stderr! })) {
+      lines.push(JSON.parse(line));
+      if (/^lro worker: /.test(lines.at(-1)!.msg)) worker.kill('SIGTERM'); // it is serving: stop it
+    }
+    expect((await exited)[0]).toBe(0);
+    expect(lines.map((l) => l.msg)).toContain('lro worker: 1 pool(s) serving hub');
+    expect(lines.at(-1)).toMatchObject({ level: 30, name: 'lro', msg: expect.stringMatching(/^stopped: /) });
   });
 });

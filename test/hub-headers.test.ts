@@ -1,6 +1,7 @@
 import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { redactUrl } from '../src/api/security.js';
+import { chromiumPath } from './helpers/binaries.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 import { ADMIN_TOKEN, rawRequest, readSse, startHub } from './helpers/hub.js';
 
@@ -118,7 +119,7 @@ describe('security headers', () => {
 
   it('in Chromium the page runs under its CSP without a single violation', async () => {
     const op = (await call('POST', '/v1/ops', { token: account.token, body: { kind: 'demo', scope: { type: 'project', id: projectId }, input: { steps: 2, step_ms: 10 } } })).body;
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
     try {
       const page = await browser.newPage();
       const violations: string[] = [];

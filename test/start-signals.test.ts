@@ -23,7 +23,7 @@ const env = (extra: Record<string, string> = {}) => {
   if (!extra.DATABASE_URL) delete e.DATABASE_URL;
   return e as NodeJS.ProcessEnv;
 };
-/** Every test here starts lro processes (node, tsx, often a Postgres): seconds each on a loaded 2-core machine. */
+/** Every test here starts lro processes (node, often a Postgres): seconds each on a loaded 2-core machine. */
 const SLOW = 150_000;
 const serverRunning = () => existsSync(path.join(dataDir, 'pg', 'postmaster.pid'));
 
@@ -80,7 +80,7 @@ describe('Ctrl-C on lro start with the embedded database', () => {
     const draining = start.lines.find((l) => /^SIGINT: finishing \d+ running ops? before stopping/.test(l))!;
     expect(Number(draining.match(/finishing (\d+)/)![1])).toBeGreaterThan(0);
     expect(start.lines.at(-1)).toMatch(/^stopped: \d+ running ops? finished or gave their leases back; nothing was left running$/);
-    expect(start.lines.filter((l) => /again: aborting/.test(l))).toEqual([]); // npm's and tsx's relays count as one Ctrl-C
+    expect(start.lines.filter((l) => /again: aborting/.test(l))).toEqual([]); // a relayed copy of the signal (npm's) is the same Ctrl-C
     expect(elapsed).toBeLessThan(15_000); // the demo ops' remaining steps, not the 30 s lease
     expect(serverRunning()).toBe(false);
 

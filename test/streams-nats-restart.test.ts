@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/db/embedded.js';
 import { ProgressStreams, type StreamItem } from '../src/lro/streams/index.js';
 import { NatsStreamBackend } from '../src/lro/streams/nats.js';
+import { natsServerBin } from './helpers/binaries.js';
 import { newStream, progress } from './helpers/streams-contract.js';
 
 // A NATS server of this file's own (same binary as the machine's), so stopping it disturbs no one.
@@ -16,7 +17,7 @@ const storeDir = await mkdtemp(path.join(tmpdir(), 'lro-nats-'));
 let server: ChildProcess;
 
 async function startServer() {
-  server = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
+  server = spawn(natsServerBin(), ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });

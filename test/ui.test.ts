@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildHub } from '../src/api/app.js';
 import { streamOf } from '../src/lro/streams/types.js';
+import { chromiumPath } from './helpers/binaries.js';
 import { ADMIN_TOKEN } from './helpers/hub.js';
 import { testKinds } from './helpers/kinds.js';
 import { openTestLro } from './helpers/lro.js';
@@ -47,7 +48,7 @@ const createOp = (input: object) => post('/v1/ops', owner.token, { kind: 'demo',
 let browser: Browser;
 beforeAll(async () => {
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: chromiumPath(),
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 });

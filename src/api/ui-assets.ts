@@ -1,6 +1,10 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
+/** The page's sources (bundled on the fly when running from `src/`). */
 const DIR = fileURLToPath(new URL('../ui/', import.meta.url));
+/** The page bundled by `npm run build` (`dist/assets/`, next to the compiled `dist/api/`). */
+const BUILT = fileURLToPath(new URL('../assets/', import.meta.url));
 
 /** The page's HTML: everything else comes from /assets (built here, nothing from a CDN). */
 export const PAGE = `<!doctype html>
@@ -16,11 +20,17 @@ form label { margin-right: .6em; } input { width: 9em; } [role=alert] { color: #
 let built: Promise<Map<string, string>> | null = null;
 
 /**
- * Bundles the page and the embeddable element with esbuild, once per process, in memory: a few tens
- * of milliseconds at the first request, no build step to forget.
+ * The page and the embeddable element: from the compiled package, the files `npm run build` bundled
+ * into `dist/assets/`; from the sources (tests, development), bundled here with esbuild (a dev
+ * dependency), once per process, in memory, at the first request.
  */
 export function assets(): Promise<Map<string, string>> {
   built ??= (async () => {
+    const files = await readdir(BUILT).catch(() => null);
+    if (files) {
+      const js = files.filter((f) => f.endsWith('.js'));
+      return new Map(await Promise.all(js.map(async (f) => [f, await readFile(`${BUILT}${f}`, 'utf8')] as const)));
+    }
     const { build } = await import('esbuild');
     const result = await build({
       entryPoints: { app: `${DIR}app.ts`, 'lro-progress': `${DIR}index.ts` },

@@ -4,10 +4,9 @@ import { parseOrThrow } from '../lro/schemas.js';
 import { Lro } from '../app/lro.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { openDatabase, type OpenDatabase } from './database.js';
+import { cliLogger } from './logger.js';
 import { serveHost, serveHub } from './serve.js';
 import { serve } from './signals.js';
-
-const log = (m: string) => console.error(m);
 
 interface Served {
   pools: WorkerPool[];
@@ -24,9 +23,10 @@ async function runDaemon(config: Config, applicationName: string, start: (lro: L
   let lro: Lro | undefined;
   let served: Served | undefined;
   const pools: WorkerPool[] = [];
+  const log = cliLogger(config);
   const { shutdown } = await serve(async () => {
-    db = await openDatabase(config, log);
-    lro = await Lro.open(lroOptions(config, db.url, applicationName));
+    db = await openDatabase(config, (m) => log.info(m));
+    lro = await Lro.open(lroOptions(config, db.url, applicationName)); // TODO(lead): pass log
     served = await start(lro);
     pools.push(...served.pools);
   }, async (opts) => {
@@ -41,7 +41,7 @@ async function runDaemon(config: Config, applicationName: string, start: (lro: L
 export function hubCommand(config: Config, o: { port: number; listen: string }): Promise<void> {
   return runDaemon(config, 'lro-hub', async (lro) => {
     const hub = await serveHub(lro, config, { port: o.port, host: o.listen });
-    if (!config.LRO_ADMIN_TOKEN) log('LRO_ADMIN_TOKEN is not set: the admin routes (accounts, hosts) answer 401');
+    if (!config.LRO_ADMIN_TOKEN) cliLogger(config).warn('LRO_ADMIN_TOKEN is not set: the admin routes (accounts, hosts) answer 401');
     return { pools: [hub.pool], stop: () => hub.app.close() };
   });
 }
@@ -51,7 +51,7 @@ export function hostCommand(config: Config, o: { id: string; dataDir: string }):
   parseOrThrow(z.uuid({ message: 'must be a uuid' }), o.id, '--id');
   return runDaemon(config, `lro-host-${o.id.slice(0, 8)}`, async (lro) => {
     const host = await serveHost(lro, config, { hostId: o.id, dataDir: o.dataDir });
-    log(`lro host ${o.id}: serving host:${o.id} (data in ${o.dataDir})`);
+    cliLogger(config).info(`lro host ${o.id}: serving host:${o.id} (data in ${o.dataDir})`);
     return { pools: [host.pool], stop: host.stop };
   });
 }
@@ -73,7 +73,7 @@ export function workerCommand(config: Config, o: WorkerCommandOptions): Promise<
       await pools.at(-1)!.start();
     }
     if (o.maintenance) lro.maintainer().start();
-    log(`lro worker: ${o.pools} pool(s) serving ${o.routing.join(', ')}`);
+    cliLogger(config).info(`lro worker: ${o.pools} pool(s) serving ${o.routing.join(', ')}`);
     return { pools, stop: async () => {} };
   });
 }

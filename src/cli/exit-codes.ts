@@ -1,11 +1,15 @@
 import { LroApiError } from '../client/client.js';
+import { ConfigError } from '../config.js';
 import { LroError } from '../lro/errors.js';
 import { isTerminal } from '../shared/status.js';
 
 /** What `lro` exits with, so that scripts can tell the outcomes apart (also in `--help` and the README). */
 export const EXIT = {
   ok: 0,
-  /** Anything unexpected: the database or the hub unreachable, a port in use, a refusal such as 409. */
+  /**
+   * Anything unexpected: the database or the hub unreachable, a port in use, a refusal such as 409;
+   * an invalid environment (a ConfigError, e.g. DATABASE_URL not a postgres:// URL).
+   */
   error: 1,
   /** Bad usage or input: an unknown option, a malformed id or JSON, a 400 from the hub. */
   usage: 2,
@@ -31,6 +35,7 @@ export function exitForStatus(status: string): number {
 
 /** The exit code for an error that ended a command. */
 export function exitForError(err: unknown): number {
+  if (err instanceof ConfigError) return EXIT.error;
   if (err instanceof LroError) return EXIT.usage;
   if (err instanceof LroApiError && err.status === 400) return EXIT.usage;
   return EXIT.error;

@@ -1,14 +1,12 @@
 #!/usr/bin/env node
+// Start-up time matters here (`lro --help`, `lro ops get` in a script loop): this module loads only
+// commander, the configuration, the HTTP client and the ops commands. The commands that need pg,
+// Fastify, NATS or the embedded Postgres import them in their actions (bench/startup.ts measures it).
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { LroApiError } from '../client/client.js';
 import { loadConfig } from '../config.js';
-import { migrate } from '../db/migrate.js';
-import { adminCommands } from './admin.js';
-import { hostCommand, hubCommand, workerCommand } from './daemons.js';
-import { openDatabase } from './database.js';
 import { EXIT, EXIT_HELP, exitForError } from './exit-codes.js';
 import { opsCommands } from './ops.js';
-import { startCommand } from './start.js';
 
 // Output piped into `tee` or `head` that has gone (a Ctrl-C reaches the whole pipeline): lro goes on
 // stopping in order instead of dying of EPIPE mid-drain with the embedded database still up.
@@ -33,7 +31,10 @@ program
   .command('migrate')
   .description('apply the numbered migrations in sql/ to DATABASE_URL, else the embedded database (safe to run from many processes)')
   .action(async () => {
-    const db = await openDatabase(loadConfig(), (m) => console.error(m), { migrate: false });
+    const [{ openDatabase }, { migrate }] = await Promise.all([import('./database.js'), import('../db/migrate.js')]);
+    const config = loadConfig();
+    const log = (await import('./logger.js')).cliLogger(config);
+    const db = await openDatabase(config, (m) => log.info(m), { migrate: false });
     try {
       const result = await migrate(db.url);
       console.log(result.applied.length ? `applied ${result.applied.join(', ')}` : `up to date (version ${result.current})`);
@@ -48,7 +49,10 @@ program
   .option('--demo-ops <n>', 'demo ops to create', int, 3)
   .option('--exit-when-done', 'stop once the demo ops are finished', false)
   .option('--port <port>', 'the hub\'s port (PORT, 8080; 0 picks a free one)', int)
-  .action((o) => startCommand(loadConfig(), { demoOps: o.demoOps, exitWhenDone: o.exitWhenDone, port: o.port }));
+  .action(async (o) => {
+    const { startCommand } = await import('./start.js');
+    return startCommand(loadConfig(), { demoOps: o.demoOps, exitWhenDone: o.exitWhenDone, port: o.port });
+  });
 
 program
   .command('worker')
@@ -57,16 +61,16 @@ program
   .option('--concurrency <n>', 'handlers at once per pool', int)
   .option('--pools <n>', 'worker pools in this process', int, 1)
   .option('--no-maintenance', 'do not run rescue and expiry in this process')
-  .action((o) => workerCommand(loadConfig(), o));
+  .action(async (o) => (await import('./daemons.js')).workerCommand(loadConfig(), o));
 
 program
   .command('hub')
   .description('the HTTP API, hub workers and maintenance (embedded Postgres unless DATABASE_URL is set)')
   .option('--port <port>', 'port to listen on (PORT)', int)
   .option('--listen <address>', 'address to listen on', '127.0.0.1')
-  .action((o) => {
+  .action(async (o) => {
     const config = loadConfig();
-    return hubCommand(config, { port: o.port ?? config.PORT, listen: o.listen });
+    return (await import('./daemons.js')).hubCommand(config, { port: o.port ?? config.PORT, listen: o.listen });
   });
 
 program
@@ -74,13 +78,16 @@ program
   .description('a host: runs the ops routed to host:<id> (DATABASE_URL, else the embedded database)')
   .requiredOption('--id <host_id>', 'this host\'s id (lro admin host-create)')
   .option('--data-dir <dir>', 'where projects live (LRO_DATA_DIR)')
-  .action((o) => {
+  .action(async (o) => {
     const config = loadConfig();
-    return hostCommand(config, { id: o.id, dataDir: o.dataDir ?? config.LRO_DATA_DIR });
+    return (await import('./daemons.js')).hostCommand(config, { id: o.id, dataDir: o.dataDir ?? config.LRO_DATA_DIR });
   });
 
 opsCommands(program);
-adminCommands(program);
+// `lro admin …` needs pg and the domain layer: its module loads only when `admin` is on the command
+// line (`lro admin --help`, `lro help admin` included); otherwise `lro --help` lists it from this line.
+if (process.argv.slice(2).includes('admin')) (await import('./admin.js')).adminCommands(program);
+else program.command('admin').description('accounts, tokens, hosts, projects, collaborators (DATABASE_URL, else the embedded database)');
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CommanderError) {

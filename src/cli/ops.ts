@@ -3,7 +3,6 @@ import { LroClient } from '../client/client.js';
 import { loadConfig } from '../config.js';
 import { LroError } from '../lro/errors.js';
 import { exitForStatus } from './exit-codes.js';
-import { PhaseBars } from './progress-bars.js';
 
 const seconds = (v: string) => {
   const n = Number(v);
@@ -72,7 +71,7 @@ export function opsCommands(program: Command): void {
     .action(async (id: string, o) => {
       const c = client(g());
       await c.get(id); // an unreachable hub or an unknown op is an error now, not a watch that retries forever
-      const bars = g().json ? null : new PhaseBars();
+      const bars = g().json ? null : new (await import('./progress-bars.js')).PhaseBars(); // cli-progress: only here
       let last: unknown;
       for await (const event of c.watch(id, { fromSeq: Number(o.fromSeq) })) {
         if (g().json) console.log(JSON.stringify(event));

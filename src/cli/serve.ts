@@ -10,6 +10,7 @@ import type { WorkerPool } from '../workers/pool.js';
  * that is taken fails before any op is claimed.
  */
 export async function serveHub(lro: Lro, config: Config, opts: { port: number; host?: string; logLevel?: string }): Promise<{ app: FastifyInstance; pool: WorkerPool }> {
+  // TODO(lead): pass log (buildHub's `log`, once it lands): the CLI's one logger, instead of Fastify's own.
   const app = buildHub({ lro, adminToken: config.LRO_ADMIN_TOKEN, logger: { level: opts.logLevel ?? 'info' } });
   await listen(app, opts.host ?? '127.0.0.1', opts.port);
   const pool = lro.workerPool({ ...poolOptions(config), routing: ['hub'], ownerType: 'hub' });

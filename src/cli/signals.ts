@@ -1,10 +1,13 @@
+import { DEFAULTS } from '../shared/defaults.js';
+import { defaultLogger, type Logger } from '../lro/log.js';
 import type { WorkerPool } from '../workers/pool.js';
 
 /**
  * One Ctrl-C can reach lro twice under a wrapper that relays signals: from the terminal, and from
- * the wrapper (the tsx CLI relays one its child has not acknowledged within 30 ms, and SIGKILLs the
- * child if the second is not acknowledged either: hence `npm start` runs `node bin/lro.js`, which
- * loads tsx in-process). The same signal again inside this window is the same Ctrl-C.
+ * the wrapper (npm relays the terminal's signal to its child; the tsx CLI relays one its child has not
+ * acknowledged within 30 ms, and SIGKILLs the child if the second is not acknowledged either: hence
+ * `npm start` runs `node bin/lro.js`, compiled JS, never through `tsx`). The same signal again inside
+ * this window is the same Ctrl-C.
  */
 const SAME_SIGNAL_MS = 1000;
 /** The signals that stop lro: Ctrl-C, a service manager, and a closed terminal or dropped ssh session. */
@@ -22,14 +25,15 @@ export interface Shutdown {
 }
 
 export interface ShutdownOptions {
-  log?: (m: string) => void;
+  /** Where the stop is told (the CLI's logger). @default defaultLogger() (warnings and errors) */
+  log?: Logger;
   /** This process's worker pools: what they run is counted, and a second signal hurries them. */
   pools?: readonly WorkerPool[];
   /**
    * The longest a stop may take after the first signal: past it the process exits (1) anyway. A
    * database that went away first leaves writes that can never finish; the ops' leases then run out
    * and the maintainer requeues them. LRO_STOP_TIMEOUT_S; above the pools' 30 s graceful deadline.
-   * @default 60000
+   * @default DEFAULTS.stopTimeoutS * 1000
    */
   stopTimeoutMs?: number;
 }
@@ -40,7 +44,8 @@ export interface ShutdownOptions {
  * once, giving their leases back. The final line says what became of the running ops.
  */
 export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void>, opts: ShutdownOptions = {}): Shutdown {
-  const log = opts.log ?? ((m: string) => console.error(m));
+  const log = opts.log ?? defaultLogger();
+  const stopTimeoutMs = opts.stopTimeoutMs ?? DEFAULTS.stopTimeoutS * 1000;
   const controller = new AbortController();
   let firstAt = 0;
   let first: NodeJS.Signals | null = null;
@@ -54,13 +59,13 @@ export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void
     first = why;
     controller.abort();
     const running = (opts.pools ?? []).reduce((n, p) => n + p.running, 0);
-    if (why) log(`${why}: finishing ${ops(running)} before stopping (send it again to stop at once)`);
+    if (why) log.info(`${why}: finishing ${ops(running)} before stopping (send it again to stop at once)`);
     stop({}).then(() => {
-      log(forced
+      log.info(forced
         ? `stopped: of ${ops(running)}, those still running were aborted and gave their leases back (they run again; the attempt is not counted)`
         : `stopped: ${ops(running)} finished or gave their leases back; nothing was left running`);
     }, (err: unknown) => {
-      log(`shutdown failed: ${(err as Error).message}`);
+      log.error(`shutdown failed: ${(err as Error).message}`);
       process.exitCode ||= 1;
     }).finally(() => {
       for (const sig of STOP_SIGNALS) process.off(sig, handler);
@@ -69,18 +74,18 @@ export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void
   };
   /** Ends the process if stopping takes longer than `ms` (unref'd: a clean stop exits first). */
   const deadline = (ms: number) => setTimeout(() => {
-    log(`stopping took over ${ms / 1000} s (is the database gone?): exiting now; ops still running come back when their leases run out`);
+    log.error(`stopping took over ${ms / 1000} s (is the database gone?): exiting now; ops still running come back when their leases run out`);
     process.exit(1);
   }, ms).unref();
   const handler = (signal: NodeJS.Signals) => {
     if (!firstAt) {
-      deadline(opts.stopTimeoutMs ?? 60_000);
+      deadline(stopTimeoutMs);
       return begin(signal);
     }
     if (forced || (signal === first && Date.now() - firstAt < SAME_SIGNAL_MS)) return;
     forced = true;
-    deadline(Math.min(FORCED_STOP_MS, opts.stopTimeoutMs ?? FORCED_STOP_MS));
-    log(`${signal} again: aborting running ops and giving their leases back`);
+    deadline(Math.min(FORCED_STOP_MS, stopTimeoutMs));
+    log.warn(`${signal} again: aborting running ops and giving their leases back`);
     for (const pool of opts.pools ?? []) void pool.stop({ gracefulMs: 0 });
   };
   for (const sig of STOP_SIGNALS) process.on(sig, handler);

@@ -10,6 +10,7 @@ import { Lro } from '../app/lro.js';
 import { isTerminal } from '../shared/status.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { openDatabase, type OpenDatabase } from './database.js';
+import { cliLogger } from './logger.js';
 import { LineBlock, renderOp } from './render.js';
 import { serveHost, serveHub } from './serve.js';
 import { serve } from './signals.js';
@@ -24,7 +25,8 @@ const DEMO_SUMMARY_INTERVAL_S = 0.5;
  * lets running ops finish before the database stops.
  */
 export async function startCommand(config: Config, opts: { demoOps: number; exitWhenDone: boolean; port?: number }): Promise<void> {
-  const log = (m: string) => console.error(m);
+  const log = cliLogger(config);
+  const say = (m: string) => log.info(m);
   const adminToken = config.LRO_ADMIN_TOKEN ?? `admin_${randomBytes(18).toString('base64url')}`;
   config = { ...config, LRO_ADMIN_TOKEN: adminToken, LRO_SUMMARY_INTERVAL_S: DEMO_SUMMARY_INTERVAL_S };
   let db: OpenDatabase | undefined;
@@ -34,8 +36,8 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
   const pools: WorkerPool[] = [];
   // Signals are handled from the first moment, so that a Ctrl-C at any point stops the database last.
   const { value: demo, shutdown } = await serve(async () => {
-    db = await openDatabase(config, log);
-    lro = await Lro.open(lroOptions(config, db.url, 'lro-start'));
+    db = await openDatabase(config, say);
+    lro = await Lro.open(lroOptions(config, db.url, 'lro-start')); // TODO(lead): pass log
     const hub = await serveHub(lro, config, { port: opts.port ?? config.PORT, logLevel: 'warn' });
     app = hub.app;
     pools.push(hub.pool);
@@ -47,10 +49,10 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
     pools.push(...served.map((s) => s.pool));
     stopHosts = served.map((s) => s.stop);
     const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    log(`lro hub at ${url} with hosts ${hosts.map((h) => h.host_id).join(', ')}`);
-    log(`demo token (account ${account.account_id}): ${token}`);
-    log(`admin token: ${adminToken}`);
-    log(`try: LRO_URL=${url} LRO_TOKEN=${token} npx lro ops list --scope project:${project.project_id}`);
+    say(`lro hub at ${url} with hosts ${hosts.map((h) => h.host_id).join(', ')}`);
+    say(`demo token (account ${account.account_id}): ${token}`);
+    say(`admin token: ${adminToken}`);
+    say(`try: LRO_URL=${url} LRO_TOKEN=${token} npx lro ops list --scope project:${project.project_id}`);
     return { lro, url, hosts, account, project };
   }, async (o) => {
     await app?.close();
@@ -60,7 +62,7 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
   }, { log, pools, stopTimeoutMs: config.LRO_STOP_TIMEOUT_S * 1000 });
   if (shutdown.signal.aborted) return shutdown.done;
 
-  log(`creating ${opts.demoOps} demo ops`);
+  say(`creating ${opts.demoOps} demo ops`);
   const ids: string[] = [];
   for (let i = 0; i < opts.demoOps; i++) {
     const input = i === 2
@@ -82,6 +84,6 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
     await delay(200); // a display refresh rate, not a wait for an event
   }
   if (opts.exitWhenDone) return shutdown.now();
-  if (!shutdown.signal.aborted) log(`demo ops finished; the hub keeps serving at ${demo.url}. Ctrl-C to stop (running ops finish first).`);
+  if (!shutdown.signal.aborted) say(`demo ops finished; the hub keeps serving at ${demo.url}. Ctrl-C to stop (running ops finish first).`);
   return shutdown.done;
 }

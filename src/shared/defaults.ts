@@ -38,6 +38,8 @@ export const DEFAULTS = {
   maxActivePerAccount: 1000,
   /** The hub's port. */
   port: 8080,
+  /** Where the CLI keeps the embedded Postgres (`<dataDir>/pg`) and hosts keep projects. */
+  dataDir: '.data',
 } as const;
 
 /** Backoff policies (see `backoff.ts`): the base and cap of each kind of retry. */
