@@ -17,6 +17,8 @@ export const EXIT = {
   opFailed: 3,
   /** `ops wait`: the timeout ran out with the op still queued or running. */
   timeout: 4,
+  /** The database applied a migration whose file has changed since (see `lro migrate`): nothing started. */
+  migrationChanged: 5,
 } as const;
 
 export const EXIT_HELP = `
@@ -25,7 +27,8 @@ Exit codes:
   1  unexpected error (database or hub unreachable, port in use, the hub refused, e.g. 409)
   2  bad usage or input (unknown option, malformed id or JSON, the hub answered 400)
   3  ops wait/watch: the op ended failed, canceled or expired
-  4  ops wait: the timeout ran out with the op still queued or running`;
+  4  ops wait: the timeout ran out with the op still queued or running
+  5  a migration in sql/ was edited after the database applied it (nothing was started)`;
 
 /** The exit code for an op's status once `wait`/`watch` is over. */
 export function exitForStatus(status: string): number {
@@ -36,6 +39,8 @@ export function exitForStatus(status: string): number {
 /** The exit code for an error that ended a command. */
 export function exitForError(err: unknown): number {
   if (err instanceof ConfigError) return EXIT.error;
+  // By its code, not its class: importing db/migrate here would load pg into every `lro --help`.
+  if ((err as { code?: unknown })?.code === 'migration_changed') return EXIT.migrationChanged;
   if (err instanceof LroError) return EXIT.usage;
   if (err instanceof LroApiError && err.status === 400) return EXIT.usage;
   return EXIT.error;
