@@ -135,4 +135,12 @@ describe('migrations never change after they land', () => {
       `sql/${FILES[3]} (applied with sha256 ${sha256(path.join(SQL_DIR, FILES[3]!))}`,
     );
   });
+
+  it('lro migrate (and every command that migrates) exits 5 naming the file when an applied migration changed', async () => {
+    // The recorded checksum no longer matches the shipped file: what an edit of an applied file looks like.
+    await sql(sumsUrl, `UPDATE lro_migrations SET checksum = repeat('0', 64) WHERE id = ${Number.parseInt(FILES[1]!, 10)}`);
+    const err = await run(process.execPath, [BIN, 'migrate'], { env: { ...process.env, DATABASE_URL: sumsUrl } }).catch((e) => e);
+    expect(err.code).toBe(5);
+    expect(err.stderr).toContain(`sql/${FILES[1]} (applied with sha256 ${'0'.repeat(64)}`);
+  });
 });
