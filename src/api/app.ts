@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Access, type Caller } from '../domain/access.js';
 import type { Lro } from '../app/lro.js';
-import { LroError } from '../lro/errors.js';
+import { UnavailableError } from '../lro/errors.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import type { HubMetricsOptions } from './metrics.js';
 import { domainRoutes } from './routes/domain.js';
@@ -72,7 +72,7 @@ export function buildHub(opts: HubOptions): FastifyInstance {
   app.addHook('onRequest', async (_request, reply) => {
     if (!closing) return;
     void reply.header('connection', 'close');
-    throw new LroError('unavailable', 'the hub is shutting down: try again, or another hub');
+    throw new UnavailableError('the hub is shutting down: try again, or another hub');
   });
   // Bearer tokens, no cookies: any page may call the API (the embeddable element lives on other origins).
   // The operator's routes are not for pages: a page on another site must not read /metrics or /readyz

@@ -7,7 +7,7 @@ import { hostInsert } from '../domain/sql/hosts.js';
 import { collaboratorAdd, projectInsert } from '../domain/sql/projects.js';
 import { requireRegion } from '../domain/regions.js';
 import { AccountBody, HostBody, Id, ProjectBody } from '../domain/schemas.js';
-import { LroError, translatePgError } from '../lro/errors.js';
+import { NotFoundError, translatePgError } from '../lro/errors.js';
 import { parseOrThrow } from '../lro/schemas.js';
 import { openDatabase } from './database.js';
 
@@ -30,7 +30,7 @@ async function withDb(fn: (db: pg.Pool, access: Access) => Promise<unknown>): Pr
 
 async function account(db: pg.Pool, id: string) {
   const found = await accountGet(db, parseOrThrow(Id, id, 'account id'));
-  if (!found) throw new LroError('not_found', `account ${id} not found`);
+  if (!found) throw new NotFoundError(`account ${id}`);
   return found;
 }
 

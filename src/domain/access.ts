@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import { z } from 'zod';
-import { LroError } from '../lro/errors.js';
+import { ForbiddenError, UnauthenticatedError } from '../lro/errors.js';
 import type { CreateOptions, CreateTarget } from '../lro/store.js';
 import type { Operation, Scope } from '../shared/operation.js';
 import { accountInsert, apiTokenAccount, apiTokenInsert, type Account } from './sql/accounts.js';
@@ -55,16 +55,16 @@ export class Access {
 
   /** The caller behind a bearer token; unauthenticated when it is missing or unknown. */
   async authenticate(token: string | undefined): Promise<Caller> {
-    if (!token) throw new LroError('unauthenticated', 'missing token: send Authorization: Bearer <token>');
+    if (!token) throw new UnauthenticatedError('missing token: send Authorization: Bearer <token>');
     const h = hash(token);
     if (this.#adminHash && timingSafeEqual(h, this.#adminHash)) return { kind: 'admin', account_id: null };
     const accountId = await apiTokenAccount(this.#db, h);
-    if (!accountId) throw new LroError('unauthenticated', 'unknown token');
+    if (!accountId) throw new UnauthenticatedError('unknown token');
     return { kind: 'account', account_id: accountId };
   }
 
   requireAdmin(caller: Caller): void {
-    if (caller.kind !== 'admin') throw new LroError('forbidden', 'only the admin token may do this');
+    if (caller.kind !== 'admin') throw new ForbiddenError('only the admin token may do this');
   }
 
   /** The scopes a caller may read, or null for "all" (the admin). */
@@ -111,7 +111,7 @@ export class Access {
     if (caller.kind === 'admin') return;
     const { scope, routing } = target;
     if (!(await this.canUseScope(caller, scope))) {
-      throw new LroError('forbidden', `you may not create ops in ${scope.type} ${scope.id}`);
+      throw new ForbiddenError(`you may not create ops in ${scope.type} ${scope.id}`);
     }
     if (routing === 'hub') return;
     const hostId = hostOf(routing);
@@ -119,8 +119,8 @@ export class Access {
     const usable = hostId !== null && hostId === hostId.toLowerCase()
       && (await hostUsableBy(this.#db, { host_id: hostId, account_id: caller.account_id }));
     if (!usable) {
-      throw new LroError('forbidden', `you may not run ops on host ${hostId ?? routing.replace(/^host:/, '')}: only its host admin and the collaborators ` +
-        'of a project placed on it may', { details: { routing } });
+      throw new ForbiddenError(`you may not run ops on host ${hostId ?? routing.replace(/^host:/, '')}: only its host admin and the collaborators ` +
+        'of a project placed on it may', { routing });
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { LroError, NotFoundError } from '../../lro/errors.js';
+import { ForbiddenError, NotFoundError } from '../../lro/errors.js';
 import { AccessToken, parseOrThrow } from '../../lro/schemas.js';
 import { accountGet } from '../../domain/sql/accounts.js';
 import { hostGet, hostInsert } from '../../domain/sql/hosts.js';
@@ -54,12 +54,12 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
 
   app.post('/v1/projects', async (request, reply) => {
     const caller = await ctx.caller(request);
-    if (!caller.account_id) throw new LroError('forbidden', 'projects belong to accounts: create one with an account token');
+    if (!caller.account_id) throw new ForbiddenError('projects belong to accounts: create one with an account token');
     const body = parseOrThrow(ProjectBody, request.body, 'request body');
     // Placing a project on a host lets its collaborators run ops there: only the host's admin may. A
     // missing host gets the same 403, so the answer tells nothing about which host ids exist.
     if (body.host_id && !(await access.isHostAdmin(caller, body.host_id))) {
-      throw new LroError('forbidden', `you may not place projects on host ${body.host_id}: only its host admin may`);
+      throw new ForbiddenError(`you may not place projects on host ${body.host_id}: only its host admin may`);
     }
     if (body.backup_region) await requireRegion(db, body.backup_region, 'backup_region');
     const project = await projectInsert(db, {
@@ -93,7 +93,7 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
     const { account_id } = parseOrThrow(CollaboratorBody, request.body, 'request body');
     // The collaborators of a project placed on a host may run ops on that host: only its admin adds them.
     if (project.host_id && !(await access.isHostAdmin(caller, project.host_id))) {
-      throw new LroError('forbidden', `project ${project.project_id} is placed on a host: only that host's admin may add collaborators`);
+      throw new ForbiddenError(`project ${project.project_id} is placed on a host: only that host's admin may add collaborators`);
     }
     if (!(await accountGet(db, account_id))) throw new NotFoundError(`account ${account_id}`);
     await collaboratorAdd(db, { project_id: project.project_id, account_id });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { migrationStatus } from '../../db/migrate.js';
-import { LroError } from '../../lro/errors.js';
+import { NotReadyError } from '../../lro/errors.js';
 import type { HubContext } from '../app.js';
 import { HubMetrics, withDeadline, type HubMetricsOptions } from '../metrics.js';
 
@@ -28,14 +28,14 @@ export function metricsRoutes(app: FastifyInstance, ctx: HubContext, opts: HubMe
       status = await withDeadline(migrationStatus(ctx.lro.db), READY_TIMEOUT_MS, 'the database');
     } catch (err) {
       request.log.warn({ err }, 'readyz: database unreachable');
-      throw new LroError('not_ready', 'the database does not answer', { details: { db: 'down', reason: reasonOf(err) } });
+      throw new NotReadyError('the database does not answer', { db: 'down', reason: reasonOf(err) });
     }
     const migrations = { current: status.current, latest: status.latest };
     if (status.upToDate) return { ok: true, db: 'up', migrations };
     const message = status.missing.length > 0
       ? `the database lacks migrations ${status.missing.join(', ')} (run lro migrate)`
       : `the database is at migration ${status.current}, newer than this hub's ${status.latest} (deploy the newer hub)`;
-    throw new LroError('not_ready', message, { details: { db: 'up', migrations, missing: status.missing } });
+    throw new NotReadyError(message, { db: 'up', migrations, missing: status.missing });
   });
 }
 
