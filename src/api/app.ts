@@ -1,7 +1,8 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { Access, type Caller } from '../domain/access.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Access } from '../domain/access.js';
 import type { Lro } from '../app/lro.js';
 import { UnavailableError } from '../lro/errors.js';
+import { installAuth, route } from './auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import type { HubMetricsOptions } from './metrics.js';
 import { domainRoutes } from './routes/domain.js';
@@ -30,8 +31,6 @@ export interface HubOptions {
 export interface HubContext {
   lro: Lro;
   access: Access;
-  /** The caller of a request (Authorization: Bearer, or ?access_token= for EventSource). */
-  caller(request: FastifyRequest): Promise<Caller>;
 }
 
 /**
@@ -52,16 +51,7 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     clientErrorHandler,
   });
   const access = new Access({ db: opts.lro.db, adminToken: opts.adminToken });
-  const ctx: HubContext = {
-    lro: opts.lro,
-    access,
-    caller(request) {
-      const header = request.headers.authorization;
-      const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-      const query = (request.query as { access_token?: unknown } | undefined)?.access_token;
-      return access.authenticate(bearer ?? (typeof query === 'string' ? query : undefined));
-    },
-  };
+  const ctx: HubContext = { lro: opts.lro, access };
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   // A closing hub refuses what still arrives (on a kept-alive connection) with a 503: clients go to another.
@@ -74,6 +64,8 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     void reply.header('connection', 'close');
     throw new UnavailableError('the hub is shutting down: try again, or another hub');
   });
+  // After the closing check: a closing hub answers 503 without a database round trip for the token.
+  installAuth(app, access);
   // Bearer tokens, no cookies: any page may call the API (the embeddable element lives on other origins).
   // The operator's routes are not for pages: a page on another site must not read /metrics or /readyz
   // through a browser that happens to reach the hub (host ids, queue depths).
@@ -82,7 +74,7 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     delegator: (req, cb) => cb(null, { ...corsOptions, origin: !OPERATOR_PATHS.test(req.url ?? '') }),
   });
   void app.register(helmet, API_HEADERS); // the page's routes add their own CSP (src/api/routes/ui.ts)
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', route.public, async () => ({ ok: true }));
   // Routes in a plugin of their own, so they are added after helmet's onRoute hook (the page's CSP is a route option).
   void app.register(async (routes) => {
     uiRoutes(routes);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ForbiddenError, NotFoundError } from '../../lro/errors.js';
-import { AccessToken, parseOrThrow } from '../../lro/schemas.js';
+import { parseOrThrow } from '../../lro/schemas.js';
 import { accountGet } from '../../domain/sql/accounts.js';
 import { hostGet, hostInsert } from '../../domain/sql/hosts.js';
 import { collaboratorAdd, projectGet, projectInsert, projectsOnHost } from '../../domain/sql/projects.js';
@@ -9,7 +9,9 @@ import { regionsByDistance } from '../../domain/sql/regions.js';
 import { requireRegion } from '../../domain/regions.js';
 import { backupsOfProject } from '../../domain/sql/backups.js';
 import { AccountBody, CollaboratorBody, HostBody, Id, ProjectBody } from '../../domain/schemas.js';
+import type { FastifyRequest } from 'fastify';
 import type { HubContext } from '../app.js';
+import { route } from '../auth.js';
 
 
 /** Accounts, hosts, projects and collaborators: the domain the ops act on and who may see them. */
@@ -17,23 +19,21 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
   const { lro, access } = ctx;
   const db = lro.db;
 
-  app.post('/v1/accounts', async (request, reply) => {
-    access.requireAdmin(await ctx.caller(request));
+  app.post('/v1/accounts', route.admin, async (request, reply) => {
     const { name } = parseOrThrow(AccountBody, request.body, 'request body');
     const { account, token } = await access.createAccount(name);
     return reply.code(201).send({ ...account, token });
   });
 
-  app.post('/v1/hosts', async (request, reply) => {
-    access.requireAdmin(await ctx.caller(request));
+  app.post('/v1/hosts', route.admin, async (request, reply) => {
     const body = parseOrThrow(HostBody, request.body, 'request body');
     await requireRegion(db, body.region, 'region');
     if (body.admin_account_id && !(await accountGet(db, body.admin_account_id))) throw new NotFoundError(`account ${body.admin_account_id}`);
     return reply.code(201).send(await hostInsert(db, { ...body, admin_account_id: body.admin_account_id ?? null }));
   });
 
-  app.get('/v1/hosts/:host_id', async (request) => {
-    const caller = await ctx.caller(request);
+  app.get('/v1/hosts/:host_id', route.account, async (request) => {
+    const { caller } = request;
     const { host_id } = parseOrThrow(z.strictObject({ host_id: Id }), request.params, 'path');
     const host = await hostGet(db, host_id);
     if (!host || !(await access.isHostAdmin(caller, host_id))) throw new NotFoundError(`host ${host_id}`);
@@ -44,16 +44,14 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
 
   const RegionQuery = z.strictObject({
     lat: z.coerce.number().min(-90).max(90).optional(), lon: z.coerce.number().min(-180).max(180).optional(),
-    access_token: AccessToken,
   }).refine((q) => (q.lat === undefined) === (q.lon === undefined), 'give both lat and lon, or neither');
-  app.get('/v1/regions', async (request) => {
-    await ctx.caller(request);
+  app.get('/v1/regions', route.account, async (request) => {
     const q = parseOrThrow(RegionQuery, request.query, 'query');
     return { regions: await regionsByDistance(db, q) };
   });
 
-  app.post('/v1/projects', async (request, reply) => {
-    const caller = await ctx.caller(request);
+  app.post('/v1/projects', route.account, async (request, reply) => {
+    const { caller } = request;
     if (!caller.account_id) throw new ForbiddenError('projects belong to accounts: create one with an account token');
     const body = parseOrThrow(ProjectBody, request.body, 'request body');
     // Placing a project on a host lets its collaborators run ops there: only the host's admin may. A
@@ -69,26 +67,26 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
   });
 
   /** A project the caller collaborates on (admin: any); otherwise not_found. */
-  async function visibleProject(request: Parameters<HubContext['caller']>[0]) {
-    const caller = await ctx.caller(request);
+  async function visibleProject(request: FastifyRequest) {
+    const { caller } = request;
     const { id } = parseOrThrow(z.strictObject({ id: Id }), request.params, 'path');
     const project = await projectGet(db, id);
     if (!project || !(await access.canUseScope(caller, { type: 'project', id }))) throw new NotFoundError(`project ${id}`);
     return { project, caller };
   }
 
-  app.get('/v1/projects/:id', async (request) => {
+  app.get('/v1/projects/:id', route.account, async (request) => {
     const { project } = await visibleProject(request);
     const fresh = project.last_backup !== null && (project.last_edited === null || project.last_backup >= project.last_edited);
     return { ...project, backup_fresh: fresh };
   });
 
-  app.get('/v1/projects/:id/backups', async (request) => {
+  app.get('/v1/projects/:id/backups', route.account, async (request) => {
     const { project } = await visibleProject(request);
     return { backups: await backupsOfProject(db, project.project_id) };
   });
 
-  app.post('/v1/projects/:id/collaborators', async (request) => {
+  app.post('/v1/projects/:id/collaborators', route.account, async (request) => {
     const { project, caller } = await visibleProject(request);
     const { account_id } = parseOrThrow(CollaboratorBody, request.body, 'request body');
     // The collaborators of a project placed on a host may run ops on that host: only its admin adds them.

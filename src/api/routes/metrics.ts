@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { migrationStatus } from '../../db/migrate.js';
 import { NotReadyError } from '../../lro/errors.js';
 import type { HubContext } from '../app.js';
+import { route } from '../auth.js';
 import { HubMetrics, withDeadline, type HubMetricsOptions } from '../metrics.js';
 
 /** How long `/readyz` waits for the database before it answers "down". */
@@ -16,13 +17,13 @@ export function metricsRoutes(app: FastifyInstance, ctx: HubContext, opts: HubMe
   const metrics = new HubMetrics(ctx.lro, { onError: (err) => app.log.warn({ err }, 'metrics: database statements failed'), ...opts });
   app.addHook('onClose', async () => metrics.close());
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', route.public, async (_request, reply) => {
     const text = await metrics.registry.metrics();
     return reply.header('content-type', metrics.registry.contentType).send(text);
   });
 
   // Ready to serve: the database answers and holds exactly the schema this code ships.
-  app.get('/readyz', async (request) => {
+  app.get('/readyz', route.public, async (request) => {
     let status;
     try {
       status = await withDeadline(migrationStatus(ctx.lro.db), READY_TIMEOUT_MS, 'the database');
