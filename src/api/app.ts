@@ -1,5 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Access } from '../domain/access.js';
+import { HostStore } from '../domain/hosts.js';
+import { ProjectStore } from '../domain/projects.js';
+import { RegionStore } from '../domain/regions.js';
 import type { Lro } from '../app/lro.js';
 import { UnavailableError } from '../lro/errors.js';
 import { installAuth, route } from './auth.js';
@@ -31,6 +34,9 @@ export interface HubOptions {
 export interface HubContext {
   lro: Lro;
   access: Access;
+  hosts: HostStore;
+  projects: ProjectStore;
+  regions: RegionStore;
 }
 
 /**
@@ -51,7 +57,10 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     clientErrorHandler,
   });
   const access = new Access({ db: opts.lro.db, adminToken: opts.adminToken });
-  const ctx: HubContext = { lro: opts.lro, access };
+  const db = opts.lro.db;
+  const ctx: HubContext = {
+    lro: opts.lro, access, hosts: new HostStore({ db }), projects: new ProjectStore({ db }), regions: new RegionStore({ db }),
+  };
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   // A closing hub refuses what still arrives (on a kept-alive connection) with a 503: clients go to another.

@@ -119,9 +119,19 @@ export function translatePgError(err: unknown): unknown {
       const missing = FK_MISSING.exec((err as { detail?: string }).detail ?? '');
       if (!missing) return new ConflictError(message, { constraint: (err as { constraint?: string }).constraint });
       const [, column, value, table] = missing;
-      return new NotFoundError(`${column} ${value}`, { field: column, value, table });
+      // `hosts` → `host 6f1c… not found`: the thing that is missing, as a caller calls it.
+      return new NotFoundError(`${table!.replace(/s$/, '')} ${value}`, { field: column, value });
     }
     default:
       return err;
+  }
+}
+
+/** Runs a statement, translating SQLSTATEs (translatePgError) at the database boundary. */
+export async function translatingPg<T>(statement: () => Promise<T>): Promise<T> {
+  try {
+    return await statement();
+  } catch (err) {
+    throw translatePgError(err);
   }
 }
