@@ -84,3 +84,34 @@ describe('backup freshness, decided once', () => {
     expect(await seen()).toBe('fresh');
   });
 });
+
+describe('sql/009: a project\'s backup region is a backup region', () => {
+  it('the database refuses a project naming no region; the migration stops, naming the regions, when old rows do', async () => {
+    const { projectInsert } = await import('../src/domain/sql/projects.js');
+    const { translatingPg } = await import('../src/lro/errors.js');
+    // What the store's region check cannot see coming: the region deleted between check and insert.
+    await expect(translatingPg(() => projectInsert(lro.db, { title: 't', host_id: null, backup_region: 'atlantis', created_by: admin.account_id })))
+      .rejects.toMatchObject({ code: 'not_found', message: 'backup_region atlantis not found' });
+    const { readFile } = await import('node:fs/promises');
+    const migration = await readFile(new URL('../sql/009_project_backup_region_fk.sql', import.meta.url), 'utf8');
+    const client = await lro.db.connect();
+    try {
+      await client.query('BEGIN');
+      expect((await client.query("SELECT convalidated FROM pg_constraint WHERE conname = 'projects_backup_region_fkey'")).rows)
+        .toEqual([{ convalidated: true }]);
+      // A database whose old rows predate the constraint (or its 005 the constraint itself).
+      await client.query('ALTER TABLE projects DROP CONSTRAINT projects_backup_region_fkey');
+      await client.query("INSERT INTO projects (title, backup_region) VALUES ('old', 'atlantis'), ('older', 'lemuria'), ('ok', 'local')");
+      await client.query('SAVEPOINT before');
+      await expect(client.query(migration)).rejects.toThrow("projects name backup regions that backup_regions lacks: 'atlantis', 'lemuria'");
+      await client.query('ROLLBACK TO SAVEPOINT before');
+      await client.query("UPDATE projects SET backup_region = NULL WHERE backup_region IN ('atlantis', 'lemuria')");
+      await client.query(migration);
+      expect((await client.query("SELECT convalidated FROM pg_constraint WHERE conname = 'projects_backup_region_fkey'")).rows)
+        .toEqual([{ convalidated: true }]);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+});
