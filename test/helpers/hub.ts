@@ -31,8 +31,13 @@ export interface SseEvent {
   data: any;
 }
 
-/** Reads an SSE response until the server closes it (or `stopAfter` events), parsing each frame. */
-export async function readSse(url: string, opts: { token?: string; lastEventId?: string; stopAfter?: number } = {}): Promise<SseEvent[]> {
+/**
+ * Reads an SSE response until the server closes it (or `stopAfter` events), parsing each frame;
+ * `onEvent` sees each as it arrives (a test's signal that the op got somewhere).
+ */
+export async function readSse(
+  url: string, opts: { token?: string; lastEventId?: string; stopAfter?: number; onEvent?: (e: SseEvent) => void } = {},
+): Promise<SseEvent[]> {
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
@@ -54,7 +59,9 @@ export async function readSse(url: string, opts: { token?: string; lastEventId?:
           return [l.slice(0, i), l.slice(i + 1).trimStart()];
         }));
         if (fields.data === undefined) continue;
-        events.push({ id: fields.id, event: fields.event ?? 'message', data: JSON.parse(fields.data) });
+        const event: SseEvent = { id: fields.id, event: fields.event ?? 'message', data: JSON.parse(fields.data) };
+        events.push(event);
+        opts.onEvent?.(event);
         if (opts.stopAfter && events.length >= opts.stopAfter) {
           ac.abort();
           return events;
