@@ -1,10 +1,11 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Access } from '../domain/access.js';
 import { HostStore } from '../domain/hosts.js';
 import { ProjectStore } from '../domain/projects.js';
 import { RegionStore } from '../domain/regions.js';
 import type { Lro } from '../app/lro.js';
 import { UnavailableError } from '../lro/errors.js';
+import type { Logger } from '../lro/log.js';
 import { installAuth, route } from './auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import type { HubMetricsOptions } from './metrics.js';
@@ -23,8 +24,14 @@ export interface HubOptions {
   lro: Lro;
   adminToken?: string;
   /**
-   * pino options for Fastify's logger (`stream`: where lines go, stdout otherwise), or false. Tokens
-   * in query strings are redacted whatever is given. @default { level: 'info' }
+   * The process's one logger (`createLogger`, src/lro/log.ts). Fastify logs through a child of it
+   * that redacts tokens (URLs, the Authorization header). false or absent: no request log (unless the
+   * older `logger` is given). @default false
+   */
+  log?: Logger | false;
+  /**
+   * @deprecated pass `log`. pino options for a logger of Fastify's own (`stream`: where lines go,
+   * stdout otherwise), or false; tokens redacted the same. Kept until the CLI passes `log`.
    */
   logger?: false | { level: string; stream?: { write(line: string): void } };
   /** `/metrics` settings (tests pin its clock). */
@@ -45,7 +52,7 @@ export interface HubContext {
  */
 export function buildHub(opts: HubOptions): FastifyInstance {
   const app = Fastify({
-    logger: opts.logger === false ? false : { ...(opts.logger ?? { level: 'info' }), ...logRedaction },
+    ...hubLogging(opts),
     bodyLimit: 256 * 1024,
     connectionTimeout: 0,
     requestTimeout: 15_000, // receiving a request; long polls and SSE answer slowly but arrive quickly
@@ -92,4 +99,11 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     metricsRoutes(routes, ctx, opts.metrics);
   });
   return app;
+}
+
+/** Fastify's logging options: a redacting child of the process's logger, the older pino options, or none. */
+function hubLogging(opts: HubOptions): { loggerInstance: FastifyBaseLogger } | { logger: false | object } {
+  if (opts.log) return { loggerInstance: opts.log.child({}, { serializers: logRedaction.serializers, redact: logRedaction.redact }) };
+  if (opts.logger) return { logger: { ...opts.logger, ...logRedaction } };
+  return { logger: false };
 }

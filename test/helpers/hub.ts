@@ -3,12 +3,14 @@ import { connect, type AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
 import { buildHub, type HubOptions } from '../../src/api/app.js';
 import type { Lro } from '../../src/app/lro.js';
+import { createLogger } from '../../src/lro/log.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** A hub on a free loopback port, closed after the file; returns its base URL and a request helper. */
-export async function startHub(lro: Lro, opts: { logger?: HubOptions['logger'] } = {}) {
-  const app = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: opts.logger ?? (process.env.HUB_LOG ? { level: 'error' } : false) });
+export async function startHub(lro: Lro, opts: Pick<HubOptions, 'log' | 'logger'> = {}) {
+  const log = opts.log ?? (process.env.HUB_LOG ? createLogger({ level: 'error' }) : false);
+  const app = buildHub({ lro, adminToken: ADMIN_TOKEN, ...(opts.logger === undefined ? { log } : { logger: opts.logger }) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   afterAll(() => app.close());
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
