@@ -38,6 +38,10 @@ export const DEFAULTS = {
   maxActivePerAccount: 1000,
   /** The hub's port. */
   port: 8080,
+  /** Seconds `GET /v1/ops/:id/wait` (the client's and the CLI's wait) holds before answering a still-active op. */
+  waitS: 30,
+  /** The longest wait a caller may ask for (seconds). */
+  waitMaxS: 300,
 } as const;
 
 /** Backoff policies (see `backoff.ts`): the base and cap of each kind of retry. */

@@ -7,10 +7,11 @@ import type { Caller } from '../../domain/access.js';
 import type { HubContext } from '../app.js';
 import { route } from '../auth.js';
 import { streamOpEvents } from '../sse.js';
+import { DEFAULTS } from '../../shared/defaults.js';
 
 const Params = z.strictObject({ op_id: OpIdSchema });
 const WaitQuery = z.strictObject({
-  timeout_s: z.coerce.number().min(0).max(300).default(30),
+  timeout_s: z.coerce.number().min(0).max(DEFAULTS.waitMaxS).default(DEFAULTS.waitS),
 });
 const EventsQuery = z.strictObject({
   from_seq: SeqText.pipe(z.int().min(1)).optional(),
