@@ -51,13 +51,17 @@ function takeToken(request: FastifyRequest): string | undefined {
 
 /**
  * Installs the checks on `app` (before any route is added): registration fails for a route without
- * `config.access` (CORS preflights excepted: its plugin answers them before any handler), and each
- * request's caller is resolved in `onRequest`, before its body is even read.
+ * `config.access` (but CORS's preflight route, `OPTIONS *`, which is public by nature), and each
+ * request's caller is resolved in `onRequest`, before its body is even read. A request that matched
+ * a route with no declaration cannot happen; were it to, it is refused, never served as public.
  */
 export function installAuth(app: FastifyInstance, access: Access): void {
   app.decorateRequest<Caller | null>('caller', null);
   app.addHook('onRoute', (r) => {
-    if (r.method === 'OPTIONS') return;
+    if (r.method === 'OPTIONS' && r.url === '*') {
+      r.config = { ...r.config, access: 'public' };
+      return;
+    }
     const declared = (r.config as { access?: unknown } | undefined)?.access;
     if (!ROUTE_ACCESS.includes(declared as RouteAccess)) {
       throw new Error(`route ${String(r.method)} ${r.url} declares no access: give it config.access ('public', 'account' or 'admin')`);
@@ -65,9 +69,11 @@ export function installAuth(app: FastifyInstance, access: Access): void {
   });
   app.addHook('onRequest', async (request) => {
     const token = takeToken(request);
-    // No declaration here means no route matched (the 404 handler), which answers the same to anyone.
+    // The 404 handler answers the same to anyone.
+    if (request.is404) return;
     const needed = request.routeOptions.config?.access;
-    if (needed === undefined || needed === 'public') return;
+    if (needed === 'public') return;
+    if (needed !== 'account' && needed !== 'admin') throw new Error(`route ${request.routeOptions.url} declares no access`);
     request.caller = await access.authenticate(token);
     if (needed === 'admin') access.requireAdmin(request.caller);
   });
