@@ -35,15 +35,17 @@ export interface SseEvent {
 
 /**
  * Reads an SSE response until the server closes it (or `stopAfter` events), parsing each frame;
- * `onEvent` sees each as it arrives (a test's signal that the op got somewhere).
+ * `onEvent` sees each as it arrives (a test's signal that the op got somewhere); `signal` hangs up,
+ * resolving with the events read so far.
  */
 export async function readSse(
-  url: string, opts: { token?: string; lastEventId?: string; stopAfter?: number; onEvent?: (e: SseEvent) => void } = {},
+  url: string, opts: { token?: string; lastEventId?: string; stopAfter?: number; onEvent?: (e: SseEvent) => void; signal?: AbortSignal } = {},
 ): Promise<SseEvent[]> {
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
   const ac = new AbortController();
+  opts.signal?.addEventListener('abort', () => ac.abort(), { once: true });
   const res = await fetch(url, { headers, signal: ac.signal });
   if (res.status !== 200) throw new Error(`SSE answered ${res.status}: ${await res.text()}`);
   const events: SseEvent[] = [];
