@@ -61,11 +61,14 @@ describe('ops routes', () => {
 
   it('cancel of a running op answers at once with cancel_requested_at, then it ends canceled', async () => {
     const op = (await call('POST', '/v1/ops', { token: people.owner.token, body: projectOp({ hang: true, steps: 3, step_ms: 1 }) })).body;
-    const ac = new AbortController();
-    const events = readSse(`${base}/v1/ops/${op.op_id}/events`, { token: people.owner.token });
-    let running;
-    do running = (await call('GET', `/v1/ops/${op.op_id}`, { token: people.owner.token })).body;
-    while (running.status !== 'running');
+    // The handler's own signal: its first step's progress, after which it hangs until canceled.
+    let hanging!: () => void;
+    const reached = new Promise<void>((resolve) => { hanging = resolve; });
+    const events = readSse(`${base}/v1/ops/${op.op_id}/events`, {
+      token: people.owner.token,
+      onEvent: (e) => { if (e.event === 'progress' && e.data.message === 'step 1 of 3') hanging(); },
+    });
+    await reached;
     const cancel = await call('POST', `/v1/ops/${op.op_id}/cancel`, { token: people.collab.token });
     expect(cancel.status).toBe(200);
     expect(['running', 'canceled']).toContain(cancel.body.status);
@@ -73,7 +76,6 @@ describe('ops routes', () => {
     expect(done.body.status).toBe('canceled');
     const seen = await events;
     expect(seen.at(-1)).toMatchObject({ event: 'summary', data: { summary: { status: 'canceled' } } });
-    ac.abort();
   });
 
   it('GET /v1/kinds publishes each kind\'s input JSON Schema; /healthz answers', async () => {

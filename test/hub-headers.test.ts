@@ -2,6 +2,7 @@ import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { redactUrl } from '../src/api/security.js';
 import { chromiumPath } from './helpers/binaries.js';
+import { createLogger } from '../src/lro/log.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 import { ADMIN_TOKEN, rawRequest, readSse, startHub } from './helpers/hub.js';
 
@@ -9,7 +10,8 @@ import { ADMIN_TOKEN, rawRequest, readSse, startHub } from './helpers/hub.js';
 const { lro } = await openTestLro();
 await lro.workerPool({ concurrency: 4, summaryIntervalS: 0.1 }).start();
 const log: string[] = [];
-const { base, call } = await startHub(lro, { logger: { level: 'debug', stream: { write: (line) => void log.push(line) } } });
+// The process's one logger, as the CLI gives it: the hub logs through a child of it that redacts tokens.
+const { base, call } = await startHub(lro, { log: createLogger({ level: 'debug', destination: { write: (line) => void log.push(line) } }) });
 
 let account: { account_id: string; token: string };
 let projectId: string;
@@ -81,6 +83,22 @@ describe('tokens in query strings never reach the request log', () => {
     }
     expect(text).not.toMatch(/authorization/i);
     expect(text).toMatch(/client error 431/); // the parser's errors were logged, without their bytes
+  });
+});
+
+describe('the older logger option (pino options), kept until the CLI passes log', () => {
+  it('still logs requests, tokens redacted', async () => {
+    const { buildHub } = await import('../src/api/app.js');
+    const lines: string[] = [];
+    const app = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: { level: 'info', stream: { write: (line) => void lines.push(line) } } });
+    try {
+      expect((await app.inject({ method: 'GET', url: `/v1/kinds?access_token=${ADMIN_TOKEN}` })).statusCode).toBe(200);
+      const text = lines.join('');
+      expect(text).toContain('/v1/kinds?access_token=[redacted]');
+      expect(text).not.toContain(ADMIN_TOKEN);
+    } finally {
+      await app.close();
+    }
   });
 });
 

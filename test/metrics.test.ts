@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { buildHub } from '../src/api/app.js';
 import { Lro } from '../src/app/lro.js';
 import { workerOps } from '../src/workers/ops.js';
-import { ADMIN_TOKEN } from './helpers/hub.js';
+import { ADMIN_TOKEN, readSse } from './helpers/hub.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 import { testKinds } from './helpers/kinds.js';
 
@@ -86,10 +86,14 @@ describe('GET /metrics', () => {
     const finals = await Promise.all([ok, retried, failed, rescued].map((op) => lro.wait(op.op_id, 20_000)));
     expect(finals.map((op) => [op.status, op.attempt])).toEqual([['succeeded', 1], ['succeeded', 2], ['failed', 2], ['succeeded', 2]]);
     const { op: hanging } = await lro.store.create(hubOp('demo', { hang: true, steps: 3, step_ms: 1 }));
-    await until(async () => (await lro.store.get(hanging.op_id)).status === 'running');
+    // An SSE client of the hanging op; its handler's first step (then it hangs) is the signal that it runs.
     const sse = new AbortController();
-    const reading = fetch(`${base}/v1/ops/${hanging.op_id}/events`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: sse.signal })
-      .then(async (res) => { for await (const _ of res.body!); }).catch(() => {});
+    let hangs!: () => void;
+    const reached = new Promise<void>((resolve) => { hangs = resolve; });
+    const reading = readSse(`${base}/v1/ops/${hanging.op_id}/events`, {
+      token: ADMIN_TOKEN, signal: sse.signal, onEvent: (e) => { if (e.event === 'progress' && e.data.message === 'step 1 of 3') hangs(); },
+    });
+    await reached;
 
     // Within the settle window nothing finished is counted yet: a completion still committing would be missed.
     let { samples } = await scrape();

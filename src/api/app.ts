@@ -1,7 +1,12 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { Access, type Caller } from '../domain/access.js';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Access } from '../domain/access.js';
+import { HostStore } from '../domain/hosts.js';
+import { ProjectStore } from '../domain/projects.js';
+import { RegionStore } from '../domain/regions.js';
 import type { Lro } from '../app/lro.js';
-import { LroError } from '../lro/errors.js';
+import { UnavailableError } from '../lro/errors.js';
+import type { Logger } from '../lro/log.js';
+import { installAuth, route } from './auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import type { HubMetricsOptions } from './metrics.js';
 import { domainRoutes } from './routes/domain.js';
@@ -19,8 +24,14 @@ export interface HubOptions {
   lro: Lro;
   adminToken?: string;
   /**
-   * pino options for Fastify's logger (`stream`: where lines go, stdout otherwise), or false. Tokens
-   * in query strings are redacted whatever is given. @default { level: 'info' }
+   * The process's one logger (`createLogger`, src/lro/log.ts). Fastify logs through a child of it
+   * that redacts tokens (URLs, the Authorization header). false or absent: no request log (unless the
+   * older `logger` is given). @default false
+   */
+  log?: Logger | false;
+  /**
+   * @deprecated pass `log`. pino options for a logger of Fastify's own (`stream`: where lines go,
+   * stdout otherwise), or false; tokens redacted the same. Kept until the CLI passes `log`.
    */
   logger?: false | { level: string; stream?: { write(line: string): void } };
   /** `/metrics` settings (tests pin its clock). */
@@ -30,8 +41,9 @@ export interface HubOptions {
 export interface HubContext {
   lro: Lro;
   access: Access;
-  /** The caller of a request (Authorization: Bearer, or ?access_token= for EventSource). */
-  caller(request: FastifyRequest): Promise<Caller>;
+  hosts: HostStore;
+  projects: ProjectStore;
+  regions: RegionStore;
 }
 
 /**
@@ -40,7 +52,7 @@ export interface HubContext {
  */
 export function buildHub(opts: HubOptions): FastifyInstance {
   const app = Fastify({
-    logger: opts.logger === false ? false : { ...(opts.logger ?? { level: 'info' }), ...logRedaction },
+    ...hubLogging(opts),
     bodyLimit: 256 * 1024,
     connectionTimeout: 0,
     requestTimeout: 15_000, // receiving a request; long polls and SSE answer slowly but arrive quickly
@@ -52,15 +64,9 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     clientErrorHandler,
   });
   const access = new Access({ db: opts.lro.db, adminToken: opts.adminToken });
+  const db = opts.lro.db;
   const ctx: HubContext = {
-    lro: opts.lro,
-    access,
-    caller(request) {
-      const header = request.headers.authorization;
-      const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-      const query = (request.query as { access_token?: unknown } | undefined)?.access_token;
-      return access.authenticate(bearer ?? (typeof query === 'string' ? query : undefined));
-    },
+    lro: opts.lro, access, hosts: new HostStore({ db }), projects: new ProjectStore({ db }), regions: new RegionStore({ db }),
   };
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
@@ -72,8 +78,10 @@ export function buildHub(opts: HubOptions): FastifyInstance {
   app.addHook('onRequest', async (_request, reply) => {
     if (!closing) return;
     void reply.header('connection', 'close');
-    throw new LroError('unavailable', 'the hub is shutting down: try again, or another hub');
+    throw new UnavailableError('the hub is shutting down: try again, or another hub');
   });
+  // After the closing check: a closing hub answers 503 without a database round trip for the token.
+  installAuth(app, access);
   // Bearer tokens, no cookies: any page may call the API (the embeddable element lives on other origins).
   // The operator's routes are not for pages: a page on another site must not read /metrics or /readyz
   // through a browser that happens to reach the hub (host ids, queue depths).
@@ -82,7 +90,7 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     delegator: (req, cb) => cb(null, { ...corsOptions, origin: !OPERATOR_PATHS.test(req.url ?? '') }),
   });
   void app.register(helmet, API_HEADERS); // the page's routes add their own CSP (src/api/routes/ui.ts)
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', route.public, async () => ({ ok: true }));
   // Routes in a plugin of their own, so they are added after helmet's onRoute hook (the page's CSP is a route option).
   void app.register(async (routes) => {
     uiRoutes(routes);
@@ -91,4 +99,11 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     metricsRoutes(routes, ctx, opts.metrics);
   });
   return app;
+}
+
+/** Fastify's logging options: a redacting child of the process's logger, the older pino options, or none. */
+function hubLogging(opts: HubOptions): { loggerInstance: FastifyBaseLogger } | { logger: false | object } {
+  if (opts.log) return { loggerInstance: opts.log.child({}, { serializers: logRedaction.serializers, redact: logRedaction.redact }) };
+  if (opts.logger) return { logger: { ...opts.logger, ...logRedaction } };
+  return { logger: false };
 }

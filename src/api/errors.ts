@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { LroError, translatePgError, type ErrorCode } from '../lro/errors.js';
+import { InvalidInputError, LroError, NotFoundError, UnavailableError, translatePgError, type ErrorCode } from '../lro/errors.js';
 import { bounded } from '../lro/schemas.js';
 
 /** The one place error codes become HTTP statuses. */
@@ -46,7 +46,7 @@ function fromFastify(err: FastifyError): LroError | null {
     case 'FST_ERR_MAX_PARAM_LENGTH':
       return new LroError('uri_too_long', 'a path parameter is too long (at most 100 characters)');
     case 'FST_ERR_BAD_URL':
-      return new LroError('invalid_input', 'the path is not a valid URL (bad percent-encoding?)');
+      return new InvalidInputError('the path is not a valid URL (bad percent-encoding?)');
   }
   if (err instanceof SyntaxError) return new LroError('invalid_json', `request body is not valid JSON: ${err.message}`);
   const status = err.statusCode ?? 500;
@@ -68,7 +68,7 @@ const DB_GONE_MESSAGE = /Connection terminated|timeout exceeded when trying to c
 function fromDbOutage(err: unknown): LroError | null {
   const code = String((err as { code?: unknown })?.code ?? '');
   if (!DB_GONE_CODES.has(code) && !code.startsWith('08') && !DB_GONE_MESSAGE.test((err as Error)?.message ?? '')) return null;
-  return new LroError('unavailable', 'the database is unavailable right now; try again shortly');
+  return new UnavailableError('the database is unavailable right now; try again shortly');
 }
 
 /** The body of every error answer, bounded (a message quoting a huge input stays a few KB). */
@@ -93,7 +93,7 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
-  const error = new LroError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+  const error = new NotFoundError(`route ${request.method} ${request.url.split('?')[0]}`);
   return reply.code(404).send(body(error));
 }
 
@@ -105,7 +105,7 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const error = err.code === 'HPE_HEADER_OVERFLOW' ? new LroError('headers_too_large', 'request headers are too large (at most 16 KiB in all)')
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new LroError('request_timeout', 'the request took too long to arrive')
-      : new LroError('invalid_input', 'malformed HTTP request');
+      : new InvalidInputError('malformed HTTP request');
   const status = HTTP_STATUS[error.code];
   // Not `err` itself: its rawPacket holds the request's bytes, tokens in the URL and headers included.
   this.log.debug({ code: err.code, reason: (err as { reason?: string }).reason }, `client error ${status}`);

@@ -1,3 +1,4 @@
+import { defaultLogger } from '../lro/log.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Lro } from '../app/lro.js';
 import {
@@ -16,6 +17,7 @@ export interface HubMetricsOptions {
   finishedPerScrape?: number;
   /** A scrape's statements give up after this long (`lro_db_up` 0). @default 5000 */
   timeoutMs?: number;
+  /** Where a scrape's failed statements are reported (the scrape answers `lro_db_up 0`). @default warn on defaultLogger() */
   onError?: (err: unknown) => void;
 }
 
@@ -44,7 +46,7 @@ export class HubMetrics {
 
   constructor(lro: Lro, opts: HubMetricsOptions = {}) {
     this.#lro = lro;
-    this.#o = { now: () => undefined, settleS: 5, finishedPerScrape: 5000, timeoutMs: 5000, onError: () => {}, ...opts };
+    this.#o = { now: () => undefined, settleS: 5, finishedPerScrape: 5000, timeoutMs: 5000, onError: (err) => defaultLogger().warn({ err }, 'metrics: database statements failed'), ...opts };
     // Finished ops count from the hub's start; Prometheus' rate() and increase() expect counters to.
     this.#mark = { finished_us: String(Date.now() * 1000), op_id: '00000000-0000-0000-0000-000000000000' };
     const registers = [this.registry];

@@ -10,6 +10,8 @@ import type { Operation } from '../shared/operation.js';
 const KEEP_ALIVE_MS = 15_000;
 /** After the row turns terminal, how long to wait for its summary event before sending one from the row. */
 const TERMINAL_GRACE_MS = 2_000;
+/** How long a stream watches its op's row for the end (a stream open longer ends on the summary event alone). */
+const WATCH_ROW_MS = 24 * 3600_000;
 
 const frame = (item: StreamItem) =>
   item.type === 'gap'
@@ -44,7 +46,7 @@ export async function streamOpEvents(p: { lro: Lro; op: Operation; fromSeq: numb
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
   // Should the terminal summary never reach the stream (it is best effort), end from the row.
   let fallback: NodeJS.Timeout | undefined;
-  void lro.wait(op.op_id, 24 * 3600_000, ac.signal).then((final) => {
+  void lro.wait(op.op_id, WATCH_ROW_MS, ac.signal).then((final) => {
     if (!isTerminal(final.status) || ac.signal.aborted) return;
     fallback = setTimeout(() => {
       if (ac.signal.aborted) return;

@@ -3,11 +3,10 @@ import pg from 'pg';
 import { loadConfig } from '../config.js';
 import { Access } from '../domain/access.js';
 import { accountGet } from '../domain/sql/accounts.js';
-import { hostInsert } from '../domain/sql/hosts.js';
-import { collaboratorAdd, projectInsert } from '../domain/sql/projects.js';
-import { requireRegion } from '../domain/regions.js';
+import { HostStore } from '../domain/hosts.js';
+import { ProjectStore } from '../domain/projects.js';
 import { AccountBody, HostBody, Id, ProjectBody } from '../domain/schemas.js';
-import { LroError, translatePgError } from '../lro/errors.js';
+import { NotFoundError, translatePgError } from '../lro/errors.js';
 import { parseOrThrow } from '../lro/schemas.js';
 import { openDatabase } from './database.js';
 
@@ -16,10 +15,10 @@ import { openDatabase } from './database.js';
  * it returns as JSON on stdout (which database it used goes to stderr).
  */
 async function withDb(fn: (db: pg.Pool, access: Access) => Promise<unknown>): Promise<void> {
-  const database = await openDatabase(loadConfig(), (m) => console.error(m));
+  const database = await openDatabase(loadConfig(), (m) => process.stderr.write(`${m}\n`));
   const db = new pg.Pool({ connectionString: database.url, max: 2 });
   try {
-    console.log(JSON.stringify(await fn(db, new Access({ db })), null, 2));
+    process.stdout.write(`${JSON.stringify(await fn(db, new Access({ db })), null, 2)}\n`);
   } catch (err) {
     throw translatePgError(err); // a value the database refused is bad input (exit 2), as over HTTP
   } finally {
@@ -30,7 +29,7 @@ async function withDb(fn: (db: pg.Pool, access: Access) => Promise<unknown>): Pr
 
 async function account(db: pg.Pool, id: string) {
   const found = await accountGet(db, parseOrThrow(Id, id, 'account id'));
-  if (!found) throw new LroError('not_found', `account ${id} not found`);
+  if (!found) throw new NotFoundError(`account ${id}`);
   return found;
 }
 
@@ -48,21 +47,21 @@ export function adminCommands(program: Command): void {
     .requiredOption('--name <name>').requiredOption('--region <region>').option('--admin <account_id>')
     .action((o) => withDb(async (db) => {
       const host = parseOrThrow(HostBody, { name: o.name, region: o.region }, 'host');
-      await requireRegion(db, host.region, '--region');
-      return hostInsert(db, { ...host, admin_account_id: o.admin ? (await account(db, o.admin)).account_id : null });
+      const admin = o.admin ? (await account(db, o.admin)).account_id : null;
+      return new HostStore({ db }).create({ ...host, admin_account_id: admin }, { region: '--region' });
     }));
   admin.command('project-create').description('a project owned by an account (placed on a host, with a backup region: optional)')
     .requiredOption('--title <title>').requiredOption('--owner <account_id>').option('--host <host_id>')
     .option('--backup-region <region>')
     .action((o) => withDb(async (db) => {
       const p = parseOrThrow(ProjectBody, { title: o.title, host_id: o.host, backup_region: o.backupRegion }, 'project');
-      if (p.backup_region) await requireRegion(db, p.backup_region, '--backup-region');
-      return projectInsert(db, { title: p.title, created_by: (await account(db, o.owner)).account_id,
-        host_id: p.host_id ?? null, backup_region: p.backup_region ?? null });
+      const owner = (await account(db, o.owner)).account_id;
+      return new ProjectStore({ db }).create({ ...p, created_by: owner }, { backup_region: '--backup-region' });
     }));
   admin.command('collaborator-add <project_id> <account_id>').action((projectId: string, accountId: string) =>
     withDb(async (db) => {
-      await collaboratorAdd(db, { project_id: parseOrThrow(Id, projectId, 'project id'), account_id: (await account(db, accountId)).account_id });
+      const project_id = parseOrThrow(Id, projectId, 'project id');
+      await new ProjectStore({ db }).addCollaborator({ project_id, account_id: (await account(db, accountId)).account_id });
       return { project_id: projectId, account_id: accountId };
     }));
 }

@@ -1,12 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import { z } from 'zod';
-import { LroError } from '../lro/errors.js';
+import { ForbiddenError, UnauthenticatedError } from '../lro/errors.js';
 import type { CreateOptions, CreateTarget } from '../lro/store.js';
 import type { Operation, Scope } from '../shared/operation.js';
-import { accountInsert, apiTokenAccount, apiTokenInsert, type Account } from './sql/accounts.js';
-import { hostGet, hostUsableBy } from './sql/hosts.js';
-import { scopesOfAccount } from './sql/projects.js';
+import { accountInsert, apiTokenGetAccount, apiTokenInsert, type Account } from './sql/accounts.js';
+import { hostGet, hostIsUsableBy } from './sql/hosts.js';
+import { accountScopeList } from './sql/projects.js';
 
 /** Who is calling: the admin (LRO_ADMIN_TOKEN) or an account (an API token). */
 export type Caller = { kind: 'admin'; account_id: null } | { kind: 'account'; account_id: string };
@@ -55,21 +55,21 @@ export class Access {
 
   /** The caller behind a bearer token; unauthenticated when it is missing or unknown. */
   async authenticate(token: string | undefined): Promise<Caller> {
-    if (!token) throw new LroError('unauthenticated', 'missing token: send Authorization: Bearer <token>');
+    if (!token) throw new UnauthenticatedError('missing token: send Authorization: Bearer <token>');
     const h = hash(token);
     if (this.#adminHash && timingSafeEqual(h, this.#adminHash)) return { kind: 'admin', account_id: null };
-    const accountId = await apiTokenAccount(this.#db, h);
-    if (!accountId) throw new LroError('unauthenticated', 'unknown token');
+    const accountId = await apiTokenGetAccount(this.#db, h);
+    if (!accountId) throw new UnauthenticatedError('unknown token');
     return { kind: 'account', account_id: accountId };
   }
 
   requireAdmin(caller: Caller): void {
-    if (caller.kind !== 'admin') throw new LroError('forbidden', 'only the admin token may do this');
+    if (caller.kind !== 'admin') throw new ForbiddenError('only the admin token may do this');
   }
 
   /** The scopes a caller may read, or null for "all" (the admin). */
   async scopes(caller: Caller): Promise<{ type: string; id: string }[] | null> {
-    return caller.kind === 'admin' ? null : scopesOfAccount(this.#db, caller.account_id);
+    return caller.kind === 'admin' ? null : accountScopeList(this.#db, caller.account_id);
   }
 
   async canUseScope(caller: Caller, scope: Scope): Promise<boolean> {
@@ -111,16 +111,16 @@ export class Access {
     if (caller.kind === 'admin') return;
     const { scope, routing } = target;
     if (!(await this.canUseScope(caller, scope))) {
-      throw new LroError('forbidden', `you may not create ops in ${scope.type} ${scope.id}`);
+      throw new ForbiddenError(`you may not create ops in ${scope.type} ${scope.id}`);
     }
     if (routing === 'hub') return;
     const hostId = hostOf(routing);
     // The routing must name the host exactly as hosts claim it (a lowercase uuid), not merely one Postgres casts to it.
     const usable = hostId !== null && hostId === hostId.toLowerCase()
-      && (await hostUsableBy(this.#db, { host_id: hostId, account_id: caller.account_id }));
+      && (await hostIsUsableBy(this.#db, { host_id: hostId, account_id: caller.account_id }));
     if (!usable) {
-      throw new LroError('forbidden', `you may not run ops on host ${hostId ?? routing.replace(/^host:/, '')}: only its host admin and the collaborators ` +
-        'of a project placed on it may', { details: { routing } });
+      throw new ForbiddenError(`you may not run ops on host ${hostId ?? routing.replace(/^host:/, '')}: only its host admin and the collaborators ` +
+        'of a project placed on it may', { routing });
     }
   }
 }

@@ -43,9 +43,22 @@ export class UnknownKindError extends LroError {
     super('unknown_kind', `unknown kind ${JSON.stringify(kind)}; known kinds: ${known.join(', ')}`, { details: { known } });
   }
 }
+/** No token, or one nobody issued (401). */
+export class UnauthenticatedError extends LroError {
+  constructor(message: string) {
+    super('unauthenticated', message);
+  }
+}
+/** A known caller asking for what it may not do (403). */
+export class ForbiddenError extends LroError {
+  constructor(message: string, details?: unknown) {
+    super('forbidden', message, { details });
+  }
+}
+/** `what` (e.g. `host <uuid>`) does not exist, or the caller may not know that it does (404). */
 export class NotFoundError extends LroError {
-  constructor(what: string) {
-    super('not_found', `${what} not found`);
+  constructor(what: string, details?: unknown) {
+    super('not_found', `${what} not found`, { details });
   }
 }
 export class ConflictError extends LroError {
@@ -58,6 +71,18 @@ export class PayloadTooLargeError extends LroError {
     super('payload_too_large', `${what} is ${size} bytes; the limit is ${limit} bytes`, { details: { size, limit } });
   }
 }
+/** Not now, try again (a closing hub, a database that is down): 503. */
+export class UnavailableError extends LroError {
+  constructor(message: string) {
+    super('unavailable', message);
+  }
+}
+/** The hub cannot serve yet (its database is down or at another schema): `/readyz` says why. */
+export class NotReadyError extends LroError {
+  constructor(message: string, details?: unknown) {
+    super('not_ready', message, { details });
+  }
+}
 /** A worker wrote with a lease epoch that is no longer the op's: another worker owns it now. */
 export class LeaseLostError extends LroError {
   constructor(opId: string, epoch: number) {
@@ -67,12 +92,17 @@ export class LeaseLostError extends LroError {
   }
 }
 
+/** `Key (host_id)=(…) is not present in table "hosts"`: the column and value a foreign key missed. */
+const FK_MISSING = /^Key \(([^)]+)\)=\((.*)\) is not present in table "([^"]+)"/;
+
 /**
  * Translates SQLSTATEs that mean "the caller's data was wrong" into typed errors at the database
  * boundary. All of class 22 (data exception) is the caller's: a malformed uuid (22P02), a NUL in
  * text (22021) or in jsonb (22P05), a value too long (22001) or out of range (22003, 22008 for
  * a timestamp past 294276 AD); so are 54000 (an index row too large for a key) and 54001 (JSON
- * nested too deep for the server's stack).
+ * nested too deep for the server's stack). A foreign key that misses (23503 on an insert: a row it
+ * names was deleted after any check) is a not_found naming the column and value; one that still
+ * holds (23503 on a delete) is a conflict; a duplicate (23505) is a conflict.
  */
 export function translatePgError(err: unknown): unknown {
   const code = (err as { code?: string })?.code;
@@ -84,10 +114,24 @@ export function translatePgError(err: unknown): unknown {
     case '23502': // not_null_violation
       return new InvalidInputError(message);
     case '23505': // unique_violation
-      return new ConflictError(message);
-    case '23503': // foreign_key_violation
-      return new NotFoundError('referenced row');
+      return new ConflictError(message, { constraint: (err as { constraint?: string }).constraint });
+    case '23503': { // foreign_key_violation
+      const missing = FK_MISSING.exec((err as { detail?: string }).detail ?? '');
+      if (!missing) return new ConflictError(message, { constraint: (err as { constraint?: string }).constraint });
+      const [, column, value, table] = missing;
+      // `hosts` → `host 6f1c… not found`: the thing that is missing, as a caller calls it.
+      return new NotFoundError(`${table!.replace(/s$/, '')} ${value}`, { field: column, value });
+    }
     default:
       return err;
+  }
+}
+
+/** Runs a statement, translating SQLSTATEs (translatePgError) at the database boundary. */
+export async function translatingPg<T>(statement: () => Promise<T>): Promise<T> {
+  try {
+    return await statement();
+  } catch (err) {
+    throw translatePgError(err);
   }
 }

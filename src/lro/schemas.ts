@@ -45,9 +45,6 @@ export function assertStorable(value: unknown, what: string): void {
   if (at) throw new InvalidInputError(bounded(`${at} ${UNSTORABLE_MESSAGE}`));
 }
 
-/** `?access_token=` where EventSource cannot send a header (ctx.caller reads it; schemas only allow it). */
-export const AccessToken = text({ max: 200 }).optional();
-
 /**
  * A stream position from a caller (`from_seq`, `Last-Event-ID`): decimal digits only, and a safe
  * integer, so it fits both JavaScript and Postgres bigint (`1e19` or 23 digits are refused, not

@@ -40,6 +40,10 @@ export const DEFAULTS = {
   port: 8080,
   /** Where the CLI keeps the embedded Postgres (`<dataDir>/pg`) and hosts keep projects. */
   dataDir: '.data',
+  /** Seconds `GET /v1/ops/:id/wait` (the client's and the CLI's wait) holds before answering a still-active op. */
+  waitS: 30,
+  /** The longest wait a caller may ask for (seconds). */
+  waitMaxS: 300,
 } as const;
 
 /** Backoff policies (see `backoff.ts`): the base and cap of each kind of retry. */

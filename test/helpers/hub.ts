@@ -3,12 +3,14 @@ import { connect, type AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
 import { buildHub, type HubOptions } from '../../src/api/app.js';
 import type { Lro } from '../../src/app/lro.js';
+import { createLogger } from '../../src/lro/log.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** A hub on a free loopback port, closed after the file; returns its base URL and a request helper. */
-export async function startHub(lro: Lro, opts: { logger?: HubOptions['logger'] } = {}) {
-  const app = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: opts.logger ?? (process.env.HUB_LOG ? { level: 'error' } : false) });
+export async function startHub(lro: Lro, opts: Pick<HubOptions, 'log' | 'logger'> = {}) {
+  const log = opts.log ?? (process.env.HUB_LOG ? createLogger({ level: 'error' }) : false);
+  const app = buildHub({ lro, adminToken: ADMIN_TOKEN, ...(opts.logger === undefined ? { log } : { logger: opts.logger }) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   afterAll(() => app.close());
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -31,12 +33,19 @@ export interface SseEvent {
   data: any;
 }
 
-/** Reads an SSE response until the server closes it (or `stopAfter` events), parsing each frame. */
-export async function readSse(url: string, opts: { token?: string; lastEventId?: string; stopAfter?: number } = {}): Promise<SseEvent[]> {
+/**
+ * Reads an SSE response until the server closes it (or `stopAfter` events), parsing each frame;
+ * `onEvent` sees each as it arrives (a test's signal that the op got somewhere); `signal` hangs up,
+ * resolving with the events read so far.
+ */
+export async function readSse(
+  url: string, opts: { token?: string; lastEventId?: string; stopAfter?: number; onEvent?: (e: SseEvent) => void; signal?: AbortSignal } = {},
+): Promise<SseEvent[]> {
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
   const ac = new AbortController();
+  opts.signal?.addEventListener('abort', () => ac.abort(), { once: true });
   const res = await fetch(url, { headers, signal: ac.signal });
   if (res.status !== 200) throw new Error(`SSE answered ${res.status}: ${await res.text()}`);
   const events: SseEvent[] = [];
@@ -54,7 +63,9 @@ export async function readSse(url: string, opts: { token?: string; lastEventId?:
           return [l.slice(0, i), l.slice(i + 1).trimStart()];
         }));
         if (fields.data === undefined) continue;
-        events.push({ id: fields.id, event: fields.event ?? 'message', data: JSON.parse(fields.data) });
+        const event: SseEvent = { id: fields.id, event: fields.event ?? 'message', data: JSON.parse(fields.data) };
+        events.push(event);
+        opts.onEvent?.(event);
         if (opts.stopAfter && events.length >= opts.stopAfter) {
           ac.abort();
           return events;

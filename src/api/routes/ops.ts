@@ -1,20 +1,20 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { NotFoundError } from '../../lro/errors.js';
-import { AccessToken, CreateOpSchema, OpIdSchema, SeqText, parseOrThrow } from '../../lro/schemas.js';
+import { CreateOpSchema, OpIdSchema, SeqText, parseOrThrow } from '../../lro/schemas.js';
 import type { Operation } from '../../shared/operation.js';
 import type { Caller } from '../../domain/access.js';
 import type { HubContext } from '../app.js';
+import { route } from '../auth.js';
 import { streamOpEvents } from '../sse.js';
+import { DEFAULTS } from '../../shared/defaults.js';
 
 const Params = z.strictObject({ op_id: OpIdSchema });
 const WaitQuery = z.strictObject({
-  timeout_s: z.coerce.number().min(0).max(300).default(30),
-  access_token: AccessToken,
+  timeout_s: z.coerce.number().min(0).max(DEFAULTS.waitMaxS).default(DEFAULTS.waitS),
 });
 const EventsQuery = z.strictObject({
   from_seq: SeqText.pipe(z.int().min(1)).optional(),
-  access_token: AccessToken,
 });
 
 /** The ops routes of DESIGN.md's table. An op the caller may not read is a 404, even to its creator's peers. */
@@ -35,60 +35,55 @@ export function opsRoutes(app: FastifyInstance, ctx: HubContext) {
 
   // The scope, the routing the kind computes and the priority are checked by the store through
   // access.createRules, for creates and retries alike.
-  app.post('/v1/ops', async (request, reply) => {
-    const caller = await ctx.caller(request);
+  app.post('/v1/ops', route.account, async (request, reply) => {
+    const { caller } = request;
     const body = parseOrThrow(CreateOpSchema, request.body, 'request body');
     return answer(reply, await lro.store.create(body, access.createRules(caller)));
   });
 
-  app.get('/v1/ops', async (request) => {
-    const caller = await ctx.caller(request);
-    const { access_token: _, ...query } = (request.query ?? {}) as Record<string, unknown>;
-    const scopes = await access.scopes(caller);
-    return lro.store.list(query, scopes ?? undefined);
+  app.get('/v1/ops', route.account, async (request) => {
+    const scopes = await access.scopes(request.caller);
+    return lro.store.list(request.query ?? {}, scopes ?? undefined);
   });
 
-  app.get('/v1/ops/:op_id', async (request) => readable(await ctx.caller(request), request.params));
+  app.get('/v1/ops/:op_id', route.account, async (request) => readable(request.caller, request.params));
 
-  app.get('/v1/ops/:op_id/wait', async (request) => {
-    const caller = await ctx.caller(request);
+  app.get('/v1/ops/:op_id/wait', route.account, async (request) => {
     const { timeout_s } = parseOrThrow(WaitQuery, request.query, 'query');
-    const op = await readable(caller, request.params);
+    const op = await readable(request.caller, request.params);
     const gone = new AbortController();
     request.raw.on('close', () => gone.abort());
     return lro.wait(op.op_id, timeout_s * 1000, gone.signal);
   });
 
-  app.post('/v1/ops/:op_id/cancel', async (request) => {
-    const op = await readable(await ctx.caller(request), request.params);
+  app.post('/v1/ops/:op_id/cancel', route.account, async (request) => {
+    const op = await readable(request.caller, request.params);
     return lro.store.cancel(op.op_id);
   });
 
-  app.post('/v1/ops/:op_id/retry', async (request, reply) => {
-    const caller = await ctx.caller(request);
+  app.post('/v1/ops/:op_id/retry', route.account, async (request, reply) => {
+    const { caller } = request;
     const op = await readable(caller, request.params);
     return answer(reply, await lro.store.retry(op.op_id, access.createRules(caller, caller.account_id ?? op.created_by)));
   });
 
-  app.post('/v1/ops/:op_id/dismiss', async (request) => {
-    const op = await readable(await ctx.caller(request), request.params);
+  app.post('/v1/ops/:op_id/dismiss', route.account, async (request) => {
+    const op = await readable(request.caller, request.params);
     return lro.store.dismiss(op.op_id);
   });
 
-  app.get('/v1/ops/:op_id/events', async (request, reply) => {
-    const caller = await ctx.caller(request);
+  app.get('/v1/ops/:op_id/events', route.account, async (request, reply) => {
     const query = parseOrThrow(EventsQuery, request.query, 'query');
     // An EventSource resuming sends the last id it saw; checked like from_seq, so `1e19` is a 400
     // (which also stops the EventSource) rather than a 200 whose stream dies and is retried forever.
     const header = request.headers['last-event-id'];
     const lastId = header ? parseOrThrow(SeqText, header, 'Last-Event-ID header') : undefined;
-    const op = await readable(caller, request.params);
+    const op = await readable(request.caller, request.params);
     const fromSeq = lastId !== undefined ? lastId + 1 : (query.from_seq ?? 1);
     await streamOpEvents({ lro, op, fromSeq, request, reply });
   });
 
-  app.get('/v1/kinds', async (request) => {
-    await ctx.caller(request);
+  app.get('/v1/kinds', route.account, async () => {
     return {
       kinds: lro.kinds.names().map((name) => ({ name, input_schema: z.toJSONSchema(lro.kinds.get(name).input, { io: 'input' }) })),
     };

@@ -1,14 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { assets, PAGE } from '../ui-assets.js';
 import { PAGE_HEADERS } from '../security.js';
+import { route } from '../auth.js';
 
 /** The browser page at `/` and `/ops/<op_id>`, and its bundles under `/assets/`. */
 export function uiRoutes(app: FastifyInstance) {
   const page = async (_req: unknown, reply: { type(t: string): { send(b: string): unknown } }) => reply.type('text/html; charset=utf-8').send(PAGE);
   // The page's CSP over the hub's headers (helmet merges route options over the global ones).
-  app.get('/', { helmet: PAGE_HEADERS }, page);
-  app.get('/ops/:op_id', { helmet: PAGE_HEADERS }, page);
-  app.get('/assets/:file', async (request, reply) => {
+  app.get('/', { ...route.public, helmet: PAGE_HEADERS }, page);
+  app.get('/ops/:op_id', { ...route.public, helmet: PAGE_HEADERS }, page);
+  app.get('/assets/:file', route.public, async (request, reply) => {
     const { file } = request.params as { file: string };
     const text = (await assets()).get(file);
     if (!text) return reply.code(404).send({ error: { code: 'not_found', message: `no asset ${file}` } });

@@ -21,7 +21,8 @@ export async function apiTokenInsert(db: Db, p: { token_hash: Buffer; account_id
   await db.query('INSERT INTO api_tokens (token_hash, account_id) VALUES ($1, $2)', [p.token_hash, p.account_id]);
 }
 
-export async function apiTokenAccount(db: Db, tokenHash: Buffer): Promise<string | null> {
+/** The account a token (its SHA-256) belongs to, or null. */
+export async function apiTokenGetAccount(db: Db, tokenHash: Buffer): Promise<string | null> {
   const { rows } = await db.query<{ account_id: string }>('SELECT account_id FROM api_tokens WHERE token_hash = $1', [tokenHash]);
   return rows[0]?.account_id ?? null;
 }

@@ -24,16 +24,23 @@ export async function hostGet(db: Db, hostId: string): Promise<Host | null> {
   return rows[0] ?? null;
 }
 
-/** A host's liveness: `running` with `last_seen` now, or `off` when it stops. */
-export async function hostSetStatus(db: Db, p: { host_id: string; status: 'running' | 'off' }): Promise<void> {
-  await db.query('UPDATE hosts SET status = $2, last_seen = now() WHERE host_id = $1', [p.host_id, p.status]);
+/**
+ * A host's liveness: `running` with `last_seen` now, or `off` when it stops. False when no such host
+ * (deleted while it ran). `now` pins the clock in tests; the database's otherwise.
+ */
+export async function hostSetStatus(db: Db, p: { host_id: string; status: 'running' | 'off'; now?: Date | null }): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'UPDATE hosts SET status = $2, last_seen = coalesce($3::timestamptz, now()) WHERE host_id = $1',
+    [p.host_id, p.status, p.now ?? null],
+  );
+  return rowCount === 1;
 }
 
 /**
  * Whether an account may run ops on a host: it administers the host, or collaborates on a project
  * placed on it. A host that does not exist answers false, like one the account may not use.
  */
-export async function hostUsableBy(db: Db, p: { host_id: string; account_id: string }): Promise<boolean> {
+export async function hostIsUsableBy(db: Db, p: { host_id: string; account_id: string }): Promise<boolean> {
   const { rows } = await db.query<{ ok: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM hosts WHERE host_id = $1 AND admin_account_id = $2)
          OR EXISTS (SELECT 1 FROM project_collaborators c JOIN projects p USING (project_id)

@@ -10,7 +10,7 @@ export interface Region {
 }
 
 /** Regions, nearest to (lat, lon) first (great-circle distance), or by name without a position. */
-export async function regionsByDistance(db: Db, p: { lat?: number; lon?: number }): Promise<Region[]> {
+export async function regionListByDistance(db: Db, p: { lat?: number; lon?: number }): Promise<Region[]> {
   const { rows } = await db.query<Region>(
     `SELECT region, name, lat, lon,
             CASE WHEN $1::float8 IS NULL THEN NULL ELSE round((6371 * 2 * asin(sqrt(
