@@ -11,6 +11,8 @@ import { defined } from '../lro/defined.js';
 import { OpEvents } from '../lro/op-events.js';
 import { PgStreamBackend } from '../lro/streams/pg.js';
 import { ProgressStreams, openNatsStreams } from '../lro/streams/index.js';
+import { systemClock, type Clock } from '../lro/clock.js';
+import { DEFAULTS } from '../shared/defaults.js';
 
 export interface LroOptions {
   connectionString: string;
@@ -35,6 +37,11 @@ export interface LroOptions {
   retentionS?: number;
   /** Active (queued + running) ops each account (`createdBy`) may have; 0: no cap. @default 0 */
   maxActivePerAccount?: number;
+  /**
+   * The one clock of this Lro and every service it builds (tests pass a `ManualClock`).
+   * @default systemClock (statements use the database's `now()`)
+   */
+  clock?: Clock;
 }
 
 /** A registry holding the built-in kinds. */
@@ -53,6 +60,8 @@ export class Lro {
   readonly store: OperationStore;
   readonly streams: ProgressStreams;
   readonly events: OpEvents | undefined;
+  /** The clock every service of this Lro decides time by; maintenance and streams take it from here. */
+  readonly clock: Clock;
   readonly #opts: LroOptions;
   readonly #waiter: OperationWaiter;
   readonly #pools = new Set<WorkerPool>();
@@ -60,7 +69,8 @@ export class Lro {
 
   constructor(opts: LroOptions) {
     const applicationName = opts.applicationName ?? 'lro';
-    this.db = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? 10, application_name: applicationName });
+    this.clock = opts.clock ?? systemClock;
+    this.db = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? DEFAULTS.poolSize, application_name: applicationName });
     // An idle client whose server connection died: the pool drops it; nothing to crash over.
     this.db.on('error', () => {});
     this.kinds = opts.kinds ?? defaultKinds();
@@ -69,8 +79,8 @@ export class Lro {
     this.events = opts.events === false ? undefined : new OpEvents(this.streams);
     this.#opts = opts;
     this.store = new OperationStore({ db: this.db, kinds: this.kinds, defaultLeaseS: opts.leaseS, events: this.events,
-      maxActivePerAccount: opts.maxActivePerAccount });
-    this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener });
+      maxActivePerAccount: opts.maxActivePerAccount, clock: this.clock });
+    this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener, clock: this.clock });
   }
 
   /**
@@ -82,6 +92,11 @@ export class Lro {
     return new Lro({ ...opts, streams: await openNatsStreams(opts.streamsSpec, defined({ maxAgeS: opts.retentionS })) });
   }
 
+  /** Every worker pool this Lro built (running or not). */
+  get pools(): ReadonlySet<WorkerPool> {
+    return this.#pools;
+  }
+
   /** The op once it is terminal, or as it stands after `timeoutMs`. */
   async wait(opId: string, timeoutMs: number, signal?: AbortSignal) {
     await this.listener.start();
@@ -91,6 +106,7 @@ export class Lro {
   workerPool(opts: Omit<WorkerPoolOptions, 'ops' | 'listener' | 'kinds'> = {}): WorkerPool {
     const pool = new WorkerPool({
       ...defined({ stallS: this.#opts.stallS }), ...opts, ops: workerOps(this.db), listener: this.listener, kinds: this.kinds, events: this.events,
+      clock: this.clock,
     });
     this.#pools.add(pool);
     return pool;

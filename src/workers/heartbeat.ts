@@ -1,5 +1,6 @@
 import type { WorkerOps } from './ops.js';
 import type { RunningOp } from './runner.js';
+import { systemClock, type Clock } from '../lro/clock.js';
 
 /**
  * Renews the leases of one pool's running ops in one statement per tick, carrying each op's progress
@@ -14,6 +15,7 @@ export class Heartbeater {
   readonly #heartbeatMs: number;
   readonly #stallMs: number;
   readonly #onStall: (r: RunningOp) => void;
+  readonly #clock: Clock;
   #timer: NodeJS.Timeout | null = null;
   #inFlight: Promise<void> | null = null;
 
@@ -24,8 +26,9 @@ export class Heartbeater {
    */
   constructor(opts: {
     intervalMs: number; heartbeatMs: number; stallMs: number; active: () => Iterable<RunningOp>;
-    beat: WorkerOps['heartbeat']; onError: (err: unknown) => void; onStall: (r: RunningOp) => void;
+    beat: WorkerOps['heartbeat']; onError: (err: unknown) => void; onStall: (r: RunningOp) => void; clock?: Clock;
   }) {
+    this.#clock = opts.clock ?? systemClock;
     this.#intervalMs = opts.intervalMs;
     this.#heartbeatMs = opts.heartbeatMs;
     this.#stallMs = opts.stallMs;
@@ -50,7 +53,7 @@ export class Heartbeater {
   /** One look: beats the ops that are due (all of them with `all`); a beat in flight is not doubled. */
   runOnce(opts: { now?: Date; all?: boolean } = {}): Promise<void> {
     this.#abortUnrenewed();
-    this.#inFlight ??= this.#tick(opts.now, opts.all ?? false).finally(() => { this.#inFlight = null; });
+    this.#inFlight ??= this.#tick(opts.now ?? this.#clock.sqlNow(), opts.all ?? false).finally(() => { this.#inFlight = null; });
     return this.#inFlight;
   }
 
@@ -63,7 +66,7 @@ export class Heartbeater {
    * covers that (a claim answer that was slow is not held against the ops it brought).
    */
   #abortUnrenewed(): void {
-    const t = Date.now();
+    const t = this.#clock.now();
     for (const r of this.#active()) {
       const silentMs = t - r.lastBeatAt;
       const leaseMs = r.op.lease_s * 1000;
@@ -75,7 +78,7 @@ export class Heartbeater {
   }
 
   async #tick(now: Date | undefined, all: boolean): Promise<void> {
-    const t = Date.now();
+    const t = this.#clock.now();
     const held = [...this.#active()].filter((r) => r.abortCode !== 'lease_lost');
     for (const r of held) if (r.progress.checkStall(this.#stallMs)) this.#onStall(r);
     // Due: the lease needs renewing within the next look, or there is a new summary to carry.

@@ -12,6 +12,7 @@ import type { WorkerOps } from './ops.js';
 import { accountKey } from '../lro/sql/operations-worker.js';
 import type { Operation } from '../shared/operation.js';
 import { RunningOp, runOp, type Log } from './runner.js';
+import { systemClock, type Clock } from '../lro/clock.js';
 
 export interface WorkerPoolOptions {
   ops: WorkerOps;
@@ -38,6 +39,8 @@ export interface WorkerPoolOptions {
   ownerType?: 'hub' | 'host';
   workerId?: string;
   log?: Log;
+  /** Decides which leases are due, stalls and ETAs, and the `now` of the statements. @default systemClock */
+  clock?: Clock;
 }
 
 /**
@@ -47,7 +50,9 @@ export interface WorkerPoolOptions {
  */
 export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
   readonly workerId: string;
-  readonly #o: Required<Omit<WorkerPoolOptions, 'serves' | 'log' | 'events'>> & { serves: string[]; log: Log; events: OpEvents | null };
+  readonly #o: Required<Omit<WorkerPoolOptions, 'serves' | 'log' | 'events' | 'clock'>> & {
+    serves: string[]; log: Log; events: OpEvents | null; clock: Clock;
+  };
   readonly #active = new Map<string, RunningOp>();
   readonly #heartbeater: Heartbeater;
   readonly #completer: Completer;
@@ -75,20 +80,25 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
     this.#o = {
       routing: ['hub'], concurrency: 10, pollMs: 1000, heartbeatS: 10, summaryIntervalS: 2, stallS: 60, gracefulMs: 30_000,
       ownerType: 'hub', workerId: this.workerId, ...(defined(opts) as WorkerPoolOptions), serves: opts.serves ?? opts.kinds.names(), log,
-      events: opts.events ?? null,
+      events: opts.events ?? null, clock: opts.clock ?? systemClock,
     };
     const events = this.#o.events;
     const onError = (err: unknown) => this.#error(err);
     this.#heartbeater = new Heartbeater({
       intervalMs: 1000 * Math.min(this.#o.heartbeatS, this.#o.summaryIntervalS), heartbeatMs: 1000 * this.#o.heartbeatS,
       stallMs: 1000 * this.#o.stallS, active: () => this.#active.values(), beat: this.#o.ops.heartbeat, onError,
-      onStall: (r) => void events?.summaries([r.live()], { stalled: true }),
+      onStall: (r) => void events?.summaries([r.live()], { stalled: true }), clock: this.#o.clock,
     });
     this.#completer = new Completer({
-      complete: this.#o.ops.completeMany, onError,
+      complete: (p) => this.#o.ops.completeMany({ ...p, now: this.#o.clock.sqlNow() }), onError,
       onLost: (ids) => log(`${ids.length} completions refused: leases lost`, 'warn'),
       onDone: (ops) => void events?.summaries(ops),
     });
+  }
+
+  /** True between start() and stop(). */
+  get started(): boolean {
+    return this.#started;
   }
 
   get running(): number {
@@ -170,7 +180,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
         if (free <= 0 || !this.#started) break;
         const ops = await this.#o.ops.claim({
           routings: this.#o.routing, kinds: this.#o.serves, limit: free,
-          worker_id: this.workerId, owner_type: this.#o.ownerType, after: this.#after,
+          worker_id: this.workerId, owner_type: this.#o.ownerType, after: this.#after, now: this.#o.clock.sqlNow(),
         });
         for (const op of ops) this.#after[op.routing] = accountKey(op); // in claim order: the last one counts
         if (ops.length > 0) void this.#o.events?.summaries(ops); // queued before any progress of theirs
@@ -187,10 +197,10 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
   #run(op: Operation): void {
     const events = this.#o.events;
     const publisher = events ? new OpPublisher(events.streams, streamOf(op), (err) => this.#error(err)) : null;
-    const r = new RunningOp(op, publisher);
+    const r = new RunningOp(op, publisher, this.#o.clock);
     this.#active.set(op.op_id, r);
     const task = runOp(r, this.#o.kinds.get(op.kind), {
-      ops: this.#o.ops, completer: this.#completer, log: this.#o.log, events,
+      ops: this.#o.ops, completer: this.#completer, log: this.#o.log, events, clock: this.#o.clock,
     }).finally(() => {
       this.#active.delete(r.op.op_id);
       this.#tasks.delete(task);

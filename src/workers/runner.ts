@@ -10,6 +10,7 @@ import type { Completer } from './completer.js';
 import type { WorkerOps } from './ops.js';
 import { ProgressTracker } from './progress.js';
 import type { OpPublisher } from './publisher.js';
+import { systemClock, type Clock } from '../lro/clock.js';
 
 export type Log = (message: string, level?: 'debug' | 'info' | 'warn' | 'error', fields?: object) => void;
 
@@ -17,16 +18,18 @@ export type Log = (message: string, level?: 'debug' | 'info' | 'warn' | 'error',
 export class RunningOp {
   readonly op: Operation;
   readonly epoch: number;
-  readonly progress = new ProgressTracker();
+  readonly progress: ProgressTracker;
   readonly publisher: OpPublisher | null;
-  /** When the lease was last renewed (the heartbeat skips ops that are not due). */
-  lastBeatAt = Date.now();
+  /** When the lease was last renewed, on the pool's clock (the heartbeat skips ops that are not due). */
+  lastBeatAt: number;
   readonly #ac = new AbortController();
 
-  constructor(op: Operation, publisher: OpPublisher | null = null) {
+  constructor(op: Operation, publisher: OpPublisher | null = null, clock: Clock = systemClock) {
     this.op = op;
     this.epoch = op.lease_epoch;
     this.publisher = publisher;
+    this.progress = new ProgressTracker(() => clock.now());
+    this.lastBeatAt = clock.now();
   }
 
   /** The op as it stands in this worker, for a summary event. */
@@ -53,6 +56,8 @@ export interface RunDeps {
   completer: Completer;
   log: Log;
   events: OpEvents | null;
+  /** Stamps errors and the statements' `now`. @default systemClock */
+  clock?: Clock;
   /** @default 3600 */
   defaultTimeoutS?: number;
 }
@@ -111,22 +116,25 @@ async function settle(r: RunningOp, ref: { op_id: string; epoch: number }, err: 
       deps.log(`op ${op.op_id}: handler stopped, lease lost`, 'warn');
       return null;
     case 'shutdown':
-      return persist(() => deps.ops.release({ leases: [ref] }), deps.log);
+      return persist(() => deps.ops.release({ leases: [ref], now: sqlNow(deps) }), deps.log);
     case 'canceled': {
-      const done = await persist(() => deps.ops.finishCanceled({ ...ref, error: { code: 'canceled', message: 'canceled by request' } }), deps.log);
+      const done = await persist(() => deps.ops.finishCanceled({ ...ref, error: { code: 'canceled', message: 'canceled by request' }, now: sqlNow(deps) }), deps.log);
       if (done) return done;
       break; // not a real cancel request (lost race): fall through to an ordinary failure
     }
   }
-  const error = toOpError(err, r);
+  const error = toOpError(err, r, deps.clock ?? systemClock);
   const retryable = !(err instanceof PermanentError);
   const backoff = backoffMs(op.attempt, kind.backoff ?? DEFAULT_BACKOFF);
   // The progress it reached goes on the row with the failure (not only on the next heartbeat).
   const summary = r.progress.take();
-  return persist(() => deps.ops.fail({ ...ref, error, retryable, backoff_ms: backoff, summary }), deps.log);
+  return persist(() => deps.ops.fail({ ...ref, error, retryable, backoff_ms: backoff, summary, now: sqlNow(deps) }), deps.log);
 }
 
-function toOpError(err: unknown, r: RunningOp): OpError {
+/** When a statement runs: the clock's, or undefined (the database's). */
+const sqlNow = (deps: RunDeps) => (deps.clock ?? systemClock).sqlNow();
+
+function toOpError(err: unknown, r: RunningOp, clock: Clock): OpError {
   const reason = r.signal.aborted ? (r.signal.reason as Error) : null;
   const source = reason instanceof AbortReason && reason.code === 'timeout' ? reason : (err as Error);
   const code = (source as { code?: unknown })?.code;
@@ -134,7 +142,7 @@ function toOpError(err: unknown, r: RunningOp): OpError {
     code: typeof code === 'string' ? code : 'handler_error',
     message: String(source?.message ?? source).slice(0, 2000),
     attempt: r.op.attempt,
-    at: new Date().toISOString(),
+    at: new Date(clock.now()).toISOString(),
   };
 }
 
