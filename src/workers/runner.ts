@@ -1,9 +1,9 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { LroError } from '../lro/errors.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import type { OpError, Operation } from '../shared/operation.js';
 import { AbortReason, PermanentError, abortCode, type AbortCode } from './abort.js';
-import { backoffMs, DEFAULT_BACKOFF } from '../shared/backoff.js';
+import { backoffMs, DEFAULT_BACKOFF, retry } from '../shared/backoff.js';
+import { DEFAULTS, RETRY } from '../shared/defaults.js';
 import type { OpEvents } from '../lro/op-events.js';
 import { validateEvent } from '../lro/streams/types.js';
 import type { Completer } from './completer.js';
@@ -58,7 +58,7 @@ export interface RunDeps {
   events: OpEvents | null;
   /** Stamps errors and the statements' `now`. @default systemClock */
   clock?: Clock;
-  /** @default 3600 */
+  /** @default DEFAULTS.handlerTimeoutS */
   defaultTimeoutS?: number;
 }
 
@@ -69,7 +69,7 @@ export interface RunDeps {
  */
 export async function runOp(r: RunningOp, kind: KindDefinition, deps: RunDeps): Promise<void> {
   const { op, epoch } = r;
-  const timeoutS = kind.timeoutS ?? deps.defaultTimeoutS ?? 3600;
+  const timeoutS = kind.timeoutS ?? deps.defaultTimeoutS ?? DEFAULTS.handlerTimeoutS;
   const timer = setTimeout(() => r.abort('timeout', `attempt ran longer than ${timeoutS} s`), timeoutS * 1000);
   timer.unref();
   try {
@@ -116,9 +116,9 @@ async function settle(r: RunningOp, ref: { op_id: string; epoch: number }, err: 
       deps.log(`op ${op.op_id}: handler stopped, lease lost`, 'warn');
       return null;
     case 'shutdown':
-      return persist(() => deps.ops.release({ leases: [ref], now: sqlNow(deps) }), deps.log);
+      return writeOutcome(() => deps.ops.release({ leases: [ref], now: sqlNow(deps) }), deps.log);
     case 'canceled': {
-      const done = await persist(() => deps.ops.finishCanceled({ ...ref, error: { code: 'canceled', message: 'canceled by request' }, now: sqlNow(deps) }), deps.log);
+      const done = await writeOutcome(() => deps.ops.finishCanceled({ ...ref, error: { code: 'canceled', message: 'canceled by request' }, now: sqlNow(deps) }), deps.log);
       if (done) return done;
       break; // not a real cancel request (lost race): fall through to an ordinary failure
     }
@@ -128,7 +128,7 @@ async function settle(r: RunningOp, ref: { op_id: string; epoch: number }, err: 
   const backoff = backoffMs(op.attempt, kind.backoff ?? DEFAULT_BACKOFF);
   // The progress it reached goes on the row with the failure (not only on the next heartbeat).
   const summary = r.progress.take();
-  return persist(() => deps.ops.fail({ ...ref, error, retryable, backoff_ms: backoff, summary, now: sqlNow(deps) }), deps.log);
+  return writeOutcome(() => deps.ops.fail({ ...ref, error, retryable, backoff_ms: backoff, summary, now: sqlNow(deps) }), deps.log);
 }
 
 /** When a statement runs: the clock's, or undefined (the database's). */
@@ -146,21 +146,19 @@ function toOpError(err: unknown, r: RunningOp, clock: Clock): OpError {
   };
 }
 
-/** Retries a write through connection loss (the worker must not forget an outcome it holds). */
-async function persist<T>(write: () => Promise<T>, log: Log): Promise<T | null> {
-  for (let i = 0, wait = 50; ; i++, wait = Math.min(wait * 2, 2000)) {
-    try {
-      return await write();
-    } catch (err) {
-      if (err instanceof LroError) {
-        log(err.message, 'warn'); // a refused write (lease lost): retrying cannot help
-        return null;
-      }
-      if (i >= 12) {
-        log(`giving up on a write: ${(err as Error).message}`, 'error');
-        return null;
-      }
-      await delay(wait);
-    }
+/** Tries a write gets before the worker gives up on an outcome (about 10 s of `RETRY.connection` backoff). */
+const WRITE_TRIES = 13;
+
+/**
+ * Writes an op's outcome (fail, cancel, release), retrying through connection loss: the worker must
+ * not forget an outcome it holds. A refused write (an `LroError`: the lease was lost) is not retried.
+ */
+async function writeOutcome<T>(write: () => Promise<T>, log: Log): Promise<T | null> {
+  try {
+    return await retry(write, { backoff: RETRY.connection, tries: WRITE_TRIES, fatal: (err) => err instanceof LroError });
+  } catch (err) {
+    if (err instanceof LroError) log(err.message, 'warn');
+    else log(`giving up on a write: ${(err as Error).message}`, 'error');
+    return null;
   }
 }
