@@ -4,13 +4,12 @@ import { ManualClock } from '../src/lro/clock.js';
 import type { StreamItem } from '../src/lro/streams/index.js';
 import { streamOf } from '../src/lro/streams/types.js';
 import type { Operation } from '../src/shared/operation.js';
-import { remoteKind, remoteOf } from './fixtures/remote-kind.js';
-import { testKinds } from './helpers/kinds.js';
+import { remoteOf } from './fixtures/remote-kind.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 
 /** Stall, ETA and backoff on a clock the test moves: nothing here sleeps or rewrites `run_at`. */
 const clock = new ManualClock(new Date('2031-03-01T00:00:00Z'));
-const { lro } = await openTestLro({ clock, kinds: testKinds().register(remoteKind) });
+const { lro } = await openTestLro({ clock });
 
 /** No timer of the pool's decides anything here: beats, stalls and claims happen when the test says. */
 const quiet = { concurrency: 1, heartbeatS: 3600, summaryIntervalS: 3600, pollMs: 3_600_000 };

@@ -135,6 +135,23 @@ describe('worker pool', () => {
     await store.cancel(op.op_id);
   });
 
+  it('start and stop are idempotent; a pool that was built but not started claims nothing', async () => {
+    const pool = lro.workerPool({ concurrency: 1 });
+    started.push(pool);
+    const { op } = await store.create(hubOp('remote'));
+    await pool.claimOnce();
+    expect(await store.get(op.op_id)).toMatchObject({ status: 'queued', attempt: 0 });
+    await Promise.all([pool.start(), pool.start()]);
+    const { ctx } = await remoteOf(op.op_id);
+    expect(pool.running).toBe(1);
+    await Promise.all([pool.stop({ gracefulMs: 0 }), pool.stop({ gracefulMs: 0 })]);
+    await pool.stop();
+    expect(pool.started).toBe(false);
+    expect(ctx.signal.reason).toMatchObject({ code: 'shutdown' });
+    expect(await store.get(op.op_id)).toMatchObject({ status: 'queued', attempt: 0 });
+    await store.cancel(op.op_id);
+  });
+
   it('graceful stop lets a running op finish; forced stop gives the lease back', async () => {
     const pool = await startPool(lro, { concurrency: 2 });
     const quick = await runningWithProgress(pool);

@@ -13,6 +13,7 @@ import { accountKey } from '../lro/sql/operations-worker.js';
 import type { Operation } from '../shared/operation.js';
 import { RunningOp, runOp, type Log } from './runner.js';
 import { systemClock, type Clock } from '../lro/clock.js';
+import { Ticker, type Service } from '../lro/service.js';
 
 export interface WorkerPoolOptions {
   ops: WorkerOps;
@@ -48,7 +49,7 @@ export interface WorkerPoolOptions {
  * slots), runs them, heartbeats them, and writes outcomes. Woken by LISTEN/NOTIFY, polls as a
  * fallback. Emits `idle` whenever no handler runs.
  */
-export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
+export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> implements Service {
   readonly workerId: string;
   readonly #o: Required<Omit<WorkerPoolOptions, 'serves' | 'log' | 'events' | 'clock'>> & {
     serves: string[]; log: Log; events: OpEvents | null; clock: Clock;
@@ -64,7 +65,8 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
   readonly #after: Record<string, string> = {};
   #claiming = false;
   #again = false;
-  #poll: NodeJS.Timeout | null = null;
+  /** The fallback claim poll (backoff retries come due, notifications missed). */
+  readonly #poll: Ticker;
   #onNotify = (channel: string, payload: string) => {
     if (channel === 'lro_queued' && this.#o.routing.includes(payload)) this.#wake();
     if (channel === 'lro_cancel') {
@@ -94,6 +96,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
       onLost: (ids) => log(`${ids.length} completions refused: leases lost`, 'warn'),
       onDone: (ops) => void events?.summaries(ops),
     });
+    this.#poll = new Ticker(async () => this.#wake(), { intervalMs: this.#o.pollMs, onError });
   }
 
   /** True between start() and stop(). */
@@ -113,7 +116,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
     this.#o.listener.on('connected', this.#onConnected);
     await this.#o.listener.start();
     this.#heartbeater.start();
-    this.#poll = setInterval(() => this.#wake(), this.#o.pollMs);
+    this.#poll.start();
     this.#wake();
   }
 
@@ -134,7 +137,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
 
   async #stop(opts: { gracefulMs?: number }): Promise<void> {
     this.#started = false;
-    if (this.#poll) clearInterval(this.#poll);
+    await this.#poll.stop();
     this.#o.listener.off('notification', this.#onNotify);
     this.#o.listener.off('connected', this.#onConnected);
     const graceful = opts.gracefulMs ?? this.#o.gracefulMs;
@@ -153,13 +156,13 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
     await this.#heartbeater.stop();
   }
 
-  /** One claim now (tests call this instead of waiting for a notification). */
+  /** One claim pass now, on a started pool (tests call this instead of waiting for a notification or the poll). */
   claimOnce(): Promise<void> {
     this.#wake();
     return this.#claimLoop();
   }
 
-  /** One heartbeat for every running op. */
+  /** One heartbeat for every running op (due or not), at the clock's time unless `now` is given. */
   heartbeatOnce(now?: Date): Promise<void> {
     return this.#heartbeater.runOnce({ now, all: true });
   }
