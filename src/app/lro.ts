@@ -12,6 +12,7 @@ import { OpEvents } from '../lro/op-events.js';
 import { PgStreamBackend } from '../lro/streams/pg.js';
 import { ProgressStreams, openNatsStreams } from '../lro/streams/index.js';
 import { systemClock, type Clock } from '../lro/clock.js';
+import { defaultLogger, type Logger } from '../lro/log.js';
 import { DEFAULTS } from '../shared/defaults.js';
 
 export interface LroOptions {
@@ -42,6 +43,11 @@ export interface LroOptions {
    * @default systemClock (statements use the database's `now()`)
    */
   clock?: Clock;
+  /**
+   * The one logger (pino) of this Lro: pools log through `child({ worker_id })`, running ops through
+   * `child({ op_id, kind })` (a handler's `ctx.log` writes there). @default defaultLogger() (warn and up, stderr)
+   */
+  log?: Logger;
 }
 
 /** A registry holding the built-in kinds. */
@@ -62,6 +68,8 @@ export class Lro {
   readonly events: OpEvents | undefined;
   /** The clock every service of this Lro decides time by; maintenance and streams take it from here. */
   readonly clock: Clock;
+  /** The logger every service of this Lro writes through. */
+  readonly log: Logger;
   readonly #opts: LroOptions;
   readonly #waiter: OperationWaiter;
   readonly #pools = new Set<WorkerPool>();
@@ -70,13 +78,14 @@ export class Lro {
   constructor(opts: LroOptions) {
     const applicationName = opts.applicationName ?? 'lro';
     this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? defaultLogger();
     this.db = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? DEFAULTS.poolSize, application_name: applicationName });
     // An idle client whose server connection died: the pool drops it; nothing to crash over.
     this.db.on('error', () => {});
     this.kinds = opts.kinds ?? defaultKinds();
     this.listener = new PgListener({ connectionString: opts.connectionString, applicationName: `${applicationName}-listen` });
     this.streams = opts.streams ?? new ProgressStreams(new PgStreamBackend({ db: this.db, listener: this.listener, connectionString: opts.connectionString }));
-    this.events = opts.events === false ? undefined : new OpEvents(this.streams);
+    this.events = opts.events === false ? undefined : new OpEvents(this.streams, { log: this.log });
     this.#opts = opts;
     this.store = new OperationStore({ db: this.db, kinds: this.kinds, defaultLeaseS: opts.leaseS, events: this.events,
       maxActivePerAccount: opts.maxActivePerAccount, clock: this.clock });
@@ -106,7 +115,7 @@ export class Lro {
   workerPool(opts: Omit<WorkerPoolOptions, 'ops' | 'listener' | 'kinds'> = {}): WorkerPool {
     const pool = new WorkerPool({
       ...defined({ stallS: this.#opts.stallS }), ...opts, ops: workerOps(this.db), listener: this.listener, kinds: this.kinds, events: this.events,
-      clock: this.clock,
+      clock: this.clock, log: opts.log ?? this.log,
     });
     this.#pools.add(pool);
     return pool;

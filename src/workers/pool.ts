@@ -11,7 +11,9 @@ import { Heartbeater } from './heartbeat.js';
 import type { WorkerOps } from './ops.js';
 import { accountKey } from '../lro/sql/operations-worker.js';
 import type { Operation } from '../shared/operation.js';
-import { RunningOp, runOp, type Log } from './runner.js';
+import { RunningOp, runOp } from './runner.js';
+import { defaultLogger, type Logger } from '../lro/log.js';
+import { DEFAULTS } from '../shared/defaults.js';
 import { systemClock, type Clock } from '../lro/clock.js';
 import { Ticker, type Service } from '../lro/service.js';
 
@@ -39,7 +41,8 @@ export interface WorkerPoolOptions {
   gracefulMs?: number;
   ownerType?: 'hub' | 'host';
   workerId?: string;
-  log?: Log;
+  /** pino; the pool logs through a child bound to its `worker_id`, each op through one bound to `op_id` and `kind`. @default defaultLogger() */
+  log?: Logger;
   /** Decides which leases are due, stalls and ETAs, and the `now` of the statements. @default systemClock */
   clock?: Clock;
 }
@@ -52,7 +55,7 @@ export interface WorkerPoolOptions {
 export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> implements Service {
   readonly workerId: string;
   readonly #o: Required<Omit<WorkerPoolOptions, 'serves' | 'log' | 'events' | 'clock'>> & {
-    serves: string[]; log: Log; events: OpEvents | null; clock: Clock;
+    serves: string[]; log: Logger; events: OpEvents | null; clock: Clock;
   };
   readonly #active = new Map<string, RunningOp>();
   readonly #heartbeater: Heartbeater;
@@ -78,9 +81,10 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
   constructor(opts: WorkerPoolOptions) {
     super();
     this.workerId = opts.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
-    const log: Log = opts.log ?? ((m, level) => level === 'error' && console.error(m));
+    const log = (opts.log ?? defaultLogger()).child({ worker_id: this.workerId });
     this.#o = {
-      routing: ['hub'], concurrency: 10, pollMs: 1000, heartbeatS: 10, summaryIntervalS: 2, stallS: 60, gracefulMs: 30_000,
+      routing: ['hub'], concurrency: DEFAULTS.concurrency, pollMs: DEFAULTS.pollMs, heartbeatS: DEFAULTS.heartbeatS,
+      summaryIntervalS: DEFAULTS.summaryIntervalS, stallS: DEFAULTS.stallS, gracefulMs: DEFAULTS.gracefulMs,
       ownerType: 'hub', workerId: this.workerId, ...(defined(opts) as WorkerPoolOptions), serves: opts.serves ?? opts.kinds.names(), log,
       events: opts.events ?? null, clock: opts.clock ?? systemClock,
     };
@@ -93,7 +97,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
     });
     this.#completer = new Completer({
       complete: (p) => this.#o.ops.completeMany({ ...p, now: this.#o.clock.sqlNow() }), onError,
-      onLost: (ids) => log(`${ids.length} completions refused: leases lost`, 'warn'),
+      onLost: (ids) => log.warn({ op_ids: ids }, `${ids.length} completions refused: leases lost`),
       onDone: (ops) => void events?.summaries(ops),
     });
     this.#poll = new Ticker(async () => this.#wake(), { intervalMs: this.#o.pollMs, onError });
@@ -215,6 +219,6 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
 
   #error(err: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', err);
-    else this.#o.log(`worker ${this.workerId}: ${(err as Error)?.message ?? err}`, 'warn');
+    else this.#o.log.warn({ err }, `worker ${this.workerId}: ${(err as Error)?.message ?? err}`);
   }
 }

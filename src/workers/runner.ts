@@ -11,8 +11,7 @@ import type { WorkerOps } from './ops.js';
 import { ProgressTracker } from './progress.js';
 import type { OpPublisher } from './publisher.js';
 import { systemClock, type Clock } from '../lro/clock.js';
-
-export type Log = (message: string, level?: 'debug' | 'info' | 'warn' | 'error', fields?: object) => void;
+import type { Logger } from '../lro/log.js';
 
 /** One claimed op while its handler runs: its lease (epoch), abort controller and progress. */
 export class RunningOp {
@@ -54,7 +53,8 @@ export class RunningOp {
 export interface RunDeps {
   ops: WorkerOps;
   completer: Completer;
-  log: Log;
+  /** The pool's logger: each op logs through a child bound to its `op_id` and `kind`. */
+  log: Logger;
   events: OpEvents | null;
   /** Stamps errors and the statements' `now`. @default systemClock */
   clock?: Clock;
@@ -67,8 +67,9 @@ export interface RunDeps {
  * result → succeeded (batched); cancel → canceled; shutdown → lease given back; lease lost →
  * nothing (another worker owns it); any other error → fail with backoff or for good.
  */
-export async function runOp(r: RunningOp, kind: KindDefinition, deps: RunDeps): Promise<void> {
+export async function runOp(r: RunningOp, kind: KindDefinition, poolDeps: RunDeps): Promise<void> {
   const { op, epoch } = r;
+  const deps = { ...poolDeps, log: poolDeps.log.child({ op_id: op.op_id, kind: op.kind }) };
   const timeoutS = kind.timeoutS ?? deps.defaultTimeoutS ?? DEFAULTS.handlerTimeoutS;
   const timer = setTimeout(() => r.abort('timeout', `attempt ran longer than ${timeoutS} s`), timeoutS * 1000);
   timer.unref();
@@ -85,11 +86,11 @@ export async function runOp(r: RunningOp, kind: KindDefinition, deps: RunDeps): 
         r.publisher?.push({ ...body, ...(speed === undefined ? {} : { speed }), ...(eta_s === undefined ? {} : { eta_s }) });
         if (wasStalled) void deps.events?.summaries([r.live()], { stalled: false });
       },
-      log: (message, level = 'info') => deps.log(message, level, { op_id: op.op_id }),
+      log: (message, level = 'info') => deps.log[level](message),
     });
     const result = kind.result.safeParse(value);
     if (!result.success) throw new PermanentError(`handler returned a result its kind does not allow`, 'invalid_result');
-    if (r.abortCode === 'lease_lost') return deps.log(`op ${op.op_id}: result dropped, lease lost`, 'warn');
+    if (r.abortCode === 'lease_lost') return deps.log.warn('result dropped: lease lost');
     await r.publisher?.drain(); // the terminal summary comes after every progress event
     r.progress.end();
     deps.completer.push({ op_id: op.op_id, epoch, result: result.data, summary: r.progress.take() });
@@ -113,7 +114,7 @@ async function settle(r: RunningOp, ref: { op_id: string; epoch: number }, err: 
   const { op } = r;
   switch (r.abortCode) {
     case 'lease_lost':
-      deps.log(`op ${op.op_id}: handler stopped, lease lost`, 'warn');
+      deps.log.warn('handler stopped: lease lost');
       return null;
     case 'shutdown':
       return writeOutcome(() => deps.ops.release({ leases: [ref], now: sqlNow(deps) }), deps.log);
@@ -153,12 +154,12 @@ const WRITE_TRIES = 13;
  * Writes an op's outcome (fail, cancel, release), retrying through connection loss: the worker must
  * not forget an outcome it holds. A refused write (an `LroError`: the lease was lost) is not retried.
  */
-async function writeOutcome<T>(write: () => Promise<T>, log: Log): Promise<T | null> {
+async function writeOutcome<T>(write: () => Promise<T>, log: Logger): Promise<T | null> {
   try {
     return await retry(write, { backoff: RETRY.connection, tries: WRITE_TRIES, fatal: (err) => err instanceof LroError });
   } catch (err) {
-    if (err instanceof LroError) log(err.message, 'warn');
-    else log(`giving up on a write: ${(err as Error).message}`, 'error');
+    if (err instanceof LroError) log.warn({ err }, err.message);
+    else log.error({ err }, `giving up on writing the outcome: ${(err as Error).message}`);
     return null;
   }
 }
