@@ -19,9 +19,9 @@ export interface LroOptions {
   connectionString: string;
   /** @default a registry with the built-in `demo` kind */
   kinds?: KindRegistry;
-  /** @default 30 */
+  /** Seconds without a heartbeat before another worker may take an op. @default DEFAULTS.leaseS (30) */
   leaseS?: number;
-  /** Connections in the pool. @default 10 */
+  /** Connections in the pool. @default DEFAULTS.poolSize (10) */
   poolSize?: number;
   applicationName?: string;
   /** Where progress streams live. @default streams in this Postgres (`pg`) */
@@ -32,9 +32,9 @@ export interface LroOptions {
    * @default true
    */
   events?: boolean;
-  /** @default 60 */
+  /** Seconds without progress before a running op is marked stalled. @default DEFAULTS.stallS (60) */
   stallS?: number;
-  /** How long a finished op's stream is kept. @default 7 days */
+  /** How long a finished op's stream is kept (s). @default DEFAULTS.retentionS (7 days) */
   retentionS?: number;
   /** Active (queued + running) ops each account (`createdBy`) may have; 0: no cap. @default 0 */
   maxActivePerAccount?: number;

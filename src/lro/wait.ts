@@ -4,6 +4,8 @@ import { isTerminal } from '../shared/status.js';
 import type { OperationStore } from './store.js';
 import type { Operation } from '../shared/operation.js';
 import { systemClock, type Clock } from './clock.js';
+import { backoffMs } from '../shared/backoff.js';
+import { RETRY } from '../shared/defaults.js';
 
 /**
  * `wait(op_id, timeout)`: subscribes to the op's terminal notification before it checks the row (so
@@ -49,14 +51,14 @@ export class OperationWaiter {
     const set = this.#waiting.get(opId) ?? new Set();
     set.add(subscriber);
     this.#waiting.set(opId, set);
-    let retryMs = 50;
+    let failedReads = 0;
     try {
       for (;;) {
         woken = false;
         let op: Operation | null = null;
         try {
           op = await this.#read(opId, mark);
-          retryMs = 50;
+          failedReads = 0;
         } catch (err) {
           // The database is away (a restart, a failover): keep waiting and read again, woken early by
           // the listener's reconnect. Not found, or still failing at the deadline, is the caller's.
@@ -65,8 +67,7 @@ export class OperationWaiter {
         const left = deadline - this.#clock.now();
         if (op && (isTerminal(op.status) || timedOut || left <= 0 || signal?.aborted)) return op;
         if (woken) continue; // notified while we read: read again
-        const pause = op ? left : Math.min(left, retryMs);
-        if (!op) retryMs = Math.min(retryMs * 2, 2000);
+        const pause = op ? left : Math.min(left, backoffMs(++failedReads, RETRY.connection));
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             timedOut ||= pause === left;

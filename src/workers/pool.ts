@@ -25,19 +25,19 @@ export interface WorkerPoolOptions {
   routing?: string[];
   /** Kind names served. @default every kind in the registry */
   serves?: string[];
-  /** At most this many handlers at once. @default 10 */
+  /** At most this many handlers at once. @default DEFAULTS.concurrency (10) */
   concurrency?: number;
-  /** Fallback poll when no notification comes (backoff retries, missed notifications). @default 1000 */
+  /** Fallback poll when no notification comes (backoff retries, missed notifications). @default DEFAULTS.pollMs (1000) */
   pollMs?: number;
-  /** Lease renewal period; also the longest a cancel takes to reach a handler without NOTIFY. @default 10 */
+  /** Lease renewal period; also the longest a cancel takes to reach a handler without NOTIFY. @default DEFAULTS.heartbeatS (10) */
   heartbeatS?: number;
-  /** The progress summary rides on a beat at most this often. @default 2 */
+  /** The progress summary rides on a beat at most this often. @default DEFAULTS.summaryIntervalS (2) */
   summaryIntervalS?: number;
-  /** A running op with no progress for this long is marked stalled. @default 60 */
+  /** A running op with no progress for this long is marked stalled. @default DEFAULTS.stallS (60) */
   stallS?: number;
   /** Progress events and state-change summaries go to the ops' streams. @default none */
   events?: OpEvents;
-  /** How long stop() lets running handlers finish before aborting them. @default 30000 */
+  /** How long stop() lets running handlers finish before aborting them. @default DEFAULTS.gracefulMs (30000) */
   gracefulMs?: number;
   ownerType?: 'hub' | 'host';
   workerId?: string;
