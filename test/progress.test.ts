@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -168,9 +167,15 @@ describe('progress on the op stream', () => {
     const pool = lro.workerPool({ concurrency: 1, summaryIntervalS: 0.1, heartbeatS: 0.2 });
     await pool.start();
     const { op } = await lro.store.create(hubOp('demo', { hang: true, steps: 4, step_ms: 300 }));
-    // Poll the row until a heartbeat wrote the running phase's ETA (bounded by the test timeout).
-    while ((await lro.store.get(op.op_id)).progress_summary === null
-      || !JSON.stringify((await lro.store.get(op.op_id)).progress_summary).includes('eta_s')) await delay(50);
+    // Once the stream carried the running phase's ETA, a heartbeat writes it to the row.
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 15_000);
+    for await (const item of lro.streams.read(streamOf(op), { signal: ac.signal })) {
+      if (item.type === 'progress' && item.eta_s !== undefined) break;
+    }
+    clearTimeout(timer);
+    await pool.heartbeatOnce();
+    expect(JSON.stringify((await lro.store.get(op.op_id)).progress_summary)).toContain('eta_s');
     await lro.store.cancel(op.op_id);
     const events = await eventsUntilTerminal(op);
     const final = events.at(-1)!;
