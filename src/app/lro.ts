@@ -112,7 +112,7 @@ export class Lro {
     return this.#waiter.wait(opId, timeoutMs, signal);
   }
 
-  workerPool(opts: Omit<WorkerPoolOptions, 'ops' | 'listener' | 'kinds'> = {}): WorkerPool {
+  workerPool(opts: Omit<WorkerPoolOptions, 'ops' | 'listener' | 'kinds' | 'events' | 'clock'> = {}): WorkerPool {
     const pool = new WorkerPool({
       ...defined({ stallS: this.#opts.stallS }), ...opts, ops: workerOps(this.db), listener: this.listener, kinds: this.kinds, events: this.events,
       clock: this.clock, log: opts.log ?? this.log,
@@ -122,7 +122,10 @@ export class Lro {
   }
 
   maintainer(opts: { intervalMs?: number; retentionS?: number } = {}): Maintainer {
-    const m = new Maintainer({ db: this.db, events: this.events, ...defined({ retentionS: this.#opts.retentionS }), ...opts });
+    const m = new Maintainer({
+      db: this.db, events: this.events, ...defined({ retentionS: this.#opts.retentionS }),
+      onError: (err) => this.log.warn({ err }, `maintenance: ${(err as Error).message}`), ...opts,
+    });
     this.#maintainers.add(m);
     return m;
   }
