@@ -30,12 +30,17 @@ async function summaryOnStream(op: Operation, match: (s: Record<string, unknown>
   throw new Error(`no matching summary on the stream of op ${op.op_id}`);
 }
 
+/** A started pool (stall after `stallS`) running a new `remote` op, with its handler in the test's hands. */
+async function remoteRunning(stallS: number) {
+  const pool = lro.workerPool({ ...quiet, stallS });
+  await pool.start();
+  const { op } = await lro.store.create(hubOp('remote'));
+  return { pool, op, ...(await remoteOf(op.op_id)) };
+}
+
 describe('the injected clock', () => {
   it('speed and ETA come from the clock: 10 of 100 in 10 s is 1/s and 90 s left', async () => {
-    const pool = lro.workerPool({ ...quiet, stallS: 60 });
-    await pool.start();
-    const { op } = await lro.store.create(hubOp('remote'));
-    const { ctx, finish } = await remoteOf(op.op_id);
+    const { pool, op, ctx, finish } = await remoteRunning(60);
     ctx.progress({ phase: 'copy', progress: { current: 0, total: 100 } });
     clock.advance(10_000);
     ctx.progress({ phase: 'copy', progress: { current: 10, total: 100 } });
@@ -55,10 +60,7 @@ describe('the injected clock', () => {
   });
 
   it('an op that goes silent for stall_s is stalled on its row and stream; progress clears it', async () => {
-    const pool = lro.workerPool({ ...quiet, stallS: 5 });
-    await pool.start();
-    const { op } = await lro.store.create(hubOp('remote'));
-    const { ctx, finish } = await remoteOf(op.op_id);
+    const { pool, op, ctx, finish } = await remoteRunning(5);
     ctx.progress({ phase: 'copy', progress: { current: 1, total: 10 } });
     clock.advance(4_999);
     await pool.heartbeatOnce();
@@ -77,10 +79,7 @@ describe('the injected clock', () => {
   });
 
   it('an op that never reports is stalled stall_s after it was claimed', async () => {
-    const pool = lro.workerPool({ ...quiet, stallS: 5 });
-    await pool.start();
-    const { op } = await lro.store.create(hubOp('remote'));
-    const { finish } = await remoteOf(op.op_id);
+    const { pool, op, finish } = await remoteRunning(5);
     clock.advance(5_000);
     await pool.heartbeatOnce();
     expect((await lro.store.get(op.op_id)).progress_summary).toMatchObject({ stalled: true });
