@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { hubOp, openTestLro } from './helpers/lro.js';
 import { ADMIN_TOKEN, readSse, startHub } from './helpers/hub.js';
 import { backupInsert } from '../src/domain/sql/backups.js';
+import { seededRandom } from './helpers/seed.js';
 
 const { lro } = await openTestLro();
 const pool = lro.workerPool({ concurrency: 8, summaryIntervalS: 0.2 });
@@ -126,7 +127,7 @@ describe('SSE', () => {
     expect(full.at(-1)).toMatchObject({ event: 'summary', data: { summary: { status: 'succeeded' } } });
     const ids = full.map((e) => Number(e.id));
     expect(ids).toEqual(ids.map((_, i) => i + 1));
-    const cut = 1 + Math.floor(Math.random() * (full.length - 2));
+    const cut = seededRandom('SSE reconnect cut point').int(1, full.length - 2);
     const firstPart = await readSse(url, { token: people.owner.token, stopAfter: cut });
     const rest = await readSse(url, { token: people.owner.token, lastEventId: firstPart.at(-1)!.id });
     expect([...firstPart, ...rest].map((e) => e.id)).toEqual(full.map((e) => e.id));

@@ -135,6 +135,7 @@ describe('a half-open connection: host X\'s path to Postgres blackholes for long
     // X's pool, listener and connections recovered by themselves: a new op runs on X alone.
     const { op: fresh } = await y.store.create(hubOp('cutoff', { hold: false }));
     expect(await x.wait(fresh.op_id, 10_000)).toMatchObject({ status: 'succeeded', owner_id: xPool.workerId, result: { host: 'X' } });
+    await xPool.stop();
   });
 
   it('a kind whose lease is shorter than the pool\'s beat is renewed in time, so its handler is not aborted', async () => {

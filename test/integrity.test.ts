@@ -239,15 +239,18 @@ describe('progress is fenced by the lease epoch (end to end)', () => {
   });
 });
 
-/** Resolves once an event with `message` is on the op's stream (a poll with a deadline). */
+/** Resolves once an event with `message` is on the op's stream (read as it comes, not polled). */
 async function onStream(engine: Lro, op: Operation, message: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { events } = await engine.streams.backend.history({ storage: 'persist.hub', name: `lro.${op.op_id}` }, 1, 1000);
-    if (events.some((e) => e.type === 'progress' && e.message === message)) return;
-    if (Date.now() > deadline) throw new Error(`"${message}" never reached the stream`);
-    await new Promise((r) => setImmediate(r));
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), 10_000);
+  try {
+    for await (const item of engine.streams.read({ storage: 'persist.hub', name: `lro.${op.op_id}` }, { signal: ac.signal })) {
+      if (item.type === 'progress' && item.message === message) return;
+    }
+  } finally {
+    clearTimeout(timer);
   }
+  throw new Error(`"${message}" never reached the stream`);
 }
 
 async function natsLro(): Promise<Lro> {

@@ -1,8 +1,9 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PhaseBars } from '../src/cli/progress-bars.js';
+import { ManualClock } from '../src/lro/clock.js';
 import { LroError } from '../src/lro/errors.js';
 import type { StreamEvent, StreamItem } from '../src/lro/streams/index.js';
 import { streamOf } from '../src/lro/streams/types.js';
@@ -37,7 +38,7 @@ const kinds = testKinds().register({
     return { errors };
   },
 });
-const { lro } = await openTestLro({ kinds, stallS: 0.3 });
+const { lro, url } = await openTestLro({ kinds, stallS: 0.3 });
 
 /** Every event of an op's stream until its terminal summary. */
 async function eventsUntilTerminal(op: Operation): Promise<StreamEvent[]> {
@@ -73,16 +74,17 @@ describe('progress on the op stream', () => {
   });
 
   it('retries and cancel show in the summaries', async () => {
-    const pool = lro.workerPool({ concurrency: 1, pollMs: 20 });
+    // The retry's backoff passes on a clock the test moves (claims compare run_at with it).
+    const clock = new ManualClock();
+    const { lro: timed } = await openTestLro({ connectionString: url, kinds, clock });
+    const pool = timed.workerPool({ concurrency: 1, pollMs: 3_600_000 });
     await pool.start();
-    const { op } = await lro.store.create(hubOp('demo', { steps: 1, step_ms: 0, fail_at_step: 1 }, { max_attempts: 2 }));
-    await lro.db.query(`UPDATE long_running_operations SET run_at = now() WHERE op_id = $1 AND status = 'queued'`, [op.op_id]);
+    const idle = once(pool, 'idle');
+    const { op } = await timed.store.create(hubOp('demo', { steps: 1, step_ms: 0, fail_at_step: 1 }, { max_attempts: 2 }));
     const failing = eventsUntilTerminal(op);
-    // Move the backoff clock whenever the op is waiting for its retry.
-    while ((await lro.store.get(op.op_id)).status !== 'failed') {
-      await lro.db.query(`UPDATE long_running_operations SET run_at = now() WHERE op_id = $1 AND status = 'queued'`, [op.op_id]);
-      await delay(20); // polling the row for a condition, bounded by the test timeout
-    }
+    await idle; // attempt 1 failed: queued for its retry
+    clock.set((await timed.store.get(op.op_id)).run_at);
+    await pool.claimOnce();
     expect(statuses(await failing)).toEqual(['queued', 'running', 'queued', 'running', 'failed']);
     await pool.stop();
     const { op: queued } = await lro.store.create(hubOp('demo'));
@@ -165,9 +167,15 @@ describe('progress on the op stream', () => {
     const pool = lro.workerPool({ concurrency: 1, summaryIntervalS: 0.1, heartbeatS: 0.2 });
     await pool.start();
     const { op } = await lro.store.create(hubOp('demo', { hang: true, steps: 4, step_ms: 300 }));
-    // Poll the row until a heartbeat wrote the running phase's ETA (bounded by the test timeout).
-    while ((await lro.store.get(op.op_id)).progress_summary === null
-      || !JSON.stringify((await lro.store.get(op.op_id)).progress_summary).includes('eta_s')) await delay(50);
+    // Once the stream carried the running phase's ETA, a heartbeat writes it to the row.
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 15_000);
+    for await (const item of lro.streams.read(streamOf(op), { signal: ac.signal })) {
+      if (item.type === 'progress' && item.eta_s !== undefined) break;
+    }
+    clearTimeout(timer);
+    await pool.heartbeatOnce();
+    expect(JSON.stringify((await lro.store.get(op.op_id)).progress_summary)).toContain('eta_s');
     await lro.store.cancel(op.op_id);
     const events = await eventsUntilTerminal(op);
     const final = events.at(-1)!;

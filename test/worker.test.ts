@@ -1,9 +1,11 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../src/lro/errors.js';
+import { ManualClock } from '../src/lro/clock.js';
 import { workerOps } from '../src/workers/ops.js';
 import type { WorkerPool } from '../src/workers/pool.js';
 import type { Lro } from '../src/app/lro.js';
+import { remoteOf } from './fixtures/remote-kind.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 
 const { lro, url } = await openTestLro();
@@ -21,9 +23,17 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((p) => p.stop({ gracefulMs: 0 })));
 });
 
-/** Resolves when `op_id` is running and its handler has reported progress (pushed by a heartbeat). */
-function runningWithProgress(opId: string, pool: { heartbeatOnce(): Promise<void> }) {
-  return waitFor(opId, (o) => o.status === 'running' && o.progress_summary !== null, () => pool.heartbeatOnce());
+/**
+ * Creates a `remote` op and resolves once its handler runs and a heartbeat stored its first progress
+ * (signals: the handler's own start, then the beat the test runs).
+ */
+async function runningWithProgress(pool: WorkerPool) {
+  const { op } = await store.create(hubOp('remote'));
+  const remote = await remoteOf(op.op_id);
+  remote.ctx.progress({ phase: 'work', progress: { current: 1, total: 2 } });
+  await pool.heartbeatOnce();
+  expect(await store.get(op.op_id)).toMatchObject({ status: 'running', progress_summary: { phase: 'work' } });
+  return { op, ...remote };
 }
 
 describe('worker pool', () => {
@@ -39,9 +49,7 @@ describe('worker pool', () => {
 
   it('cancels a running op: the handler is aborted and the op ends canceled', async () => {
     const pool = await startPool(lro, { concurrency: 2, heartbeatS: 1 });
-    const { op } = await store.create(hubOp('demo', { hang: true, steps: 5, step_ms: 1 }));
-    // Wait until the handler is hanging (first step reported), then cancel.
-    await runningWithProgress(op.op_id, pool);
+    const { op } = await runningWithProgress(pool);
     const requested = await store.cancel(op.op_id);
     expect(requested.status).toBe('running');
     expect(requested.cancel_requested_at).toBeInstanceOf(Date);
@@ -56,30 +64,41 @@ describe('worker pool', () => {
   it('cancel reaches the handler through the heartbeat alone', async () => {
     const { lro: workerSide } = await openTestLro({ connectionString: url });
     const pool = await startPool(workerSide, { concurrency: 1, heartbeatS: 60 });
-    const { op } = await store.create(hubOp('demo', { hang: true, steps: 2, step_ms: 1 }));
-    await runningWithProgress(op.op_id, pool);
+    const { op, ctx } = await runningWithProgress(pool);
     // The worker's notifications stop (as if lost): only a heartbeat can tell it about the cancel.
     await workerSide.listener.stop();
     await store.cancel(op.op_id);
     expect((await store.get(op.op_id)).status).toBe('running');
+    expect(ctx.signal.aborted).toBe(false);
     await pool.heartbeatOnce();
-    const done = await waitStatus(op.op_id, 'canceled');
-    expect(done.status).toBe('canceled');
+    expect(ctx.signal.aborted).toBe(true);
+    expect(await lro.wait(op.op_id, 10_000)).toMatchObject({ status: 'canceled' }); // this side still listens
     await pool.stop();
   });
 
   it('retries with backoff, then fails with the last attempt\'s error after max_attempts', async () => {
-    const pool = await startPool(lro, { concurrency: 2, pollMs: 50 });
-    const { op } = await store.create(hubOp('demo', { steps: 2, step_ms: 0, fail_at_step: 2 }, { max_attempts: 3 }));
+    // The backoff passes on a clock the test moves (claims compare run_at with it), not by rewriting run_at.
+    const clock = new ManualClock();
+    const { lro: timed } = await openTestLro({ connectionString: url, clock });
+    const pool = await startPool(timed, { concurrency: 2, pollMs: 3_600_000 });
+    let idle = once(pool, 'idle');
+    const { op } = await timed.store.create(hubOp('demo', { steps: 2, step_ms: 0, fail_at_step: 2 }, { max_attempts: 3 }));
     // Attempt 1 fails at once and is queued again with run_at pushed out by the backoff.
-    const afterFirst = await waitFor(op.op_id, (o) => o.attempt === 1 && o.status === 'queued');
+    await idle;
+    const afterFirst = await store.get(op.op_id);
+    expect(afterFirst).toMatchObject({ attempt: 1, status: 'queued' });
     expect(afterFirst.last_error).toMatchObject({ code: 'demo_failure', message: 'demo failure at step 2', attempt: 1 });
     expect(afterFirst.error).toBeNull();
     expect(afterFirst.run_at.getTime() - afterFirst.updated_at.getTime()).toBeGreaterThanOrEqual(500); // ≥ base/2
-    await lro.db.query('UPDATE long_running_operations SET run_at = now() WHERE op_id = $1', [op.op_id]); // move the clock
-    const afterSecond = await waitFor(op.op_id, (o) => o.attempt === 2 && o.status === 'queued');
+    idle = once(pool, 'idle');
+    clock.set(afterFirst.run_at);
+    await pool.claimOnce();
+    await idle;
+    const afterSecond = await store.get(op.op_id);
+    expect(afterSecond).toMatchObject({ attempt: 2, status: 'queued' });
     expect(afterSecond.run_at.getTime() - afterSecond.updated_at.getTime()).toBeGreaterThanOrEqual(1000); // ≥ 2·base/2
-    await lro.db.query('UPDATE long_running_operations SET run_at = now() WHERE op_id = $1', [op.op_id]);
+    clock.set(afterSecond.run_at);
+    await pool.claimOnce();
     const done = await lro.wait(op.op_id, 10_000);
     expect(done).toMatchObject({ status: 'failed', attempt: 3, error: { code: 'demo_failure', attempt: 3 } });
     expect(done.last_error).toEqual(done.error);
@@ -116,32 +135,39 @@ describe('worker pool', () => {
     await store.cancel(op.op_id);
   });
 
+  it('start and stop are idempotent; a pool that was built but not started claims nothing', async () => {
+    const pool = lro.workerPool({ concurrency: 1 });
+    started.push(pool);
+    const { op } = await store.create(hubOp('remote'));
+    await pool.claimOnce();
+    expect(await store.get(op.op_id)).toMatchObject({ status: 'queued', attempt: 0 });
+    await Promise.all([pool.start(), pool.start()]);
+    const { ctx } = await remoteOf(op.op_id);
+    expect(pool.running).toBe(1);
+    await Promise.all([pool.stop({ gracefulMs: 0 }), pool.stop({ gracefulMs: 0 })]);
+    await pool.stop();
+    expect(pool.started).toBe(false);
+    expect(ctx.signal.reason).toMatchObject({ code: 'shutdown' });
+    expect(await store.get(op.op_id)).toMatchObject({ status: 'queued', attempt: 0 });
+    await store.cancel(op.op_id);
+  });
+
   it('graceful stop lets a running op finish; forced stop gives the lease back', async () => {
     const pool = await startPool(lro, { concurrency: 2 });
-    const { op: quick } = await store.create(hubOp('demo', { steps: 1, step_ms: 200 }));
-    const { op: stuck } = await store.create(hubOp('demo', { hang: true, steps: 1, step_ms: 1 }));
-    await waitFor(quick.op_id, (o) => o.status === 'running');
-    await runningWithProgress(stuck.op_id, pool);
-    await pool.stop({ gracefulMs: 1_000 });
-    expect((await store.get(quick.op_id)).status).toBe('succeeded');
-    expect(await store.get(stuck.op_id)).toMatchObject({ status: 'queued', attempt: 0, owner_id: null });
-    await store.cancel(stuck.op_id);
+    const quick = await runningWithProgress(pool);
+    const stuck = await runningWithProgress(pool);
+    const stopping = pool.stop({ gracefulMs: 60_000 });
+    expect(pool.started).toBe(false); // no more claims
+    quick.finish(); // within the graceful period
+    expect(await lro.wait(quick.op.op_id, 10_000)).toMatchObject({ status: 'succeeded' });
+    expect(stuck.ctx.signal.aborted).toBe(false); // still let be
+    await pool.stop({ gracefulMs: 0 }); // a second stop ends the graceful period now
+    await stopping;
+    expect(stuck.ctx.signal.reason).toMatchObject({ code: 'shutdown' });
+    expect(await store.get(stuck.op.op_id)).toMatchObject({ status: 'queued', attempt: 0, owner_id: null });
+    await store.cancel(stuck.op.op_id);
   });
 });
-
-/** Polls the row until `predicate` holds (every 25 ms, 15 s at most), running `each` before each look. */
-async function waitFor(opId: string, predicate: (op: Awaited<ReturnType<typeof store.get>>) => boolean, each?: () => Promise<void>) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    await each?.();
-    const op = await store.get(opId);
-    if (predicate(op)) return op;
-    if (Date.now() > deadline) throw new Error(`op ${opId} never reached the expected state: ${JSON.stringify(op)}`);
-    await new Promise((r) => setTimeout(r, 25)); // polling a condition with a deadline, not a sleep for an event
-  }
-}
-
-const waitStatus = (opId: string, status: string) => waitFor(opId, (o) => o.status === status);
 
 describe('kind timeout', () => {
   it('an attempt that runs past its kind\'s timeout is aborted and counted as failed', async () => {

@@ -11,14 +11,17 @@ import { defined } from '../lro/defined.js';
 import { OpEvents } from '../lro/op-events.js';
 import { PgStreamBackend } from '../lro/streams/pg.js';
 import { ProgressStreams, openNatsStreams } from '../lro/streams/index.js';
+import { systemClock, type Clock } from '../lro/clock.js';
+import { defaultLogger, type Logger } from '../lro/log.js';
+import { DEFAULTS } from '../shared/defaults.js';
 
 export interface LroOptions {
   connectionString: string;
   /** @default a registry with the built-in `demo` kind */
   kinds?: KindRegistry;
-  /** @default 30 */
+  /** Seconds without a heartbeat before another worker may take an op. @default DEFAULTS.leaseS (30) */
   leaseS?: number;
-  /** Connections in the pool. @default 10 */
+  /** Connections in the pool. @default DEFAULTS.poolSize (10) */
   poolSize?: number;
   applicationName?: string;
   /** Where progress streams live. @default streams in this Postgres (`pg`) */
@@ -29,12 +32,22 @@ export interface LroOptions {
    * @default true
    */
   events?: boolean;
-  /** @default 60 */
+  /** Seconds without progress before a running op is marked stalled. @default DEFAULTS.stallS (60) */
   stallS?: number;
-  /** How long a finished op's stream is kept. @default 7 days */
+  /** How long a finished op's stream is kept (s). @default DEFAULTS.retentionS (7 days) */
   retentionS?: number;
   /** Active (queued + running) ops each account (`createdBy`) may have; 0: no cap. @default 0 */
   maxActivePerAccount?: number;
+  /**
+   * The one clock of this Lro and every service it builds (tests pass a `ManualClock`).
+   * @default systemClock (statements use the database's `now()`)
+   */
+  clock?: Clock;
+  /**
+   * The one logger (pino) of this Lro: pools log through `child({ worker_id })`, running ops through
+   * `child({ op_id, kind })` (a handler's `ctx.log` writes there). @default defaultLogger() (warn and up, stderr)
+   */
+  log?: Logger;
 }
 
 /** A registry holding the built-in kinds. */
@@ -53,6 +66,10 @@ export class Lro {
   readonly store: OperationStore;
   readonly streams: ProgressStreams;
   readonly events: OpEvents | undefined;
+  /** The clock every service of this Lro decides time by; maintenance and streams take it from here. */
+  readonly clock: Clock;
+  /** The logger every service of this Lro writes through. */
+  readonly log: Logger;
   readonly #opts: LroOptions;
   readonly #waiter: OperationWaiter;
   readonly #pools = new Set<WorkerPool>();
@@ -60,17 +77,19 @@ export class Lro {
 
   constructor(opts: LroOptions) {
     const applicationName = opts.applicationName ?? 'lro';
-    this.db = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? 10, application_name: applicationName });
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? defaultLogger();
+    this.db = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? DEFAULTS.poolSize, application_name: applicationName });
     // An idle client whose server connection died: the pool drops it; nothing to crash over.
     this.db.on('error', () => {});
     this.kinds = opts.kinds ?? defaultKinds();
     this.listener = new PgListener({ connectionString: opts.connectionString, applicationName: `${applicationName}-listen` });
     this.streams = opts.streams ?? new ProgressStreams(new PgStreamBackend({ db: this.db, listener: this.listener, connectionString: opts.connectionString }));
-    this.events = opts.events === false ? undefined : new OpEvents(this.streams);
+    this.events = opts.events === false ? undefined : new OpEvents(this.streams, { log: this.log });
     this.#opts = opts;
     this.store = new OperationStore({ db: this.db, kinds: this.kinds, defaultLeaseS: opts.leaseS, events: this.events,
-      maxActivePerAccount: opts.maxActivePerAccount });
-    this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener });
+      maxActivePerAccount: opts.maxActivePerAccount, clock: this.clock });
+    this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener, clock: this.clock });
   }
 
   /**
@@ -82,23 +101,31 @@ export class Lro {
     return new Lro({ ...opts, streams: await openNatsStreams(opts.streamsSpec, defined({ maxAgeS: opts.retentionS })) });
   }
 
+  /** Every worker pool this Lro built (running or not). */
+  get pools(): ReadonlySet<WorkerPool> {
+    return this.#pools;
+  }
+
   /** The op once it is terminal, or as it stands after `timeoutMs`. */
   async wait(opId: string, timeoutMs: number, signal?: AbortSignal) {
     await this.listener.start();
     return this.#waiter.wait(opId, timeoutMs, signal);
   }
 
-  workerPool(opts: Omit<WorkerPoolOptions, 'ops' | 'listener' | 'kinds'> = {}): WorkerPool {
+  workerPool(opts: Omit<WorkerPoolOptions, 'ops' | 'listener' | 'kinds' | 'events' | 'clock'> = {}): WorkerPool {
     const pool = new WorkerPool({
       ...defined({ stallS: this.#opts.stallS }), ...opts, ops: workerOps(this.db), listener: this.listener, kinds: this.kinds, events: this.events,
+      clock: this.clock, log: opts.log ?? this.log,
     });
     this.#pools.add(pool);
     return pool;
   }
 
-  /** The rescuer, expirer and stream retention on this Lro's pool and streams (`clock`, `log` may be given). */
+  /** The rescuer, expirer and stream retention on this Lro's pool, streams, clock and logger. */
   maintainer(opts: Omit<MaintainerOptions, 'db' | 'events'> = {}): Maintainer {
-    const m = new Maintainer({ db: this.db, events: this.events, ...defined({ retentionS: this.#opts.retentionS }), ...opts });
+    const m = new Maintainer({
+      db: this.db, events: this.events, clock: this.clock, log: this.log, ...defined({ retentionS: this.#opts.retentionS }), ...opts,
+    });
     this.#maintainers.add(m);
     return m;
   }

@@ -1,6 +1,7 @@
 import type { ProgressStreams } from './streams/index.js';
 import { StaleEpochError, streamOf } from './streams/types.js';
 import type { Operation } from '../shared/operation.js';
+import { defaultLogger, type Logger } from './log.js';
 
 /** A summary as it should read once the op is not running (a terminal or queued row): speeds stay, ETAs go. */
 export function withoutEtas(summary: unknown): unknown {
@@ -37,9 +38,14 @@ export class OpEvents {
   readonly #streams: ProgressStreams;
   readonly #onError: (err: unknown) => void;
 
-  constructor(streams: ProgressStreams, onError: (err: unknown) => void = (err) => console.error(`op events: ${(err as Error).message}`)) {
+  /**
+   * @param opts.log where a failed publish is reported (warn) @default defaultLogger()
+   * @param opts.onError instead of logging
+   */
+  constructor(streams: ProgressStreams, opts: { log?: Logger; onError?: (err: unknown) => void } = {}) {
     this.#streams = streams;
-    this.#onError = onError;
+    const log = opts.log ?? defaultLogger();
+    this.#onError = opts.onError ?? ((err) => log.warn({ err }, `op events: ${(err as Error).message}`));
   }
 
   get streams(): ProgressStreams {

@@ -7,6 +7,8 @@ import type { OpEvents } from './op-events.js';
 import { CreateOpSchema, ListOpsSchema, OpIdSchema, assertStorable, cursor, jsonSize, parseOrThrow } from './schemas.js';
 import * as sql from './sql/operations.js';
 import type { Operation, Scope } from '../shared/operation.js';
+import { DEFAULTS } from '../shared/defaults.js';
+import { systemClock, type Clock } from './clock.js';
 
 /** Inputs larger than this are refused before anything is written. */
 export const MAX_INPUT_BYTES = 64 * 1024;
@@ -47,6 +49,7 @@ export class OperationStore {
   readonly #kinds: KindRegistry;
   readonly #defaultLeaseS: number;
   readonly #events: OpEvents | null;
+  readonly #clock: Clock;
   /** Concurrent creates share one INSERT (one commit), as the bench of the HTTP API showed worth it. */
   readonly #inserts: BatchQueue<sql.OperationInsertParams & { op_id: string }, Operation | null>;
 
@@ -57,11 +60,16 @@ export class OperationStore {
    * @param opts.events publishes a summary on the op's stream at each state change made here
    * @param opts.maxActivePerAccount caps each account's (`createdBy`'s) queued + running ops; a create
    *   beyond it is `too_many_ops`. Ops without `createdBy` are never capped. @default 0 (no cap)
+   * @param opts.clock the time of creates, cancels and dismissals when the caller gives none
+   *   @default systemClock (the database's `now()`)
    */
-  constructor(opts: { db: pg.Pool; kinds: KindRegistry; defaultLeaseS?: number; events?: OpEvents; maxActivePerAccount?: number }) {
+  constructor(opts: {
+    db: pg.Pool; kinds: KindRegistry; defaultLeaseS?: number; events?: OpEvents; maxActivePerAccount?: number; clock?: Clock;
+  }) {
     this.#db = opts.db;
     this.#kinds = opts.kinds;
-    this.#defaultLeaseS = opts.defaultLeaseS ?? 30;
+    this.#defaultLeaseS = opts.defaultLeaseS ?? DEFAULTS.leaseS;
+    this.#clock = opts.clock ?? systemClock;
     this.#events = opts.events ?? null;
     this.#maxActive = opts.maxActivePerAccount ? opts.maxActivePerAccount : null;
     this.#inserts = new BatchQueue(async (items) => {
@@ -139,7 +147,7 @@ export class OperationStore {
   async cancel(opId: unknown, opts: { now?: Date | null } = {}): Promise<Operation> {
     const id = parseOrThrow(OpIdSchema, opId, 'op_id');
     const op = await sql.operationCancel(this.#db, {
-      op_id: id, error: { code: 'canceled', message: 'canceled by request' }, now: opts.now,
+      op_id: id, error: { code: 'canceled', message: 'canceled by request' }, now: opts.now ?? this.#clock.sqlNow(),
     });
     if (op) {
       void this.#events?.summaries([op]);
@@ -180,7 +188,7 @@ export class OperationStore {
   /** Hides a finished op from lists. */
   async dismiss(opId: unknown, opts: { now?: Date | null } = {}): Promise<Operation> {
     const id = parseOrThrow(OpIdSchema, opId, 'op_id');
-    const op = await sql.operationDismiss(this.#db, { op_id: id, now: opts.now });
+    const op = await sql.operationDismiss(this.#db, { op_id: id, now: opts.now ?? this.#clock.sqlNow() });
     if (op) return op;
     const current = await this.get(id);
     throw new ConflictError(`op ${id} is ${current.status}; only finished ops can be dismissed`, { status: current.status });
@@ -218,13 +226,13 @@ export class OperationStore {
       routing,
       input,
       created_by: opts.createdBy ?? null,
-      max_attempts: req.max_attempts ?? kind.maxAttempts ?? 3,
+      max_attempts: req.max_attempts ?? kind.maxAttempts ?? DEFAULTS.maxAttempts,
       lease_s: kind.leaseS ?? this.#defaultLeaseS,
       priority: req.priority ?? 0,
       dedupe_key: req.dedupe_key ?? null,
       parent_id: opts.parentId ?? null,
       ttl_s: req.ttl_s ?? null,
-      now: opts.now ?? null,
+      now: opts.now ?? this.#clock.sqlNow() ?? null,
     };
   }
 }

@@ -3,6 +3,9 @@ import type { PgListener } from './listener.js';
 import { isTerminal } from '../shared/status.js';
 import type { OperationStore } from './store.js';
 import type { Operation } from '../shared/operation.js';
+import { systemClock, type Clock } from './clock.js';
+import { backoffMs } from '../shared/backoff.js';
+import { RETRY } from '../shared/defaults.js';
 
 /**
  * `wait(op_id, timeout)`: subscribes to the op's terminal notification before it checks the row (so
@@ -11,6 +14,7 @@ import type { Operation } from '../shared/operation.js';
  */
 export class OperationWaiter {
   readonly #store: OperationStore;
+  readonly #clock: Clock;
   readonly #waiting = new Map<string, Set<() => void>>();
   /**
    * Reads in flight: many waiters of one op (an SSE fan-out) woken together share one query. A waiter
@@ -20,8 +24,10 @@ export class OperationWaiter {
   readonly #reads = new Map<string, { tick: number; op: Promise<Operation> }>();
   #tick = 0;
 
-  constructor(opts: { store: OperationStore; listener: PgListener }) {
+  /** @param opts.clock where the timeout's deadline is measured @default systemClock */
+  constructor(opts: { store: OperationStore; listener: PgListener; clock?: Clock }) {
     this.#store = opts.store;
+    this.#clock = opts.clock ?? systemClock;
     opts.listener.on('notification', (channel, payload) => {
       if (channel !== 'lro_done') return;
       for (const id of payload.split(',')) this.#waiting.get(id)?.forEach((wake) => wake());
@@ -31,7 +37,10 @@ export class OperationWaiter {
   }
 
   async wait(opId: string, timeoutMs: number, signal?: AbortSignal): Promise<Operation> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.#clock.now() + timeoutMs;
+    // Also true once a pause as long as the time left has ended: a clock that does not move (a test's)
+    // still lets a wait time out.
+    let timedOut = false;
     let woken = false;
     let wake: () => void = () => { woken = true; };
     let mark = ++this.#tick;
@@ -42,26 +51,28 @@ export class OperationWaiter {
     const set = this.#waiting.get(opId) ?? new Set();
     set.add(subscriber);
     this.#waiting.set(opId, set);
-    let retryMs = 50;
+    let failedReads = 0;
     try {
       for (;;) {
         woken = false;
         let op: Operation | null = null;
         try {
           op = await this.#read(opId, mark);
-          retryMs = 50;
+          failedReads = 0;
         } catch (err) {
           // The database is away (a restart, a failover): keep waiting and read again, woken early by
           // the listener's reconnect. Not found, or still failing at the deadline, is the caller's.
-          if (err instanceof LroError || Date.now() >= deadline || signal?.aborted) throw err;
+          if (err instanceof LroError || timedOut || this.#clock.now() >= deadline || signal?.aborted) throw err;
         }
-        const left = deadline - Date.now();
-        if (op && (isTerminal(op.status) || left <= 0 || signal?.aborted)) return op;
+        const left = deadline - this.#clock.now();
+        if (op && (isTerminal(op.status) || timedOut || left <= 0 || signal?.aborted)) return op;
         if (woken) continue; // notified while we read: read again
-        const pause = op ? left : Math.min(left, retryMs);
-        if (!op) retryMs = Math.min(retryMs * 2, 2000);
+        const pause = op ? left : Math.min(left, backoffMs(++failedReads, RETRY.connection));
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(finish, pause);
+          const timer = setTimeout(() => {
+            timedOut ||= pause === left;
+            finish();
+          }, pause);
           signal?.addEventListener('abort', finish, { once: true });
           wake = finish;
           function finish() {

@@ -1,4 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { BatchQueue } from '../lro/batch-queue.js';
+import { RETRY } from '../shared/defaults.js';
 import type { Operation } from '../shared/operation.js';
 import type { WorkerOps } from './ops.js';
 
@@ -9,56 +10,42 @@ export interface Completion {
   summary: unknown;
 }
 
+/** Completions per statement at most. */
+const MAX_BATCH = 1000;
+
 /**
- * Batches completions: the first one is written at once; those that arrive while a write is in flight
- * go together in the next one. A failed write (connection lost) is retried with backoff, so a result
- * is never dropped while the process lives.
+ * Batches completions on a `BatchQueue`: the first one is written at once; those that arrive while a
+ * write is in flight go together in the next one. A failed write (connection lost) is retried with
+ * `RETRY.connection` backoff and never given up, so a result is never dropped while the process lives.
  */
 export class Completer {
-  readonly #complete: WorkerOps['completeMany'];
-  readonly #onError: (err: unknown) => void;
-  readonly #onLost: (opIds: string[]) => void;
-  readonly #onDone: (ops: Operation[]) => void;
-  #buffer: Completion[] = [];
-  #flushing: Promise<void> | null = null;
+  readonly #queue: BatchQueue<Completion, Operation | null>;
 
+  /**
+   * @param opts.onError each failed write (it will be retried)
+   * @param opts.onLost completions the database refused (their leases were lost)
+   * @param opts.onDone the ops a write completed
+   */
   constructor(opts: {
     complete: WorkerOps['completeMany']; onError: (err: unknown) => void; onLost: (opIds: string[]) => void;
     onDone?: (ops: Operation[]) => void;
   }) {
-    this.#complete = opts.complete;
-    this.#onError = opts.onError;
-    this.#onLost = opts.onLost;
-    this.#onDone = opts.onDone ?? (() => {});
+    this.#queue = new BatchQueue(async (batch) => {
+      const done = await opts.complete({ done: batch });
+      const held = new Map(done.map((op) => [op.op_id, op]));
+      const lost = batch.filter((c) => !held.has(c.op_id)).map((c) => c.op_id);
+      if (lost.length > 0) opts.onLost(lost);
+      opts.onDone?.(done);
+      return batch.map((c) => held.get(c.op_id) ?? null);
+    }, { maxBatch: MAX_BATCH, retry: { backoff: RETRY.connection, onRetry: (err) => opts.onError(err) } });
   }
 
   push(c: Completion): void {
-    this.#buffer.push(c);
-    this.#flushing ??= this.#flush().finally(() => { this.#flushing = null; });
+    this.#queue.add(c);
   }
 
   /** Resolves when every pushed completion is written. */
-  async drain(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
-  }
-
-  async #flush(): Promise<void> {
-    let retryMs = 50;
-    while (this.#buffer.length > 0) {
-      const batch = this.#buffer.splice(0, 1000);
-      try {
-        const done = await this.#complete({ done: batch });
-        const held = new Set(done.map((op) => op.op_id));
-        const lost = batch.filter((c) => !held.has(c.op_id)).map((c) => c.op_id);
-        if (lost.length > 0) this.#onLost(lost);
-        this.#onDone(done);
-        retryMs = 50;
-      } catch (err) {
-        this.#onError(err);
-        this.#buffer.unshift(...batch);
-        await delay(retryMs);
-        retryMs = Math.min(retryMs * 2, 2000);
-      }
-    }
+  drain(): Promise<void> {
+    return this.#queue.drain();
   }
 }

@@ -1,12 +1,14 @@
 import type { WorkerOps } from './ops.js';
 import type { RunningOp } from './runner.js';
+import { systemClock, type Clock } from '../lro/clock.js';
+import { Ticker, type Service } from '../lro/service.js';
 
 /**
  * Renews the leases of one pool's running ops in one statement per tick, carrying each op's progress
  * summary when it changed (so progress never costs a write of its own). An op missing from the
  * answer lost its lease; an op with `cancel_requested_at` gets its AbortSignal fired.
  */
-export class Heartbeater {
+export class Heartbeater implements Service {
   readonly #intervalMs: number;
   readonly #active: () => Iterable<RunningOp>;
   readonly #beat: WorkerOps['heartbeat'];
@@ -14,7 +16,8 @@ export class Heartbeater {
   readonly #heartbeatMs: number;
   readonly #stallMs: number;
   readonly #onStall: (r: RunningOp) => void;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #clock: Clock;
+  readonly #ticker: Ticker;
   #inFlight: Promise<void> | null = null;
 
   /**
@@ -24,8 +27,9 @@ export class Heartbeater {
    */
   constructor(opts: {
     intervalMs: number; heartbeatMs: number; stallMs: number; active: () => Iterable<RunningOp>;
-    beat: WorkerOps['heartbeat']; onError: (err: unknown) => void; onStall: (r: RunningOp) => void;
+    beat: WorkerOps['heartbeat']; onError: (err: unknown) => void; onStall: (r: RunningOp) => void; clock?: Clock;
   }) {
+    this.#clock = opts.clock ?? systemClock;
     this.#intervalMs = opts.intervalMs;
     this.#heartbeatMs = opts.heartbeatMs;
     this.#stallMs = opts.stallMs;
@@ -33,24 +37,28 @@ export class Heartbeater {
     this.#beat = opts.beat;
     this.#onError = opts.onError;
     this.#onStall = opts.onStall;
+    // A look only starts a beat and returns: the Ticker skips a tick while its pass runs, and the
+    // unrenewed-lease check must run on every look, also while a beat hangs.
+    this.#ticker = new Ticker(async () => void this.runOnce(), { intervalMs: this.#intervalMs, onError: this.#onError });
   }
 
+  /** Looks every interval. Idempotent. */
   start(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => void this.runOnce(), this.#intervalMs);
-    this.#timer.unref();
+    this.#ticker.start();
   }
 
+  /** Stops looking and waits for a beat in flight. Idempotent. */
   async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
+    await this.#ticker.stop();
     await this.#inFlight;
   }
 
   /** One look: beats the ops that are due (all of them with `all`); a beat in flight is not doubled. */
   runOnce(opts: { now?: Date; all?: boolean } = {}): Promise<void> {
     this.#abortUnrenewed();
-    this.#inFlight ??= this.#tick(opts.now, opts.all ?? false).finally(() => { this.#inFlight = null; });
+    this.#inFlight ??= this.#tick(opts.now ?? this.#clock.sqlNow(), opts.all ?? false)
+      .catch(this.#onError)
+      .finally(() => { this.#inFlight = null; });
     return this.#inFlight;
   }
 
@@ -63,7 +71,7 @@ export class Heartbeater {
    * covers that (a claim answer that was slow is not held against the ops it brought).
    */
   #abortUnrenewed(): void {
-    const t = Date.now();
+    const t = this.#clock.now();
     for (const r of this.#active()) {
       const silentMs = t - r.lastBeatAt;
       const leaseMs = r.op.lease_s * 1000;
@@ -75,7 +83,7 @@ export class Heartbeater {
   }
 
   async #tick(now: Date | undefined, all: boolean): Promise<void> {
-    const t = Date.now();
+    const t = this.#clock.now();
     const held = [...this.#active()].filter((r) => r.abortCode !== 'lease_lost');
     for (const r of held) if (r.progress.checkStall(this.#stallMs)) this.#onStall(r);
     // Due: the lease needs renewing within the next look, or there is a new summary to carry.

@@ -11,7 +11,11 @@ import { Heartbeater } from './heartbeat.js';
 import type { WorkerOps } from './ops.js';
 import { accountKey } from '../lro/sql/operations-worker.js';
 import type { Operation } from '../shared/operation.js';
-import { RunningOp, runOp, type Log } from './runner.js';
+import { RunningOp, runOp } from './runner.js';
+import { defaultLogger, type Logger } from '../lro/log.js';
+import { DEFAULTS } from '../shared/defaults.js';
+import { systemClock, type Clock } from '../lro/clock.js';
+import { Ticker, type Service } from '../lro/service.js';
 
 export interface WorkerPoolOptions {
   ops: WorkerOps;
@@ -21,23 +25,26 @@ export interface WorkerPoolOptions {
   routing?: string[];
   /** Kind names served. @default every kind in the registry */
   serves?: string[];
-  /** At most this many handlers at once. @default 10 */
+  /** At most this many handlers at once. @default DEFAULTS.concurrency (10) */
   concurrency?: number;
-  /** Fallback poll when no notification comes (backoff retries, missed notifications). @default 1000 */
+  /** Fallback poll when no notification comes (backoff retries, missed notifications). @default DEFAULTS.pollMs (1000) */
   pollMs?: number;
-  /** Lease renewal period; also the longest a cancel takes to reach a handler without NOTIFY. @default 10 */
+  /** Lease renewal period; also the longest a cancel takes to reach a handler without NOTIFY. @default DEFAULTS.heartbeatS (10) */
   heartbeatS?: number;
-  /** The progress summary rides on a beat at most this often. @default 2 */
+  /** The progress summary rides on a beat at most this often. @default DEFAULTS.summaryIntervalS (2) */
   summaryIntervalS?: number;
-  /** A running op with no progress for this long is marked stalled. @default 60 */
+  /** A running op with no progress for this long is marked stalled. @default DEFAULTS.stallS (60) */
   stallS?: number;
   /** Progress events and state-change summaries go to the ops' streams. @default none */
   events?: OpEvents;
-  /** How long stop() lets running handlers finish before aborting them. @default 30000 */
+  /** How long stop() lets running handlers finish before aborting them. @default DEFAULTS.gracefulMs (30000) */
   gracefulMs?: number;
   ownerType?: 'hub' | 'host';
   workerId?: string;
-  log?: Log;
+  /** pino; the pool logs through a child bound to its `worker_id`, each op through one bound to `op_id` and `kind`. @default defaultLogger() */
+  log?: Logger;
+  /** Decides which leases are due, stalls and ETAs, and the `now` of the statements. @default systemClock */
+  clock?: Clock;
 }
 
 /**
@@ -45,9 +52,11 @@ export interface WorkerPoolOptions {
  * slots), runs them, heartbeats them, and writes outcomes. Woken by LISTEN/NOTIFY, polls as a
  * fallback. Emits `idle` whenever no handler runs.
  */
-export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
+export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> implements Service {
   readonly workerId: string;
-  readonly #o: Required<Omit<WorkerPoolOptions, 'serves' | 'log' | 'events'>> & { serves: string[]; log: Log; events: OpEvents | null };
+  readonly #o: Required<Omit<WorkerPoolOptions, 'serves' | 'log' | 'events' | 'clock'>> & {
+    serves: string[]; log: Logger; events: OpEvents | null; clock: Clock;
+  };
   readonly #active = new Map<string, RunningOp>();
   readonly #heartbeater: Heartbeater;
   readonly #completer: Completer;
@@ -59,7 +68,8 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
   readonly #after: Record<string, string> = {};
   #claiming = false;
   #again = false;
-  #poll: NodeJS.Timeout | null = null;
+  /** The fallback claim poll (backoff retries come due, notifications missed). */
+  readonly #poll: Ticker;
   #onNotify = (channel: string, payload: string) => {
     if (channel === 'lro_queued' && this.#o.routing.includes(payload)) this.#wake();
     if (channel === 'lro_cancel') {
@@ -71,24 +81,31 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
   constructor(opts: WorkerPoolOptions) {
     super();
     this.workerId = opts.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
-    const log: Log = opts.log ?? ((m, level) => level === 'error' && console.error(m));
+    const log = (opts.log ?? defaultLogger()).child({ worker_id: this.workerId });
     this.#o = {
-      routing: ['hub'], concurrency: 10, pollMs: 1000, heartbeatS: 10, summaryIntervalS: 2, stallS: 60, gracefulMs: 30_000,
+      routing: ['hub'], concurrency: DEFAULTS.concurrency, pollMs: DEFAULTS.pollMs, heartbeatS: DEFAULTS.heartbeatS,
+      summaryIntervalS: DEFAULTS.summaryIntervalS, stallS: DEFAULTS.stallS, gracefulMs: DEFAULTS.gracefulMs,
       ownerType: 'hub', workerId: this.workerId, ...(defined(opts) as WorkerPoolOptions), serves: opts.serves ?? opts.kinds.names(), log,
-      events: opts.events ?? null,
+      events: opts.events ?? null, clock: opts.clock ?? systemClock,
     };
     const events = this.#o.events;
     const onError = (err: unknown) => this.#error(err);
     this.#heartbeater = new Heartbeater({
       intervalMs: 1000 * Math.min(this.#o.heartbeatS, this.#o.summaryIntervalS), heartbeatMs: 1000 * this.#o.heartbeatS,
       stallMs: 1000 * this.#o.stallS, active: () => this.#active.values(), beat: this.#o.ops.heartbeat, onError,
-      onStall: (r) => void events?.summaries([r.live()], { stalled: true }),
+      onStall: (r) => void events?.summaries([r.live()], { stalled: true }), clock: this.#o.clock,
     });
     this.#completer = new Completer({
-      complete: this.#o.ops.completeMany, onError,
-      onLost: (ids) => log(`${ids.length} completions refused: leases lost`, 'warn'),
+      complete: (p) => this.#o.ops.completeMany({ ...p, now: this.#o.clock.sqlNow() }), onError,
+      onLost: (ids) => log.warn({ op_ids: ids }, `${ids.length} completions refused: leases lost`),
       onDone: (ops) => void events?.summaries(ops),
     });
+    this.#poll = new Ticker(async () => this.#wake(), { intervalMs: this.#o.pollMs, onError });
+  }
+
+  /** True between start() and stop(). */
+  get started(): boolean {
+    return this.#started;
   }
 
   get running(): number {
@@ -103,7 +120,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
     this.#o.listener.on('connected', this.#onConnected);
     await this.#o.listener.start();
     this.#heartbeater.start();
-    this.#poll = setInterval(() => this.#wake(), this.#o.pollMs);
+    this.#poll.start();
     this.#wake();
   }
 
@@ -124,7 +141,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
 
   async #stop(opts: { gracefulMs?: number }): Promise<void> {
     this.#started = false;
-    if (this.#poll) clearInterval(this.#poll);
+    await this.#poll.stop();
     this.#o.listener.off('notification', this.#onNotify);
     this.#o.listener.off('connected', this.#onConnected);
     const graceful = opts.gracefulMs ?? this.#o.gracefulMs;
@@ -143,13 +160,13 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
     await this.#heartbeater.stop();
   }
 
-  /** One claim now (tests call this instead of waiting for a notification). */
+  /** One claim pass now, on a started pool (tests call this instead of waiting for a notification or the poll). */
   claimOnce(): Promise<void> {
     this.#wake();
     return this.#claimLoop();
   }
 
-  /** One heartbeat for every running op. */
+  /** One heartbeat for every running op (due or not), at the clock's time unless `now` is given. */
   heartbeatOnce(now?: Date): Promise<void> {
     return this.#heartbeater.runOnce({ now, all: true });
   }
@@ -170,7 +187,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
         if (free <= 0 || !this.#started) break;
         const ops = await this.#o.ops.claim({
           routings: this.#o.routing, kinds: this.#o.serves, limit: free,
-          worker_id: this.workerId, owner_type: this.#o.ownerType, after: this.#after,
+          worker_id: this.workerId, owner_type: this.#o.ownerType, after: this.#after, now: this.#o.clock.sqlNow(),
         });
         for (const op of ops) this.#after[op.routing] = accountKey(op); // in claim order: the last one counts
         if (ops.length > 0) void this.#o.events?.summaries(ops); // queued before any progress of theirs
@@ -187,10 +204,10 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
   #run(op: Operation): void {
     const events = this.#o.events;
     const publisher = events ? new OpPublisher(events.streams, streamOf(op), (err) => this.#error(err)) : null;
-    const r = new RunningOp(op, publisher);
+    const r = new RunningOp(op, publisher, this.#o.clock);
     this.#active.set(op.op_id, r);
     const task = runOp(r, this.#o.kinds.get(op.kind), {
-      ops: this.#o.ops, completer: this.#completer, log: this.#o.log, events,
+      ops: this.#o.ops, completer: this.#completer, log: this.#o.log, events, clock: this.#o.clock,
     }).finally(() => {
       this.#active.delete(r.op.op_id);
       this.#tasks.delete(task);
@@ -202,6 +219,6 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> {
 
   #error(err: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', err);
-    else this.#o.log(`worker ${this.workerId}: ${(err as Error)?.message ?? err}`, 'warn');
+    else this.#o.log.warn({ err }, `worker ${this.workerId}: ${(err as Error)?.message ?? err}`);
   }
 }

@@ -1,4 +1,5 @@
 import type { PhaseSummary, ProgressEvent, ProgressSummary } from '../shared/progress.js';
+import { systemClock } from '../lro/clock.js';
 
 /** Smoothing of the speed estimate: the weight of the newest sample. */
 const ALPHA = 0.3;
@@ -40,7 +41,8 @@ export class ProgressTracker {
   #lastEventAt: number;
   #tick = 0;
 
-  constructor(readonly now: () => number = Date.now) {
+  /** @param now the clock (ms) of every time it measures, from its creation on @default systemClock.now */
+  constructor(readonly now: () => number = () => systemClock.now()) {
     this.#lastEventAt = now();
   }
 

@@ -1,35 +1,52 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { BatchQueue } from '../lro/batch-queue.js';
 import type { ProgressStreams, StreamAddress } from '../lro/streams/index.js';
 import { StaleEpochError, type EventBody } from '../lro/streams/types.js';
+import { RETRY } from '../shared/defaults.js';
 
 /** Above this many unsent events, plain progress updates of a phase replace each other. */
 const PRESSURE = 256;
+/** Events per append at most. */
+const MAX_BATCH = 500;
+/** A stream that refuses appends this long is taken as gone: progress is best effort, the row keeps the summary. */
+const GIVE_UP_MS = 5000;
 
 /**
  * Sends one running op's events to its stream without ever blocking the handler: `push` only
- * queues; one write is in flight at a time and takes everything queued. Under pressure an
- * intermediate progress update of a phase is replaced by the newer one (the latest of each phase is
- * always sent); events with a message or a level, and summaries, are never dropped.
+ * queues (a `BatchQueue`); one write is in flight at a time and takes everything queued. Under
+ * pressure an intermediate progress update of a phase is replaced by the newer one (the latest of
+ * each phase is always sent); events with a message or a level, and summaries, are never dropped.
+ * A failed append is retried with `RETRY.connection` backoff for about `GIVE_UP_MS`.
  *
  * The address carries the op's lease epoch: once the stream refuses it (another worker took the op
  * over), the refusal is reported once and everything pushed afterwards is dropped. The handler is
  * never told through `ctx.progress`; it learns of the lost lease from its AbortSignal.
  */
 export class OpPublisher {
-  readonly #streams: ProgressStreams;
-  readonly #addr: StreamAddress;
-  readonly #onError: (err: unknown) => void;
-  #queue: EventBody[] = [];
-  #flushing: Promise<void> | null = null;
+  readonly #queue: BatchQueue<EventBody, undefined>;
   /** Events replaced under pressure, or dropped after a refusal (for tests and metrics). */
   dropped = 0;
   /** Set when the stream refused this writer's epoch: nothing more is sent. */
   fenced = false;
 
   constructor(streams: ProgressStreams, addr: StreamAddress, onError: (err: unknown) => void) {
-    this.#streams = streams;
-    this.#addr = addr;
-    this.#onError = onError;
+    this.#queue = new BatchQueue(async (batch) => {
+      await streams.backend.append(addr, batch);
+      return batch.map(() => undefined);
+    }, {
+      maxBatch: MAX_BATCH,
+      retry: {
+        backoff: RETRY.connection, giveUpAfterMs: GIVE_UP_MS,
+        fatal: (err) => err instanceof StaleEpochError, // an epoch never becomes current again
+        onRetry: (err) => onError(err),
+      },
+      onFailure: (err, batch) => {
+        onError(err);
+        const cleared = this.#queue.clear();
+        if (!(err instanceof StaleEpochError)) return; // the stream is gone: what was queued goes too
+        this.fenced = true;
+        this.dropped += batch.length + cleared;
+      },
+    });
   }
 
   push(event: EventBody): void {
@@ -37,48 +54,17 @@ export class OpPublisher {
       this.dropped++;
       return;
     }
-    if (this.#queue.length >= PRESSURE && isPlain(event)) {
-      const phase = event.phase;
-      const i = this.#queue.findLastIndex((e) => isPlain(e) && e.phase === phase);
-      if (i >= 0) {
-        this.#queue[i] = event;
-        this.dropped++;
-        return;
-      }
+    if (this.#queue.pending >= PRESSURE && isPlain(event)
+      && this.#queue.replaceLast((e) => isPlain(e) && e.phase === event.phase, event)) {
+      this.dropped++;
+      return;
     }
-    this.#queue.push(event);
-    this.#flushing ??= this.#flush().finally(() => { this.#flushing = null; });
+    this.#queue.add(event);
   }
 
   /** Resolves when everything pushed so far is stored. */
-  async drain(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
-  }
-
-  async #flush(): Promise<void> {
-    let retryMs = 50;
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, 500);
-      try {
-        await this.#streams.backend.append(this.#addr, batch);
-        retryMs = 50;
-      } catch (err) {
-        this.#onError(err);
-        if (err instanceof StaleEpochError) {
-          this.fenced = true; // for good: an epoch never becomes current again
-          this.dropped += batch.length + this.#queue.length;
-          this.#queue = [];
-          return;
-        }
-        this.#queue.unshift(...batch);
-        if (retryMs > 5000) {
-          this.#queue = []; // the stream is gone for good: progress is best effort, the row keeps the summary
-          return;
-        }
-        await delay(retryMs);
-        retryMs *= 2;
-      }
-    }
+  drain(): Promise<void> {
+    return this.#queue.drain();
   }
 }
 

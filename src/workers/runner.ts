@@ -1,32 +1,34 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { LroError } from '../lro/errors.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import type { OpError, Operation } from '../shared/operation.js';
 import { AbortReason, PermanentError, abortCode, type AbortCode } from './abort.js';
-import { backoffMs, DEFAULT_BACKOFF } from '../shared/backoff.js';
+import { backoffMs, DEFAULT_BACKOFF, retry } from '../shared/backoff.js';
+import { DEFAULTS, RETRY } from '../shared/defaults.js';
 import type { OpEvents } from '../lro/op-events.js';
 import { validateEvent } from '../lro/streams/types.js';
 import type { Completer } from './completer.js';
 import type { WorkerOps } from './ops.js';
 import { ProgressTracker } from './progress.js';
 import type { OpPublisher } from './publisher.js';
-
-export type Log = (message: string, level?: 'debug' | 'info' | 'warn' | 'error', fields?: object) => void;
+import { systemClock, type Clock } from '../lro/clock.js';
+import type { Logger } from '../lro/log.js';
 
 /** One claimed op while its handler runs: its lease (epoch), abort controller and progress. */
 export class RunningOp {
   readonly op: Operation;
   readonly epoch: number;
-  readonly progress = new ProgressTracker();
+  readonly progress: ProgressTracker;
   readonly publisher: OpPublisher | null;
-  /** When the lease was last renewed (the heartbeat skips ops that are not due). */
-  lastBeatAt = Date.now();
+  /** When the lease was last renewed, on the pool's clock (the heartbeat skips ops that are not due). */
+  lastBeatAt: number;
   readonly #ac = new AbortController();
 
-  constructor(op: Operation, publisher: OpPublisher | null = null) {
+  constructor(op: Operation, publisher: OpPublisher | null = null, clock: Clock = systemClock) {
     this.op = op;
     this.epoch = op.lease_epoch;
     this.publisher = publisher;
+    this.progress = new ProgressTracker(() => clock.now());
+    this.lastBeatAt = clock.now();
   }
 
   /** The op as it stands in this worker, for a summary event. */
@@ -51,9 +53,12 @@ export class RunningOp {
 export interface RunDeps {
   ops: WorkerOps;
   completer: Completer;
-  log: Log;
+  /** The pool's logger: each op logs through a child bound to its `op_id` and `kind`. */
+  log: Logger;
   events: OpEvents | null;
-  /** @default 3600 */
+  /** Stamps errors and the statements' `now`. @default systemClock */
+  clock?: Clock;
+  /** @default DEFAULTS.handlerTimeoutS */
   defaultTimeoutS?: number;
 }
 
@@ -62,9 +67,10 @@ export interface RunDeps {
  * result → succeeded (batched); cancel → canceled; shutdown → lease given back; lease lost →
  * nothing (another worker owns it); any other error → fail with backoff or for good.
  */
-export async function runOp(r: RunningOp, kind: KindDefinition, deps: RunDeps): Promise<void> {
+export async function runOp(r: RunningOp, kind: KindDefinition, poolDeps: RunDeps): Promise<void> {
   const { op, epoch } = r;
-  const timeoutS = kind.timeoutS ?? deps.defaultTimeoutS ?? 3600;
+  const deps = { ...poolDeps, log: poolDeps.log.child({ op_id: op.op_id, kind: op.kind }) };
+  const timeoutS = kind.timeoutS ?? deps.defaultTimeoutS ?? DEFAULTS.handlerTimeoutS;
   const timer = setTimeout(() => r.abort('timeout', `attempt ran longer than ${timeoutS} s`), timeoutS * 1000);
   timer.unref();
   try {
@@ -80,11 +86,11 @@ export async function runOp(r: RunningOp, kind: KindDefinition, deps: RunDeps): 
         r.publisher?.push({ ...body, ...(speed === undefined ? {} : { speed }), ...(eta_s === undefined ? {} : { eta_s }) });
         if (wasStalled) void deps.events?.summaries([r.live()], { stalled: false });
       },
-      log: (message, level = 'info') => deps.log(message, level, { op_id: op.op_id }),
+      log: (message, level = 'info') => deps.log[level](message),
     });
     const result = kind.result.safeParse(value);
     if (!result.success) throw new PermanentError(`handler returned a result its kind does not allow`, 'invalid_result');
-    if (r.abortCode === 'lease_lost') return deps.log(`op ${op.op_id}: result dropped, lease lost`, 'warn');
+    if (r.abortCode === 'lease_lost') return deps.log.warn('result dropped: lease lost');
     await r.publisher?.drain(); // the terminal summary comes after every progress event
     r.progress.end();
     deps.completer.push({ op_id: op.op_id, epoch, result: result.data, summary: r.progress.take() });
@@ -108,25 +114,28 @@ async function settle(r: RunningOp, ref: { op_id: string; epoch: number }, err: 
   const { op } = r;
   switch (r.abortCode) {
     case 'lease_lost':
-      deps.log(`op ${op.op_id}: handler stopped, lease lost`, 'warn');
+      deps.log.warn('handler stopped: lease lost');
       return null;
     case 'shutdown':
-      return persist(() => deps.ops.release({ leases: [ref] }), deps.log);
+      return writeOutcome(() => deps.ops.release({ leases: [ref], now: sqlNow(deps) }), deps.log);
     case 'canceled': {
-      const done = await persist(() => deps.ops.finishCanceled({ ...ref, error: { code: 'canceled', message: 'canceled by request' } }), deps.log);
+      const done = await writeOutcome(() => deps.ops.finishCanceled({ ...ref, error: { code: 'canceled', message: 'canceled by request' }, now: sqlNow(deps) }), deps.log);
       if (done) return done;
       break; // not a real cancel request (lost race): fall through to an ordinary failure
     }
   }
-  const error = toOpError(err, r);
+  const error = toOpError(err, r, deps.clock ?? systemClock);
   const retryable = !(err instanceof PermanentError);
   const backoff = backoffMs(op.attempt, kind.backoff ?? DEFAULT_BACKOFF);
   // The progress it reached goes on the row with the failure (not only on the next heartbeat).
   const summary = r.progress.take();
-  return persist(() => deps.ops.fail({ ...ref, error, retryable, backoff_ms: backoff, summary }), deps.log);
+  return writeOutcome(() => deps.ops.fail({ ...ref, error, retryable, backoff_ms: backoff, summary, now: sqlNow(deps) }), deps.log);
 }
 
-function toOpError(err: unknown, r: RunningOp): OpError {
+/** When a statement runs: the clock's, or undefined (the database's). */
+const sqlNow = (deps: RunDeps) => (deps.clock ?? systemClock).sqlNow();
+
+function toOpError(err: unknown, r: RunningOp, clock: Clock): OpError {
   const reason = r.signal.aborted ? (r.signal.reason as Error) : null;
   const source = reason instanceof AbortReason && reason.code === 'timeout' ? reason : (err as Error);
   const code = (source as { code?: unknown })?.code;
@@ -134,25 +143,23 @@ function toOpError(err: unknown, r: RunningOp): OpError {
     code: typeof code === 'string' ? code : 'handler_error',
     message: String(source?.message ?? source).slice(0, 2000),
     attempt: r.op.attempt,
-    at: new Date().toISOString(),
+    at: new Date(clock.now()).toISOString(),
   };
 }
 
-/** Retries a write through connection loss (the worker must not forget an outcome it holds). */
-async function persist<T>(write: () => Promise<T>, log: Log): Promise<T | null> {
-  for (let i = 0, wait = 50; ; i++, wait = Math.min(wait * 2, 2000)) {
-    try {
-      return await write();
-    } catch (err) {
-      if (err instanceof LroError) {
-        log(err.message, 'warn'); // a refused write (lease lost): retrying cannot help
-        return null;
-      }
-      if (i >= 12) {
-        log(`giving up on a write: ${(err as Error).message}`, 'error');
-        return null;
-      }
-      await delay(wait);
-    }
+/** Tries a write gets before the worker gives up on an outcome (about 10 s of `RETRY.connection` backoff). */
+const WRITE_TRIES = 13;
+
+/**
+ * Writes an op's outcome (fail, cancel, release), retrying through connection loss: the worker must
+ * not forget an outcome it holds. A refused write (an `LroError`: the lease was lost) is not retried.
+ */
+async function writeOutcome<T>(write: () => Promise<T>, log: Logger): Promise<T | null> {
+  try {
+    return await retry(write, { backoff: RETRY.connection, tries: WRITE_TRIES, fatal: (err) => err instanceof LroError });
+  } catch (err) {
+    if (err instanceof LroError) log.warn({ err }, err.message);
+    else log.error({ err }, `giving up on writing the outcome: ${(err as Error).message}`);
+    return null;
   }
 }

@@ -8,7 +8,8 @@ import type { Db } from './operations.js';
 
 const T = 'long_running_operations';
 const NOW = (n: number) => `coalesce($${n}::timestamptz, now())`;
-const TERMINAL_SET = (next: string) => `CASE WHEN ${next} = 'queued' THEN NULL ELSE t.now END`;
+/** `finished_at` for a row moving to status `next` (an SQL expression): unset when queued again, else now. */
+const finishedAtFor = (next: string) => `CASE WHEN ${next} = 'queued' THEN NULL ELSE t.now END`;
 const CANCELED = (message = 'canceled by request') => `jsonb_build_object('code', 'canceled', 'message', '${message}')`;
 
 export interface ClaimParams {
@@ -188,7 +189,7 @@ export async function operationFail(
              FROM ${T} WHERE op_id = $1 FOR UPDATE)
      UPDATE ${T} o SET status = n.next, last_error = $3::jsonb, progress_summary = coalesce($7::jsonb, o.progress_summary),
        error = CASE WHEN n.next = 'queued' THEN NULL ELSE $3::jsonb END,
-       finished_at = ${TERMINAL_SET('n.next')}, updated_at = t.now,
+       finished_at = ${finishedAtFor('n.next')}, updated_at = t.now,
        run_at = CASE WHEN n.next = 'queued' THEN t.now + make_interval(secs => $5::double precision / 1000) ELSE o.run_at END,
        owner_id = CASE WHEN n.next = 'queued' THEN NULL ELSE o.owner_id END,
        owner_type = CASE WHEN n.next = 'queued' THEN NULL ELSE o.owner_type END
@@ -252,7 +253,7 @@ export async function operationRescue(db: Db, p: { now?: Date | null; limit: num
      UPDATE ${T} o SET status = s.next, lease_epoch = o.lease_epoch + 1, last_error = e.err,
        error = CASE s.next WHEN 'failed' THEN e.err
                            WHEN 'canceled' THEN ${CANCELED()} END,
-       finished_at = ${TERMINAL_SET('s.next')}, run_at = t.now, updated_at = t.now,
+       finished_at = ${finishedAtFor('s.next')}, run_at = t.now, updated_at = t.now,
        owner_id = CASE WHEN s.next = 'queued' THEN NULL ELSE o.owner_id END,
        owner_type = CASE WHEN s.next = 'queued' THEN NULL ELSE o.owner_type END,
        heartbeat_at = CASE WHEN s.next = 'queued' THEN NULL ELSE o.heartbeat_at END
