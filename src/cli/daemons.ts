@@ -26,7 +26,7 @@ async function runDaemon(config: Config, applicationName: string, start: (lro: L
   const log = cliLogger(config);
   const { shutdown } = await serve(async () => {
     db = await openDatabase(config, (m) => log.info(m));
-    lro = await Lro.open(lroOptions(config, db.url, applicationName)); // TODO(lead): pass log
+    lro = await Lro.open({ ...lroOptions(config, db.url, applicationName), log });
     served = await start(lro);
     pools.push(...served.pools);
   }, async (opts) => {

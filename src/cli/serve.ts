@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { buildHub } from '../api/app.js';
 import { poolOptions, type Config } from '../config.js';
-import { hostSetStatus } from '../domain/sql/hosts.js';
+import { HostLiveness } from '../domain/host-liveness.js';
+import { HostStore } from '../domain/hosts.js';
 import type { Lro } from '../app/lro.js';
 import type { WorkerPool } from '../workers/pool.js';
 
@@ -10,8 +11,9 @@ import type { WorkerPool } from '../workers/pool.js';
  * that is taken fails before any op is claimed.
  */
 export async function serveHub(lro: Lro, config: Config, opts: { port: number; host?: string; logLevel?: string }): Promise<{ app: FastifyInstance; pool: WorkerPool }> {
-  // TODO(lead): pass log (buildHub's `log`, once it lands): the CLI's one logger, instead of Fastify's own.
-  const app = buildHub({ lro, adminToken: config.LRO_ADMIN_TOKEN, logger: { level: opts.logLevel ?? 'info' } });
+  // The request log goes through the process's one logger (at `logLevel`, e.g. quieter for the demo).
+  const log = opts.logLevel ? lro.log.child({}, { level: opts.logLevel }) : lro.log;
+  const app = buildHub({ lro, adminToken: config.LRO_ADMIN_TOKEN, log });
   await listen(app, opts.host ?? '127.0.0.1', opts.port);
   const pool = lro.workerPool({ ...poolOptions(config), routing: ['hub'], ownerType: 'hub' });
   await pool.start();
@@ -38,15 +40,9 @@ export async function serveHost(lro: Lro, config: Config, opts: { hostId: string
     ...poolOptions(config), routing: [`host:${opts.hostId}`], ownerType: 'host', workerId: `host-${opts.hostId.slice(0, 8)}`,
   });
   await pool.start();
-  const beat = () => hostSetStatus(lro.db, { host_id: opts.hostId, status: 'running' }).catch(() => {});
-  await beat();
-  const timer = setInterval(beat, config.LRO_HEARTBEAT_S * 1000);
-  timer.unref();
-  return {
-    pool,
-    async stop() {
-      clearInterval(timer);
-      await hostSetStatus(lro.db, { host_id: opts.hostId, status: 'off' }).catch(() => {});
-    },
-  };
+  const liveness = new HostLiveness({
+    hosts: new HostStore({ db: lro.db }), hostId: opts.hostId, intervalMs: config.LRO_HEARTBEAT_S * 1000, log: lro.log, clock: lro.clock,
+  });
+  await liveness.start();
+  return { pool, stop: () => liveness.stop() };
 }

@@ -37,7 +37,7 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
   // Signals are handled from the first moment, so that a Ctrl-C at any point stops the database last.
   const { value: demo, shutdown } = await serve(async () => {
     db = await openDatabase(config, say);
-    lro = await Lro.open(lroOptions(config, db.url, 'lro-start')); // TODO(lead): pass log
+    lro = await Lro.open({ ...lroOptions(config, db.url, 'lro-start'), log });
     const hub = await serveHub(lro, config, { port: opts.port ?? config.PORT, logLevel: 'warn' });
     app = hub.app;
     pools.push(hub.pool);
