@@ -67,7 +67,6 @@ export const CreateOpSchema = z.strictObject({
   max_attempts: z.int().min(1).max(100).optional(),
   priority: z.int().min(-1000).max(1000).optional(),
 });
-export type CreateOpRequest = z.input<typeof CreateOpSchema>;
 
 const statusList = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',') : v),
@@ -83,7 +82,6 @@ export const ListOpsSchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: text({ max: 200 }).optional(),
 });
-export type ListOpsQuery = z.input<typeof ListOpsSchema>;
 
 /** Error answers stay a few KB: 7,000 bad values (or unknown keys) once made a 2.5 MB answer. */
 export const MAX_ISSUES = 20;

@@ -174,16 +174,6 @@ export async function operationExpire(db: Db, p: { now?: Date | null; limit: num
   return rows;
 }
 
-/** Finished ops whose events outlived the retention period and are still kept. */
-export async function operationEventsDue(db: Db, p: { before: Date; limit: number }): Promise<Operation[]> {
-  const { rows } = await db.query<Operation>(
-    `SELECT * FROM ${T} WHERE finished_at IS NOT NULL AND events_dropped_at IS NULL AND finished_at < $1
-      ORDER BY finished_at LIMIT $2`,
-    [p.before, p.limit],
-  );
-  return rows;
-}
-
 export async function operationMarkEventsDropped(db: Db, p: { op_ids: string[]; now?: Date | null }): Promise<void> {
   await db.query(`UPDATE ${T} SET events_dropped_at = ${NOW(2)} WHERE op_id = ANY($1::uuid[])`, [p.op_ids, p.now ?? null]);
 }
