@@ -32,6 +32,14 @@ export class ProgressStreams {
     return this.#reader.readBatches(addr, opts);
   }
 
+  /**
+   * Starts the backend's background work (watching its connection). Idempotent; reading starts it
+   * too, so a process that only publishes never needs it.
+   */
+  start(): Promise<void> {
+    return this.backend.start();
+  }
+
   configure(addr: StreamAddress, config: StreamConfig): Promise<void> {
     return this.backend.configure(addr, config);
   }
@@ -40,8 +48,9 @@ export class ProgressStreams {
     return this.backend.drop(addr);
   }
 
+  /** Ends every reader's tail, writes what was published, and closes the backend. Idempotent. */
   async close(): Promise<void> {
-    this.#reader.close();
+    await this.#reader.close();
     await this.backend.close();
   }
 }

@@ -48,13 +48,20 @@ export class NatsStreamBackend implements StreamBackend {
   readonly #reconnectListeners = new Set<() => void>();
   /** Tells this writer's messages from another's with the same seqs (msgIDs must differ). */
   readonly #writer = randomUUID().slice(0, 8);
+  /** The watch of the connection's status (reconnects), from `start()` until the connection closes. */
+  #statusLoop: Promise<void> | null = null;
+  #closed: Promise<void> | null = null;
 
   private constructor(nc: NatsConnection, jsm: JetStreamManager) {
     this.#nc = nc;
     this.#jsm = jsm;
     this.#js = jetstream(nc);
-    void (async () => {
-      for await (const s of nc.status()) if (s.type === 'reconnect') this.#reconnectListeners.forEach((fn) => fn());
+  }
+
+  /** Watches the connection for reconnects (after one, live readers catch up from history). Idempotent. */
+  async start(): Promise<void> {
+    this.#statusLoop ??= (async () => {
+      for await (const s of this.#nc.status()) if (s.type === 'reconnect') this.#reconnectListeners.forEach((fn) => fn());
     })();
   }
 
@@ -161,6 +168,7 @@ export class NatsStreamBackend implements StreamBackend {
    * runs at the start and after every reconnect; either way nothing is skipped or repeated.
    */
   async *follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncGenerator<StreamEvent[]> {
+    await this.start();
     const sub = this.#nc.subscribe(subjectOf(addr));
     const queue: StreamEvent[][] = [];
     let catchUp = true;
@@ -169,7 +177,7 @@ export class NatsStreamBackend implements StreamBackend {
     const onReconnect = () => { catchUp = true; poke(); };
     this.#reconnectListeners.add(onReconnect);
     signal.addEventListener('abort', poke, { once: true });
-    void (async () => {
+    const receiving = (async () => {
       for await (const m of sub) {
         queue.push(m.json<StreamEvent[]>());
         poke();
@@ -207,6 +215,7 @@ export class NatsStreamBackend implements StreamBackend {
       signal.removeEventListener('abort', poke);
       this.#reconnectListeners.delete(onReconnect);
       sub.unsubscribe();
+      await receiving.catch(() => {}); // the subscription's end (a closed connection) is the follow's end too
     }
   }
 
@@ -226,9 +235,14 @@ export class NatsStreamBackend implements StreamBackend {
     this.#configs.delete(subject);
   }
 
-  async close(): Promise<void> {
-    await this.#batcher.drain();
-    await this.#nc.drain().catch(() => this.#nc.close());
+  /** Writes what was appended, closes the connection and waits for the status watch to end. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#batcher.drain();
+      await this.#nc.drain().catch(() => this.#nc.close());
+      await this.#statusLoop;
+    })();
+    return this.#closed;
   }
 }
 

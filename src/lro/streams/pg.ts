@@ -23,6 +23,8 @@ export class PgStreamBackend implements StreamBackend {
   readonly #listener: PgListener;
   readonly #watchers = new Map<string, Set<() => void>>();
   readonly #batcher: AppendBatcher;
+  #listening = false;
+  #closed: Promise<void> | null = null;
   #onNotify = (channel: string, payload: string) => {
     if (channel !== 'lro_stream') return;
     for (const key of payload.split(',')) this.#watchers.get(key)?.forEach((fn) => fn());
@@ -43,8 +45,6 @@ export class PgStreamBackend implements StreamBackend {
       : opts.db;
     this.#appendDb.on('error', () => {});
     this.#listener = opts.listener;
-    this.#listener.on('notification', this.#onNotify);
-    this.#listener.on('connected', this.#onConnected);
     // One queue for every stream: appends to many streams (e.g. the summaries of a claimed batch)
     // go to Postgres in one statement.
     this.#batcher = new AppendBatcher(async (items) => {
@@ -55,6 +55,19 @@ export class PgStreamBackend implements StreamBackend {
         ? new StaleEpochError(items[i]!.addr, r.epoch)
         : ({ ...items[i]!.body, seq: r.seq, ts: r.ts }) as StreamEvent));
     }, { maxBatch: 1000, perStream: false, lingerMs: 5 });
+  }
+
+  /**
+   * Hears the listener's stream notifications and starts the listener (shared: its owner stops it).
+   * Idempotent; resolves once the listener listens.
+   */
+  start(): Promise<void> {
+    if (!this.#listening) {
+      this.#listener.on('notification', this.#onNotify);
+      this.#listener.on('connected', this.#onConnected);
+      this.#listening = true;
+    }
+    return this.#listener.start();
   }
 
   append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]> {
@@ -79,7 +92,7 @@ export class PgStreamBackend implements StreamBackend {
     const onAbort = () => wake?.();
     signal.addEventListener('abort', onAbort);
     try {
-      await this.#listener.start();
+      await this.start();
       let cursor = fromSeq;
       while (!signal.aborted) {
         if (!changed) await new Promise<void>((r) => { wake = r; });
@@ -113,11 +126,16 @@ export class PgStreamBackend implements StreamBackend {
     return sql.streamTrimAge(this.#db, { now });
   }
 
-  async close(): Promise<void> {
-    await this.#batcher.drain();
-    this.#listener.off('notification', this.#onNotify);
-    this.#listener.off('connected', this.#onConnected);
-    if (this.#appendDb !== this.#db) await this.#appendDb.end();
+  /** Writes what was appended, stops hearing the listener and ends the append pool. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#batcher.drain();
+      this.#listener.off('notification', this.#onNotify);
+      this.#listener.off('connected', this.#onConnected);
+      this.#listening = false;
+      if (this.#appendDb !== this.#db) await this.#appendDb.end();
+    })();
+    return this.#closed;
   }
 }
 

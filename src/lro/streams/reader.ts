@@ -53,33 +53,54 @@ class Subscriber {
 /** Events the tail keeps in memory for readers catching up (so a herd of them does not hit storage). */
 const RECENT = 10_000;
 
-/** One live feed per stream per process, fanned out to every local reader. */
+/**
+ * One live feed per stream per process, fanned out to every local reader. `start()` begins following
+ * the backend; `stop()` ends it and waits for the follow to wind down.
+ */
 class Tail {
   readonly subs = new Set<Subscriber>();
+  readonly #backend: StreamBackend;
+  readonly #addr: StreamAddress;
   readonly #ac = new AbortController();
+  #lastSeq: number;
+  #running: Promise<void> | null = null;
   #recent: StreamEvent[][] = [];
   #recentCount = 0;
+
   constructor(backend: StreamBackend, addr: StreamAddress, lastSeq: number) {
-    void (async () => {
-      let retryMs = 50;
-      while (!this.#ac.signal.aborted) {
-        try {
-          for await (const batch of backend.follow(addr, lastSeq + 1, this.#ac.signal)) {
-            if (batch.length === 0) continue;
-            lastSeq = batch.at(-1)!.seq;
-            retryMs = 50;
-            this.#remember(batch);
-            for (const s of this.subs) s.push(batch);
-          }
-        } catch {
-          await delay(retryMs).catch(() => {});
-          retryMs = Math.min(retryMs * 2, 2000);
-        }
-      }
-    })();
+    this.#backend = backend;
+    this.#addr = addr;
+    this.#lastSeq = lastSeq;
   }
-  stop(): void {
+
+  /** Starts following the stream after `lastSeq`. Idempotent. */
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  /** Ends the follow and waits for it. Idempotent. */
+  async stop(): Promise<void> {
     this.#ac.abort();
+    await this.#running;
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#ac.signal;
+    let retryMs = 50;
+    while (!signal.aborted) {
+      try {
+        for await (const batch of this.#backend.follow(this.#addr, this.#lastSeq + 1, signal)) {
+          if (batch.length === 0) continue;
+          this.#lastSeq = batch.at(-1)!.seq;
+          retryMs = 50;
+          this.#remember(batch);
+          for (const s of this.subs) s.push(batch);
+        }
+      } catch {
+        await delay(retryMs).catch(() => {});
+        retryMs = Math.min(retryMs * 2, 2000);
+      }
+    }
   }
 
   #remember(batch: StreamEvent[]): void {
@@ -123,6 +144,8 @@ export class StreamReader {
   readonly #tails = new Map<string, Promise<Tail>>();
   /** History reads in flight: readers at the same place share one (a herd of readers is one query). */
   readonly #reads = new Map<string, Promise<HistoryPage>>();
+  /** Tails whose last reader left, still winding down (`close()` waits for them). */
+  readonly #stopping = new Set<Promise<void>>();
 
   constructor(backend: StreamBackend) {
     this.#backend = backend;
@@ -197,7 +220,7 @@ export class StreamReader {
       tail.subs.delete(sub);
       if (tail.subs.size === 0) {
         this.#tails.delete(key);
-        tail.stop();
+        this.#stop(tail);
       }
     }
   }
@@ -215,15 +238,27 @@ export class StreamReader {
   #tail(key: string, addr: StreamAddress): Promise<Tail> {
     let t = this.#tails.get(key);
     if (!t) {
-      t = this.#backend.history(addr, Number.MAX_SAFE_INTEGER, 1).then((page) => new Tail(this.#backend, addr, page.last_seq));
+      t = this.#backend.history(addr, Number.MAX_SAFE_INTEGER, 1).then((page) => {
+        const tail = new Tail(this.#backend, addr, page.last_seq);
+        tail.start();
+        return tail;
+      });
       this.#tails.set(key, t);
       t.catch(() => this.#tails.delete(key));
     }
     return t;
   }
 
-  close(): void {
-    for (const t of this.#tails.values()) void t.then((tail) => tail.stop(), () => {});
+  #stop(tail: Tail): void {
+    const stopping = tail.stop().finally(() => this.#stopping.delete(stopping));
+    this.#stopping.add(stopping);
+  }
+
+  /** Stops every tail and waits for them to wind down. Idempotent. */
+  async close(): Promise<void> {
+    const tails = await Promise.allSettled(this.#tails.values());
     this.#tails.clear();
+    for (const t of tails) if (t.status === 'fulfilled') this.#stop(t.value);
+    await Promise.all(this.#stopping);
   }
 }

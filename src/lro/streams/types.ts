@@ -78,6 +78,11 @@ export interface HistoryPage {
 export interface StreamBackend {
   readonly name: 'pg' | 'nats';
   /**
+   * Starts the background work live reads need (pg: hearing the listener's notifications; nats:
+   * watching the connection for reconnects). Idempotent; `follow` calls it, nothing else must.
+   */
+  start(): Promise<void>;
+  /**
    * Appends events in order and returns them with their seqs (contiguous per stream).
    * @throws StaleEpochError when `addr.epoch` is older than the newest epoch the stream has seen
    */
@@ -90,6 +95,7 @@ export interface StreamBackend {
   /** Drops events older than their stream's `max_age_s` (a maintenance pass); returns how many. */
   trimAge(now?: Date): Promise<number>;
   drop(addr: StreamAddress): Promise<void>;
+  /** Writes what was appended, stops what `start` began and waits for it. Idempotent. */
   close(): Promise<void>;
 }
 
