@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
+import { retry } from '../shared/backoff.js';
+import { RETRY } from '../shared/defaults.js';
 import { Ticker } from './service.js';
 
 export const CHANNELS = ['lro_queued', 'lro_done', 'lro_cancel', 'lro_stream'] as const;
@@ -14,7 +16,7 @@ export interface ListenerEvents {
 
 /**
  * One dedicated LISTEN connection per process, shared by workers and waiters. It reconnects by
- * itself (with backoff) when the server ends it, and says so with `connected`. A LISTEN connection
+ * itself (`retry` with `RETRY.connection`, until stopped) when the server ends it, and says so with `connected`. A LISTEN connection
  * only ever receives, so a path that silently drops its packets would never show: it is pinged every
  * `pingMs` (`runOnce()`, one ping) and replaced when a ping (or a connect) gets no answer within `pingMs`.
  * Nothing starts in the constructor: `start()` connects, `stop()` ends it all; both idempotent.
@@ -22,13 +24,15 @@ export interface ListenerEvents {
 export class PgListener extends EventEmitter<ListenerEvents> {
   readonly #connectionString: string;
   readonly #applicationName: string;
-  #client: pg.Client | null = null;
-  #stopped = true;
-  #retryMs = 50;
-  #timer: NodeJS.Timeout | null = null;
-  #ready: Promise<void> | null = null;
   readonly #pingMs: number;
   readonly #pinger: Ticker;
+  /** From `start()` to `stop()`: its signal ends the reconnecting. */
+  #ac: AbortController | null = null;
+  #client: pg.Client | null = null;
+  /** A connection being opened (ended by `stop()`, so a stop never waits out a connect timeout). */
+  #opening: pg.Client | null = null;
+  #ready: Promise<void> | null = null;
+  #reconnecting: Promise<void> | null = null;
 
   /** @param opts.pingMs how often the connection is checked, and how long a check may take. @default 15000 */
   constructor(opts: { connectionString: string; applicationName?: string; pingMs?: number }) {
@@ -40,24 +44,31 @@ export class PgListener extends EventEmitter<ListenerEvents> {
     this.#pinger = new Ticker(() => this.runOnce(), { intervalMs: this.#pingMs, onError: () => {} });
   }
 
-  /** Resolves once the first connection listens. Idempotent. */
+  /**
+   * Connects and listens; resolves once the first connection listens. When that first connect fails,
+   * the returned promise rejects and reconnecting goes on in the background. Idempotent.
+   */
   start(): Promise<void> {
-    if (!this.#stopped) return this.#ready ?? Promise.resolve();
-    this.#stopped = false;
+    if (this.#ac) return this.#ready ?? Promise.resolve();
+    const ac = (this.#ac = new AbortController());
     this.#pinger.start();
-    this.#ready = this.#connect();
+    this.#ready = this.#connect(ac.signal).catch((err: Error) => {
+      this.#error(err);
+      this.#reconnect();
+      throw err;
+    });
     return this.#ready;
   }
 
-  /** Ends the connection and the pings; a reconnect that was due does not happen. Idempotent. */
+  /** Ends the connection, the pings and any reconnecting, and waits for them. Idempotent. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#ac?.abort();
+    this.#ac = null;
     const client = this.#client;
     this.#client = null;
+    void this.#opening?.end().catch(() => {});
     // Ended first: a ping pending on a dead path then fails at once instead of after `pingMs`.
-    await Promise.all([client?.end().catch(() => {}), this.#pinger.stop()]);
+    await Promise.all([client?.end().catch(() => {}), this.#pinger.stop(), this.#reconnecting]);
   }
 
   /**
@@ -73,7 +84,8 @@ export class PgListener extends EventEmitter<ListenerEvents> {
     });
   }
 
-  async #connect(): Promise<void> {
+  /** One connect: listens on every channel, or throws (the connection closed). */
+  async #connect(signal: AbortSignal): Promise<void> {
     const client = new pg.Client({
       connectionString: this.#connectionString, application_name: this.#applicationName,
       connectionTimeoutMillis: this.#pingMs, query_timeout: this.#pingMs,
@@ -81,36 +93,50 @@ export class PgListener extends EventEmitter<ListenerEvents> {
     client.on('error', (err) => this.#lost(client, err));
     client.on('end', () => this.#lost(client, new Error('listener connection ended')));
     client.on('notification', (n) => this.emit('notification', n.channel as Channel, n.payload ?? ''));
+    this.#opening = client;
     try {
       await client.connect();
       await client.query(CHANNELS.map((c) => `LISTEN ${c}`).join('; '));
     } catch (err) {
       client.removeAllListeners('end');
-      // Retry first, and never wait for this end: a connect that timed out has its socket destroyed
-      // already, and end() would wait for an 'end' that has come and gone.
-      this.#lost(client, err as Error);
+      // Never wait for this end: a connect that timed out has its socket destroyed already, and
+      // end() would wait for an 'end' that has come and gone.
       void client.end().catch(() => {});
+      if (signal.aborted) return; // stopped while connecting: not a failure
       throw err;
+    } finally {
+      if (this.#opening === client) this.#opening = null;
     }
-    if (this.#stopped) {
+    if (signal.aborted) {
       await client.end().catch(() => {});
       return;
     }
     this.#client = client;
-    this.#retryMs = 50;
     this.#ready = Promise.resolve();
     this.emit('connected');
   }
 
+  /** The current connection failed: drop it and reconnect. */
   #lost(client: pg.Client, err: Error): void {
-    if (this.#stopped || (this.#client && this.#client !== client)) return;
+    if (!this.#ac || client !== this.#client) return;
     this.#client = null;
+    this.#error(err);
+    this.#reconnect();
+  }
+
+  /** Reconnects (one loop at a time) until a connection listens or `stop()`. */
+  #reconnect(): void {
+    const signal = this.#ac?.signal;
+    if (!signal || this.#reconnecting) return;
+    this.#reconnecting = retry(() => this.#connect(signal), { backoff: RETRY.connection, signal, onRetry: (err) => this.#error(err as Error) })
+      .catch(() => {}) // only a stop ends it
+      .finally(() => {
+        this.#reconnecting = null;
+        if (this.#ac && !this.#client) this.#reconnect(); // lost again before this loop had ended
+      });
+  }
+
+  #error(err: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', err);
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      if (!this.#stopped) this.#connect().catch(() => {});
-    }, this.#retryMs);
-    this.#retryMs = Math.min(this.#retryMs * 2, 2000);
   }
 }

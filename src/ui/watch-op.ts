@@ -4,6 +4,8 @@
  * event it saw; `connection` says when it is lost.
  */
 import { parseSse } from '../client/client.js';
+import { backoffMs, retry, sleep } from '../shared/backoff.js';
+import { RETRY } from '../shared/defaults.js';
 import { isTerminal } from '../shared/status.js';
 import type { PhaseSummary } from '../shared/progress.js';
 
@@ -80,31 +82,36 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
     }
   }
 
+  /** Opens the stream after the last event seen; null when there is nothing to watch (not found, not allowed). */
+  async function open(): Promise<Response | null> {
+    const res = await fetch(`${base}/v1/ops/${encodeURIComponent(opts.opId)}/events?from_seq=${state.lastSeq + 1}`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${opts.token}` }, signal: ac.signal,
+    });
+    if (res.status === 404 || res.status === 400) { state.connection = 'not_found'; return null; }
+    if (res.status === 401) { state.connection = 'unauthorized'; return null; }
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+    return res;
+  }
+
+  const lost = () => { state.connection = 'lost'; emit(); };
   void (async () => {
-    let retryMs = 500;
     while (!ac.signal.aborted) {
+      const res = await retry(open, { backoff: RETRY.client, signal: ac.signal, onRetry: lost }).catch(() => null); // throws only when stopped
+      if (ac.signal.aborted) return;
+      if (!res) { emit(); return; }
+      state.connection = 'live';
+      emit();
       try {
-        const res = await fetch(`${base}/v1/ops/${encodeURIComponent(opts.opId)}/events?from_seq=${state.lastSeq + 1}`, {
-          headers: { accept: 'text/event-stream', authorization: `Bearer ${opts.token}` }, signal: ac.signal,
-        });
-        if (res.status === 404 || res.status === 400) { state.connection = 'not_found'; emit(); return; }
-        if (res.status === 401) { state.connection = 'unauthorized'; emit(); return; }
-        if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-        state.connection = 'live';
-        retryMs = 500;
-        emit();
-        for await (const e of parseSse(res.body)) {
+        for await (const e of parseSse(res.body!)) {
           apply(e.event, e.data);
           emit();
         }
-        if (isTerminal(state.status)) { state.connection = 'ended'; emit(); return; }
       } catch {
         if (ac.signal.aborted) return;
       }
-      state.connection = 'lost';
-      emit();
-      await new Promise((r) => setTimeout(r, retryMs));
-      retryMs = Math.min(retryMs * 2, 5000);
+      if (isTerminal(state.status)) { state.connection = 'ended'; emit(); return; }
+      lost();
+      await sleep(backoffMs(1, RETRY.client), ac.signal).catch(() => {});
     }
   })();
   return { stop: () => ac.abort() };

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import {
   DeliverPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager,
 } from '@nats-io/jetstream';
+import { retry } from '../../shared/backoff.js';
+import { DEFAULTS, RETRY } from '../../shared/defaults.js';
 import { AppendBatcher, type AppendOutcome, type AppendRequest } from './batcher.js';
 import {
   DEFAULT_STREAM_CONFIG, StaleEpochError, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend,
@@ -14,6 +15,8 @@ import {
 export const JS_STREAM = 'LRO_PROGRESS';
 const SUBJECTS = 'persist.*.lro.*';
 const WRONG_LAST_SEQUENCE = 10071;
+/** Lost races for a subject's next position in a row before a write backs off like a failure. */
+const MAX_RACES = 60;
 /** Header of every message: the newest lease epoch its subject had seen (the fencing high-water mark). */
 const EPOCH_HEADER = 'Lro-Epoch';
 
@@ -84,40 +87,45 @@ export class NatsStreamBackend implements StreamBackend {
     return this.#batcher.append(addr, bodies);
   }
 
-  async #write(items: AppendRequest[]): Promise<AppendOutcome[]> {
+  /**
+   * One message for a batch of one subject's events. Retried (same msgID, same seqs) while the server
+   * is away, up to `DEFAULTS.appendGiveUpMs`; a lost race for the subject's next position is not
+   * a failure: the batch is judged again after the other writer's message and sent at once.
+   */
+  #write(items: AppendRequest[]): Promise<AppendOutcome[]> {
     const subject = subjectOf(items[0]!.addr);
-    let state = this.#state.get(subject) ?? (await this.#lastOf(subject)).state;
-    let batch = judge(items, state);
-    for (let attempt = 0; ; attempt++) {
-      if (batch.events.length === 0) return batch.outcomes; // every event refused: nothing to write
-      const msgId = `${subject}:${batch.events[0]!.seq}:${this.#writer}`;
-      try {
-        const h = headers();
-        h.set(EPOCH_HEADER, String(batch.epoch));
-        const ack = await this.#js.publish(subject, JSON.stringify(batch.events), {
-          msgID: msgId, expect: { lastSubjectSequence: state.lastStreamSeq }, timeout: 5000, headers: h,
-        });
-        state = { lastSeq: batch.events.at(-1)!.seq, lastStreamSeq: ack.seq, epoch: batch.epoch };
-        this.#remember(subject, state);
-        const cfg = this.#configs.get(subject);
-        if (cfg && cfg.max_msgs < DEFAULT_STREAM_CONFIG.max_msgs) {
-          await this.#jsm.streams.purge(JS_STREAM, { filter: subject, keep: cfg.max_msgs });
-        }
-        return batch.outcomes;
-      } catch (err) {
-        if (apiCode(err) === WRONG_LAST_SEQUENCE) {
+    let state: SubjectState | undefined = this.#state.get(subject);
+    let batch: Judged | undefined;
+    return retry(async () => {
+      if (!state) state = (await this.#lastOf(subject)).state;
+      batch ??= judge(items, state);
+      for (let raced = 0; ; raced++) {
+        if (batch.events.length === 0) return batch.outcomes; // every event refused: nothing to write
+        const msgId = `${subject}:${batch.events[0]!.seq}:${this.#writer}`;
+        try {
+          const h = headers();
+          h.set(EPOCH_HEADER, String(batch.epoch));
+          const ack = await this.#js.publish(subject, JSON.stringify(batch.events), {
+            msgID: msgId, expect: { lastSubjectSequence: state.lastStreamSeq }, timeout: 5000, headers: h,
+          });
+          state = { lastSeq: batch.events.at(-1)!.seq, lastStreamSeq: ack.seq, epoch: batch.epoch };
+          this.#remember(subject, state);
+          const cfg = this.#configs.get(subject);
+          if (cfg && cfg.max_msgs < DEFAULT_STREAM_CONFIG.max_msgs) {
+            await this.#jsm.streams.purge(JS_STREAM, { filter: subject, keep: cfg.max_msgs });
+          }
+          return batch.outcomes;
+        } catch (err) {
+          if (apiCode(err) !== WRONG_LAST_SEQUENCE || raced >= MAX_RACES) throw err;
           // Another writer got there first, or our own message landed but its ack was lost.
           const last = await this.#lastOf(subject);
           state = last.state;
           this.#remember(subject, state);
           if (last.msgId === msgId) return batch.outcomes;
           batch = judge(items, state);
-          continue;
         }
-        if (attempt >= 60) throw err;
-        await delay(Math.min(50 * 2 ** attempt, 1000)); // server away (restart): same msgID, same seqs
       }
-    }
+    }, { backoff: RETRY.connection, deadline: Date.now() + DEFAULTS.appendGiveUpMs });
   }
 
   /**
@@ -132,7 +140,7 @@ export class NatsStreamBackend implements StreamBackend {
 
   /** The subject's last stored message: its last event seq, stream seq, epoch and msgID (reads only). */
   async #lastOf(subject: string): Promise<{ state: SubjectState; msgId: string | null }> {
-    const msg = await this.#jsm.streams.getMessage(JS_STREAM, { last_by_subj: subject }).catch(() => null);
+    const msg = await this.#jsm.streams.getMessage(JS_STREAM, { last_by_subj: subject }); // null: no message yet
     if (!msg) return { state: { lastSeq: 0, lastStreamSeq: 0, epoch: 0 }, msgId: null };
     return {
       state: {
@@ -252,7 +260,13 @@ const subjectOf = (addr: StreamAddress) => `${addr.storage}.${addr.name}`;
  * Numbers the events of a write after the subject's last seq, refusing those whose epoch is older
  * than the subject's (raised by earlier events of the same write). `epoch` is the mark to store.
  */
-function judge(items: AppendRequest[], state: SubjectState): { events: StreamEvent[]; outcomes: AppendOutcome[]; epoch: number } {
+interface Judged {
+  events: StreamEvent[];
+  outcomes: AppendOutcome[];
+  epoch: number;
+}
+
+function judge(items: AppendRequest[], state: SubjectState): Judged {
   const ts = new Date().toISOString();
   const events: StreamEvent[] = [];
   let epoch = state.epoch;

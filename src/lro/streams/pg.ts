@@ -1,10 +1,15 @@
 import pg from 'pg';
+import { retry } from '../../shared/backoff.js';
+import { RETRY } from '../../shared/defaults.js';
 import type { PgListener } from '../listener.js';
 import * as sql from '../sql/stream-events.js';
 import { AppendBatcher } from './batcher.js';
 import {
   StaleEpochError, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend, type StreamConfig, type StreamEvent,
 } from './types.js';
+
+/** Tries of one append that keeps losing races with other writers to the same streams. */
+const CONFLICT_TRIES = 21;
 
 /** Events per live read: more than a default ring, so a tail that lags a ring behind catches up in one read. */
 const READ_PAGE = 5000;
@@ -143,13 +148,9 @@ export class PgStreamBackend implements StreamBackend {
  * Another writer appended to one of the same streams at the same time (unique violation), or two
  * writers deadlocked on each other's new rows: the statement did nothing; run it again.
  */
-async function retryConflict<T>(fn: () => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if ((code !== '40P01' && code !== '23505') || i >= 20) throw err;
-    }
-  }
+const isConflict = (err: unknown) => ['40P01', '23505'].includes((err as { code?: string }).code ?? '');
+
+/** Runs an append again after a lost race (up to `CONFLICT_TRIES` times); any other error is thrown at once. */
+function retryConflict<T>(fn: () => Promise<T>): Promise<T> {
+  return retry(fn, { backoff: RETRY.conflict, tries: CONFLICT_TRIES, fatal: (err) => !isConflict(err) });
 }

@@ -1,4 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { retry } from '../../shared/backoff.js';
+import { RETRY } from '../../shared/defaults.js';
 import type { HistoryPage, StreamAddress, StreamBackend, StreamEvent, StreamItem } from './types.js';
 
 const PAGE = 1000;
@@ -84,22 +85,31 @@ class Tail {
     await this.#running;
   }
 
+  /**
+   * Follows until stopped: a follow that fails (its storage away) is retried with backoff, from the
+   * event after the last one delivered. One that delivered events before failing starts the backoff
+   * again from its base.
+   */
   async #run(): Promise<void> {
     const signal = this.#ac.signal;
-    let retryMs = 50;
     while (!signal.aborted) {
-      try {
-        for await (const batch of this.#backend.follow(this.#addr, this.#lastSeq + 1, signal)) {
-          if (batch.length === 0) continue;
-          this.#lastSeq = batch.at(-1)!.seq;
-          retryMs = 50;
-          this.#remember(batch);
-          for (const s of this.subs) s.push(batch);
-        }
-      } catch {
-        await delay(retryMs).catch(() => {});
-        retryMs = Math.min(retryMs * 2, 2000);
+      await retry(() => this.#follow(signal), { backoff: RETRY.connection, signal }).catch(() => {}); // ends only when stopped
+    }
+  }
+
+  /** One follow of the backend; resolves when it ends after delivering events (or when stopped). */
+  async #follow(signal: AbortSignal): Promise<void> {
+    let delivered = false;
+    try {
+      for await (const batch of this.#backend.follow(this.#addr, this.#lastSeq + 1, signal)) {
+        if (batch.length === 0) continue;
+        delivered = true;
+        this.#lastSeq = batch.at(-1)!.seq;
+        this.#remember(batch);
+        for (const s of this.subs) s.push(batch);
       }
+    } catch (err) {
+      if (!delivered) throw err;
     }
   }
 
