@@ -1,3 +1,4 @@
+import type { NatsStreamOptions } from './nats.js';
 import { StreamReader, type ReadOptions } from './reader.js';
 import { validateEvent, type StreamAddress, type StreamBackend, type StreamConfig, type StreamEvent, type StreamItem } from './types.js';
 
@@ -59,7 +60,7 @@ export class ProgressStreams {
  * Streams on NATS JetStream at `url` (the NATS client is loaded only when used); the server drops
  * events older than `maxAgeS` (default 7 days, the retention of finished ops' streams).
  */
-export async function openNatsStreams(url: string, opts: { maxAgeS?: number } = {}): Promise<ProgressStreams> {
+export async function openNatsStreams(url: string, opts: NatsStreamOptions = {}): Promise<ProgressStreams> {
   if (!url.startsWith('nats://')) throw new Error(`LRO_STREAMS must be "pg" or a nats:// URL, not ${JSON.stringify(url)}`);
   const { NatsStreamBackend } = await import('./nats.js');
   return new ProgressStreams(await NatsStreamBackend.connect(url, opts));

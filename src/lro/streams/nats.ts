@@ -5,11 +5,19 @@ import {
 } from '@nats-io/jetstream';
 import { retry } from '../../shared/backoff.js';
 import { DEFAULTS, RETRY } from '../../shared/defaults.js';
+import { systemClock, type Clock } from '../clock.js';
 import { AppendBatcher, type AppendOutcome, type AppendRequest } from './batcher.js';
 import {
   DEFAULT_STREAM_CONFIG, StaleEpochError, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend,
   type StreamConfig, type StreamEvent,
 } from './types.js';
+
+export interface NatsStreamOptions {
+  /** Events older than this are dropped by the server (stream-wide, on its clock). @default 7 days */
+  maxAgeS?: number;
+  /** Stamps events and decides `trimAge`. @default systemClock */
+  clock?: Clock;
+}
 
 /** One JetStream stream holds every progress stream; each subject `<storage>.lro.<op_id>` is a ring. */
 export const JS_STREAM = 'LRO_PROGRESS';
@@ -49,16 +57,18 @@ export class NatsStreamBackend implements StreamBackend {
     maxBatch: 200, perStream: true,
   });
   readonly #reconnectListeners = new Set<() => void>();
+  readonly #clock: Clock;
   /** Tells this writer's messages from another's with the same seqs (msgIDs must differ). */
   readonly #writer = randomUUID().slice(0, 8);
   /** The watch of the connection's status (reconnects), from `start()` until the connection closes. */
   #statusLoop: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
 
-  private constructor(nc: NatsConnection, jsm: JetStreamManager) {
+  private constructor(nc: NatsConnection, jsm: JetStreamManager, opts: NatsStreamOptions) {
     this.#nc = nc;
     this.#jsm = jsm;
     this.#js = jetstream(nc);
+    this.#clock = opts.clock ?? systemClock;
   }
 
   /** Watches the connection for reconnects (after one, live readers catch up from history). Idempotent. */
@@ -68,8 +78,8 @@ export class NatsStreamBackend implements StreamBackend {
     })();
   }
 
-  /** @param opts.maxAgeS events older than this are dropped by the server. @default 7 days */
-  static async connect(url: string, opts: { maxAgeS?: number } = {}): Promise<NatsStreamBackend> {
+  /** Connects and makes sure the JetStream stream exists with `opts.maxAgeS`. */
+  static async connect(url: string, opts: NatsStreamOptions = {}): Promise<NatsStreamBackend> {
     const nc = await connect({ servers: url, name: 'lro', maxReconnectAttempts: -1, reconnectTimeWait: 200 });
     const jsm = await jetstreamManager(nc);
     const config = {
@@ -80,7 +90,7 @@ export class NatsStreamBackend implements StreamBackend {
     const existing = await jsm.streams.info(JS_STREAM).catch(() => null);
     if (!existing) await jsm.streams.add(config);
     else if (existing.config.max_age !== config.max_age) await jsm.streams.update(JS_STREAM, { ...existing.config, max_age: config.max_age });
-    return new NatsStreamBackend(nc, jsm);
+    return new NatsStreamBackend(nc, jsm, opts);
   }
 
   append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]> {
@@ -98,7 +108,7 @@ export class NatsStreamBackend implements StreamBackend {
     let batch: Judged | undefined;
     return retry(async () => {
       if (!state) state = (await this.#lastOf(subject)).state;
-      batch ??= judge(items, state);
+      batch ??= judge(items, state, this.#ts());
       for (let raced = 0; ; raced++) {
         if (batch.events.length === 0) return batch.outcomes; // every event refused: nothing to write
         const msgId = `${subject}:${batch.events[0]!.seq}:${this.#writer}`;
@@ -122,10 +132,15 @@ export class NatsStreamBackend implements StreamBackend {
           state = last.state;
           this.#remember(subject, state);
           if (last.msgId === msgId) return batch.outcomes;
-          batch = judge(items, state);
+          batch = judge(items, state, this.#ts());
         }
       }
     }, { backoff: RETRY.connection, deadline: Date.now() + DEFAULTS.appendGiveUpMs });
+  }
+
+  /** The time events are stamped with: the one clock's. */
+  #ts(): string {
+    return new Date(this.#clock.now()).toISOString();
   }
 
   /**
@@ -231,9 +246,43 @@ export class NatsStreamBackend implements StreamBackend {
     this.#configs.set(subjectOf(addr), config);
   }
 
-  /** JetStream applies `max_age` itself, stream-wide (set when the stream is created). */
-  async trimAge(): Promise<number> {
-    return 0;
+  /**
+   * Drops events older than their stream's `max_age_s` as of `now` (default: the clock's time),
+   * keeping each stream's newest message so seqs go on; returns how many. Streams configured through
+   * this backend only (their config lives in this process, as for `max_msgs`); the stream-wide
+   * `max_age` is applied by the server itself, on its own clock.
+   */
+  async trimAge(now?: Date): Promise<number> {
+    const at = now?.getTime() ?? this.#clock.now();
+    let dropped = 0;
+    for (const [subject, cfg] of this.#configs) {
+      if (cfg.max_age_s !== undefined) dropped += await this.#trimSubject(subject, at - cfg.max_age_s * 1000);
+    }
+    return dropped;
+  }
+
+  /** Purges a subject's messages stamped before `cutoff` (ms), up to but not including its last one. */
+  async #trimSubject(subject: string, cutoff: number): Promise<number> {
+    const { state: last } = await this.#lastOf(subject);
+    if (last.lastStreamSeq === 0) return 0;
+    let keepFrom = 0;
+    let dropped = 0;
+    const consumer = await this.#js.consumers.get(JS_STREAM, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
+    try {
+      const messages = await consumer.fetch({ max_messages: 10_000, expires: 5000 });
+      for await (const m of messages) {
+        const events = m.json<StreamEvent[]>();
+        // A message's events share one stamp; seqs and stamps grow together.
+        if (m.seq >= last.lastStreamSeq || Date.parse(events[0]?.ts ?? '') >= cutoff) break;
+        dropped += events.length;
+        keepFrom = m.seq + 1;
+        if (m.info.pending === 0) break;
+      }
+    } finally {
+      await consumer.delete().catch(() => {});
+    }
+    if (keepFrom > 0) await this.#jsm.streams.purge(JS_STREAM, { filter: subject, seq: keepFrom });
+    return dropped;
   }
 
   async drop(addr: StreamAddress): Promise<void> {
@@ -266,8 +315,7 @@ interface Judged {
   epoch: number;
 }
 
-function judge(items: AppendRequest[], state: SubjectState): Judged {
-  const ts = new Date().toISOString();
+function judge(items: AppendRequest[], state: SubjectState, ts: string): Judged {
   const events: StreamEvent[] = [];
   let epoch = state.epoch;
   const outcomes = items.map(({ addr, body }): AppendOutcome => {

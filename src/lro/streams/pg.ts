@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { retry } from '../../shared/backoff.js';
 import { RETRY } from '../../shared/defaults.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { PgListener } from '../listener.js';
 import * as sql from '../sql/stream-events.js';
 import { AppendBatcher } from './batcher.js';
@@ -26,6 +27,7 @@ export class PgStreamBackend implements StreamBackend {
   /** Appends commit without waiting for the WAL flush: see the constructor. */
   readonly #appendDb: pg.Pool;
   readonly #listener: PgListener;
+  readonly #clock: Clock;
   readonly #watchers = new Map<string, Set<() => void>>();
   readonly #batcher: AppendBatcher;
   #listening = false;
@@ -42,20 +44,23 @@ export class PgStreamBackend implements StreamBackend {
    *   (the WAL writer flushes within ~200 ms). Progress is best effort by design; the op row, written
    *   through the main pool, stays fully durable. A database crash can lose the last fraction of a
    *   second of events, never a state change of the op itself.
+   * @param opts.clock stamps events (`sqlNow()`: undefined lets the database's clock do it) and decides `trimAge`. @default systemClock
    */
-  constructor(opts: { db: pg.Pool; listener: PgListener; connectionString?: string }) {
+  constructor(opts: { db: pg.Pool; listener: PgListener; connectionString?: string; clock?: Clock }) {
     this.#db = opts.db;
     this.#appendDb = opts.connectionString
       ? new pg.Pool({ connectionString: opts.connectionString, max: 2, application_name: 'lro-streams', options: '-c synchronous_commit=off' })
       : opts.db;
     this.#appendDb.on('error', () => {});
     this.#listener = opts.listener;
+    this.#clock = opts.clock ?? systemClock;
     // One queue for every stream: appends to many streams (e.g. the summaries of a claimed batch)
     // go to Postgres in one statement.
     this.#batcher = new AppendBatcher(async (items) => {
-      const rows = await retryConflict(() => sql.streamAppend(this.#appendDb, items.map((i) => ({
-        storage: i.addr.storage, stream: i.addr.name, body: i.body, epoch: i.addr.epoch,
-      }))));
+      const rows = await retryConflict(() => sql.streamAppend(this.#appendDb, {
+        items: items.map((i) => ({ storage: i.addr.storage, stream: i.addr.name, body: i.body, epoch: i.addr.epoch })),
+        now: this.#clock.sqlNow(),
+      }));
       return rows.map((r, i) => (r.seq === null
         ? new StaleEpochError(items[i]!.addr, r.epoch)
         : ({ ...items[i]!.body, seq: r.seq, ts: r.ts }) as StreamEvent));
@@ -127,8 +132,9 @@ export class PgStreamBackend implements StreamBackend {
     return sql.streamDrop(this.#db, addr);
   }
 
+  /** @param now the time to judge ages at. @default the clock's (the database's `now()` in production) */
   trimAge(now?: Date): Promise<number> {
-    return sql.streamTrimAge(this.#db, { now });
+    return sql.streamTrimAge(this.#db, { now: now ?? this.#clock.sqlNow() });
   }
 
   /** Writes what was appended, stops hearing the listener and ends the append pool. Idempotent. */
