@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { retry } from '../shared/backoff.js';
 import { RETRY } from '../shared/defaults.js';
+import { defaultLogger, type Logger } from './log.js';
 import { Ticker } from './service.js';
 
 export const CHANNELS = ['lro_queued', 'lro_done', 'lro_cancel', 'lro_stream'] as const;
@@ -26,6 +27,7 @@ export class PgListener extends EventEmitter<ListenerEvents> {
   readonly #applicationName: string;
   readonly #pingMs: number;
   readonly #pinger: Ticker;
+  readonly #log: Logger;
   /** From `start()` to `stop()`: its signal ends the reconnecting. */
   #ac: AbortController | null = null;
   #client: pg.Client | null = null;
@@ -34,14 +36,20 @@ export class PgListener extends EventEmitter<ListenerEvents> {
   #ready: Promise<void> | null = null;
   #reconnecting: Promise<void> | null = null;
 
-  /** @param opts.pingMs how often the connection is checked, and how long a check may take. @default 15000 */
-  constructor(opts: { connectionString: string; applicationName?: string; pingMs?: number }) {
+  /**
+   * @param opts.pingMs how often the connection is checked, and how long a check may take. @default 15000
+   * @param opts.log where lost connections and reconnects are reported. @default defaultLogger()
+   */
+  constructor(opts: { connectionString: string; applicationName?: string; pingMs?: number; log?: Logger }) {
     super();
     this.setMaxListeners(0);
     this.#connectionString = opts.connectionString;
     this.#applicationName = opts.applicationName ?? 'lro-listener';
     this.#pingMs = opts.pingMs ?? 15_000;
-    this.#pinger = new Ticker(() => this.runOnce(), { intervalMs: this.#pingMs, onError: () => {} });
+    this.#log = (opts.log ?? defaultLogger()).child({ component: 'listener' });
+    this.#pinger = new Ticker(() => this.runOnce(), {
+      intervalMs: this.#pingMs, onError: (err) => this.#log.error({ err }, 'listener ping failed'),
+    });
   }
 
   /**
@@ -53,6 +61,7 @@ export class PgListener extends EventEmitter<ListenerEvents> {
     const ac = (this.#ac = new AbortController());
     this.#pinger.start();
     this.#ready = this.#connect(ac.signal).catch((err: Error) => {
+      this.#log.warn({ err }, 'listener could not connect; retrying');
       this.#error(err);
       this.#reconnect();
       throw err;
@@ -113,6 +122,7 @@ export class PgListener extends EventEmitter<ListenerEvents> {
     }
     this.#client = client;
     this.#ready = Promise.resolve();
+    this.#log.debug('listener connected');
     this.emit('connected');
   }
 
@@ -120,6 +130,7 @@ export class PgListener extends EventEmitter<ListenerEvents> {
   #lost(client: pg.Client, err: Error): void {
     if (!this.#ac || client !== this.#client) return;
     this.#client = null;
+    this.#log.warn({ err }, 'listener connection lost; reconnecting');
     this.#error(err);
     this.#reconnect();
   }
@@ -128,7 +139,13 @@ export class PgListener extends EventEmitter<ListenerEvents> {
   #reconnect(): void {
     const signal = this.#ac?.signal;
     if (!signal || this.#reconnecting) return;
-    this.#reconnecting = retry(() => this.#connect(signal), { backoff: RETRY.connection, signal, onRetry: (err) => this.#error(err as Error) })
+    this.#reconnecting = retry(() => this.#connect(signal), {
+      backoff: RETRY.connection, signal,
+      onRetry: (err, attempt, delayMs) => {
+        this.#log.warn({ err, attempt, delay_ms: delayMs }, 'listener reconnect failed');
+        this.#error(err as Error);
+      },
+    })
       .catch(() => {}) // only a stop ends it
       .finally(() => {
         this.#reconnecting = null;

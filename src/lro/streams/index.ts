@@ -1,3 +1,4 @@
+import { defaultLogger, type Logger } from '../log.js';
 import type { NatsStreamOptions } from './nats.js';
 import { StreamReader, type ReadOptions } from './reader.js';
 import { validateEvent, type StreamAddress, type StreamBackend, type StreamConfig, type StreamEvent, type StreamItem } from './types.js';
@@ -12,9 +13,10 @@ export class ProgressStreams {
   readonly backend: StreamBackend;
   readonly #reader: StreamReader;
 
-  constructor(backend: StreamBackend) {
+  /** @param opts.log where a reader's lost tail is reported. @default defaultLogger() */
+  constructor(backend: StreamBackend, opts: { log?: Logger } = {}) {
     this.backend = backend;
-    this.#reader = new StreamReader(backend);
+    this.#reader = new StreamReader(backend, (opts.log ?? defaultLogger()).child({ component: 'streams', adapter: backend.name }));
   }
 
   /** Validates every event first: one bad event rejects the call and nothing of it is stored. */
@@ -63,5 +65,5 @@ export class ProgressStreams {
 export async function openNatsStreams(url: string, opts: NatsStreamOptions = {}): Promise<ProgressStreams> {
   if (!url.startsWith('nats://')) throw new Error(`LRO_STREAMS must be "pg" or a nats:// URL, not ${JSON.stringify(url)}`);
   const { NatsStreamBackend } = await import('./nats.js');
-  return new ProgressStreams(await NatsStreamBackend.connect(url, opts));
+  return new ProgressStreams(await NatsStreamBackend.connect(url, opts), { log: opts.log });
 }

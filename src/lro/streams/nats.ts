@@ -6,6 +6,7 @@ import {
 import { retry } from '../../shared/backoff.js';
 import { DEFAULTS, RETRY } from '../../shared/defaults.js';
 import { systemClock, type Clock } from '../clock.js';
+import { defaultLogger, type Logger } from '../log.js';
 import { AppendBatcher, type AppendOutcome, type AppendRequest } from './batcher.js';
 import {
   DEFAULT_STREAM_CONFIG, StaleEpochError, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend,
@@ -17,6 +18,8 @@ export interface NatsStreamOptions {
   maxAgeS?: number;
   /** Stamps events and decides `trimAge`. @default systemClock */
   clock?: Clock;
+  /** Where disconnects and appends retried through them are reported. @default defaultLogger() */
+  log?: Logger;
 }
 
 /** One JetStream stream holds every progress stream; each subject `<storage>.lro.<op_id>` is a ring. */
@@ -58,6 +61,7 @@ export class NatsStreamBackend implements StreamBackend {
   });
   readonly #reconnectListeners = new Set<() => void>();
   readonly #clock: Clock;
+  readonly #log: Logger;
   /** Tells this writer's messages from another's with the same seqs (msgIDs must differ). */
   readonly #writer = randomUUID().slice(0, 8);
   /** The watch of the connection's status (reconnects), from `start()` until the connection closes. */
@@ -69,12 +73,19 @@ export class NatsStreamBackend implements StreamBackend {
     this.#jsm = jsm;
     this.#js = jetstream(nc);
     this.#clock = opts.clock ?? systemClock;
+    this.#log = (opts.log ?? defaultLogger()).child({ component: 'streams', adapter: 'nats' });
   }
 
   /** Watches the connection for reconnects (after one, live readers catch up from history). Idempotent. */
   async start(): Promise<void> {
     this.#statusLoop ??= (async () => {
-      for await (const s of this.#nc.status()) if (s.type === 'reconnect') this.#reconnectListeners.forEach((fn) => fn());
+      for await (const s of this.#nc.status()) {
+        if (s.type === 'disconnect') this.#log.warn({ server: s.server }, 'NATS disconnected; reconnecting');
+        if (s.type === 'reconnect') {
+          this.#log.info({ server: s.server }, 'NATS reconnected');
+          this.#reconnectListeners.forEach((fn) => fn());
+        }
+      }
     })();
   }
 
@@ -135,7 +146,10 @@ export class NatsStreamBackend implements StreamBackend {
           batch = judge(items, state, this.#ts());
         }
       }
-    }, { backoff: RETRY.connection, deadline: Date.now() + DEFAULTS.appendGiveUpMs });
+    }, {
+      backoff: RETRY.connection, deadline: Date.now() + DEFAULTS.appendGiveUpMs,
+      onRetry: (err, attempt, delayMs) => this.#log.warn({ err, attempt, delay_ms: delayMs, subject }, 'stream append failed; retrying'),
+    });
   }
 
   /** The time events are stamped with: the one clock's. */

@@ -3,6 +3,7 @@ import { retry } from '../../shared/backoff.js';
 import { RETRY } from '../../shared/defaults.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { PgListener } from '../listener.js';
+import { defaultLogger, type Logger } from '../log.js';
 import * as sql from '../sql/stream-events.js';
 import { AppendBatcher } from './batcher.js';
 import {
@@ -45,13 +46,18 @@ export class PgStreamBackend implements StreamBackend {
    *   through the main pool, stays fully durable. A database crash can lose the last fraction of a
    *   second of events, never a state change of the op itself.
    * @param opts.clock stamps events (`sqlNow()`: undefined lets the database's clock do it) and decides `trimAge`. @default systemClock
+   * @param opts.log where the append pool's lost idle connections are reported. @default defaultLogger()
    */
-  constructor(opts: { db: pg.Pool; listener: PgListener; connectionString?: string; clock?: Clock }) {
+  constructor(opts: { db: pg.Pool; listener: PgListener; connectionString?: string; clock?: Clock; log?: Logger }) {
     this.#db = opts.db;
     this.#appendDb = opts.connectionString
       ? new pg.Pool({ connectionString: opts.connectionString, max: 2, application_name: 'lro-streams', options: '-c synchronous_commit=off' })
       : opts.db;
-    this.#appendDb.on('error', () => {});
+    if (this.#appendDb !== opts.db) {
+      // An idle connection that died: the pool drops it and the next append opens another.
+      const log = (opts.log ?? defaultLogger()).child({ component: 'streams', adapter: 'pg' });
+      this.#appendDb.on('error', (err) => log.warn({ err }, 'stream append connection lost'));
+    }
     this.#listener = opts.listener;
     this.#clock = opts.clock ?? systemClock;
     // One queue for every stream: appends to many streams (e.g. the summaries of a claimed batch)

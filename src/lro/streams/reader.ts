@@ -1,5 +1,6 @@
 import { retry } from '../../shared/backoff.js';
 import { RETRY } from '../../shared/defaults.js';
+import type { Logger } from '../log.js';
 import type { HistoryPage, StreamAddress, StreamBackend, StreamEvent, StreamItem } from './types.js';
 
 const PAGE = 1000;
@@ -62,15 +63,17 @@ class Tail {
   readonly subs = new Set<Subscriber>();
   readonly #backend: StreamBackend;
   readonly #addr: StreamAddress;
+  readonly #log: Logger;
   readonly #ac = new AbortController();
   #lastSeq: number;
   #running: Promise<void> | null = null;
   #recent: StreamEvent[][] = [];
   #recentCount = 0;
 
-  constructor(backend: StreamBackend, addr: StreamAddress, lastSeq: number) {
+  constructor(backend: StreamBackend, addr: StreamAddress, lastSeq: number, log: Logger) {
     this.#backend = backend;
     this.#addr = addr;
+    this.#log = log;
     this.#lastSeq = lastSeq;
   }
 
@@ -93,7 +96,10 @@ class Tail {
   async #run(): Promise<void> {
     const signal = this.#ac.signal;
     while (!signal.aborted) {
-      await retry(() => this.#follow(signal), { backoff: RETRY.connection, signal }).catch(() => {}); // ends only when stopped
+      await retry(() => this.#follow(signal), {
+        backoff: RETRY.connection, signal,
+        onRetry: (err, attempt, delayMs) => this.#log.warn({ err, attempt, delay_ms: delayMs, stream: this.#addr.name }, 'stream tail lost; following again'),
+      }).catch(() => {}); // ends only when stopped
     }
   }
 
@@ -151,14 +157,16 @@ export interface ReadOptions {
  */
 export class StreamReader {
   readonly #backend: StreamBackend;
+  readonly #log: Logger;
   readonly #tails = new Map<string, Promise<Tail>>();
   /** History reads in flight: readers at the same place share one (a herd of readers is one query). */
   readonly #reads = new Map<string, Promise<HistoryPage>>();
   /** Tails whose last reader left, still winding down (`close()` waits for them). */
   readonly #stopping = new Set<Promise<void>>();
 
-  constructor(backend: StreamBackend) {
+  constructor(backend: StreamBackend, log: Logger) {
     this.#backend = backend;
+    this.#log = log;
   }
 
   /** Items one at a time. */
@@ -249,7 +257,7 @@ export class StreamReader {
     let t = this.#tails.get(key);
     if (!t) {
       t = this.#backend.history(addr, Number.MAX_SAFE_INTEGER, 1).then((page) => {
-        const tail = new Tail(this.#backend, addr, page.last_seq);
+        const tail = new Tail(this.#backend, addr, page.last_seq, this.#log);
         tail.start();
         return tail;
       });
