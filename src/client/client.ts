@@ -5,6 +5,7 @@
 import { backoffMs, retry, sleep } from '../shared/backoff.js';
 import { RETRY } from '../shared/defaults.js';
 import { isTerminal } from '../shared/status.js';
+import type { WatchEvent } from '../shared/events.js';
 import type { Operation } from '../shared/operation.js';
 
 export interface CreateOpBody {
@@ -26,12 +27,7 @@ export interface ListQuery {
   cursor?: string;
 }
 
-/** One event of an op's stream as the hub sends it over SSE. */
-export interface WatchEvent {
-  id?: number;
-  event: 'progress' | 'summary' | 'gap' | string;
-  data: any;
-}
+export type { WatchEvent } from '../shared/events.js';
 
 export class LroApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown, opts?: { cause?: unknown }) {
@@ -102,7 +98,7 @@ export class LroClient {
         for await (const event of parseSse(res.body!)) {
           if (event.id !== undefined) next = event.id + 1;
           yield event;
-          if (event.event === 'summary' && isTerminal(event.data?.summary?.status)) return;
+          if (event.event === 'summary' && isTerminal(event.data.summary.status)) return;
         }
       } catch {
         if (signal?.aborted) return;
@@ -161,7 +157,10 @@ async function apiError(res: Response): Promise<LroApiError> {
   return new LroApiError(res.status, e?.code ?? 'http_error', e?.message ?? `HTTP ${res.status}`, e?.details);
 }
 
-/** Parses a text/event-stream body into events (comments and keep-alives are skipped). */
+/**
+ * Parses a text/event-stream body into events (comments and keep-alives are skipped). The hub's
+ * frames are trusted to be what `WatchEvent` says (its events were validated when stored).
+ */
 export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<WatchEvent> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
@@ -187,7 +186,7 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
           else if (field === 'event') event = value;
           else if (field === 'data') data += data ? `\n${value}` : value;
         }
-        if (data) yield { id, event, data: JSON.parse(data) };
+        if (data) yield { id, event, data: JSON.parse(data) } as WatchEvent;
       }
     }
   } finally {

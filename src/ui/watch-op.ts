@@ -6,6 +6,7 @@
 import { parseSse } from '../client/client.js';
 import { backoffMs, retry, sleep } from '../shared/backoff.js';
 import { RETRY } from '../shared/defaults.js';
+import type { WatchEvent } from '../shared/events.js';
 import { isTerminal } from '../shared/status.js';
 import type { PhaseSummary } from '../shared/progress.js';
 
@@ -46,14 +47,15 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
     opts.onUpdate({ ...state, phases: state.phases.map((p) => ({ ...p })), log: [...state.log] });
   };
 
-  function apply(event: string, data: any) {
-    if (event === 'summary') {
-      const s = data.summary;
+  function apply(e: WatchEvent) {
+    if (e.event === 'summary') {
+      const s = e.data.summary;
       Object.assign(state, { status: s.status, stalled: !!s.stalled, cancelRequested: !!s.cancel_requested, attempt: s.attempt,
         error: s.error, result: s.result, startedAt: s.started_at, finishedAt: s.finished_at });
       // The worker's summary knows which phases run: one without an ETA there has none.
       for (const p of s.progress?.phases ?? []) phases.set(p.phase, { ...phases.get(p.phase), ...p, eta_s: p.eta_s });
-    } else if (event === 'progress') {
+    } else if (e.event === 'progress') {
+      const data = e.data;
       const prior: PhaseState = phases.get(data.phase) ?? { phase: data.phase, percent: null, weight: 1 };
       const p = data.progress;
       const next: PhaseState = { ...prior, speed: data.speed ?? prior.speed, eta_s: data.eta_s };
@@ -65,7 +67,7 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
       if (data.message) state.log.push({ seq: data.seq, level: data.level ?? 'info', phase: data.phase, message: data.message, ts: data.ts });
       if (state.stalled) state.stalled = false;
     }
-    if (typeof data.seq === 'number') state.lastSeq = data.seq;
+    if (e.event !== 'gap' && typeof e.data.seq === 'number') state.lastSeq = e.data.seq;
   }
 
   /** When a phase starts running, the phases before it are done with, as the worker sees it: their ETAs go. */
@@ -103,7 +105,7 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
       emit();
       try {
         for await (const e of parseSse(res.body!)) {
-          apply(e.event, e.data);
+          apply(e);
           emit();
         }
       } catch {

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { LroError, PayloadTooLargeError } from '../errors.js';
 import { assertStorable, jsonSize, parseOrThrow, text } from '../schemas.js';
+import { LEVELS, type EventBody, type ProgressBody, type StreamEvent, type SummaryBody } from '../../shared/events.js';
 import type { Scope } from '../../shared/operation.js';
+
+export { LEVELS };
+export type { EventBody, ProgressBody, StreamEvent, StreamItem, SummaryBody } from '../../shared/events.js';
 
 /** Where a stream lives: `storage` is the scope's (`persist.project-<id>`, …), `name` is `lro.<op_id>`. */
 export interface StreamAddress {
@@ -23,7 +27,6 @@ export class StaleEpochError extends LroError {
   }
 }
 
-export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const MAX_EVENT_BYTES = 64 * 1024;
 
 const count = z.strictObject({
@@ -33,6 +36,7 @@ const count = z.strictObject({
   weight: z.number().finite().positive().max(1000).optional(),
 });
 
+/** A `progress` body (`ProgressBody`, shared with the browser: the two are checked to match below). */
 export const ProgressBodySchema = z.strictObject({
   type: z.literal('progress'),
   phase: text({ min: 1, max: 100 }),
@@ -45,16 +49,19 @@ export const ProgressBodySchema = z.strictObject({
   eta_s: z.number().finite().optional(),
 });
 
+/** A `summary` body: the server builds it (`summaryOf`); only its being an object is checked. */
 export const SummaryBodySchema = z.strictObject({ type: z.literal('summary'), summary: z.record(z.string(), z.unknown()) });
 
 export const EventBodySchema = z.discriminatedUnion('type', [ProgressBodySchema, SummaryBodySchema]);
-export type EventBody = z.output<typeof EventBodySchema>;
 
-/** An event as stored and delivered: the body plus its place in the stream. */
-export type StreamEvent = EventBody & { seq: number; ts: string };
-
-/** What a reader gets: events in seq order, or word that events were evicted before it read them. */
-export type StreamItem = StreamEvent | { type: 'gap'; from_seq: number; to_seq: number };
+// The schemas accept exactly the shared shapes: a change to either side that the other lacks fails to compile.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? ([keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false) : false) : false;
+const shapesMatch: [
+  Same<z.output<typeof ProgressBodySchema>, ProgressBody>,
+  Same<z.output<typeof SummaryBodySchema>, SummaryBody>,
+  Same<z.output<typeof EventBodySchema>, EventBody>,
+] = [true, true, true];
+void shapesMatch;
 
 export interface StreamConfig {
   /** Events kept per stream (a ring). @default 2000 */
