@@ -2,6 +2,7 @@
  * Every SQL statement on `lro_streams` and `lro_stream_events` (the `pg` progress-stream adapter),
  * one function each.
  */
+import { DEFAULTS } from '../../shared/defaults.js';
 import type { EventBody, HistoryPage, StreamAddress, StreamConfig, StreamEvent } from '../streams/types.js';
 import type { Db } from './operations.js';
 
@@ -44,7 +45,7 @@ export async function streamAppend(db: Db, p: { items: AppendItem[]; now?: Date 
        -- each stream's newest event: where its seqs continue, and the newest epoch it has seen
        -- (materialized: inlined, the planner looked it up once per item instead of once per stream)
        SELECT c.storage, c.stream, coalesce(l.seq, 0) AS base, coalesce(l.epoch, 0) AS base_epoch,
-              coalesce(cfg.max_msgs, 2000) AS max_msgs
+              coalesce(cfg.max_msgs, $6) AS max_msgs
          FROM (SELECT DISTINCT storage, stream FROM input) c
          LEFT JOIN LATERAL (SELECT e.seq, e.epoch FROM lro_stream_events e WHERE e.storage = c.storage AND e.stream = c.stream
                              ORDER BY e.seq DESC LIMIT 1) l ON true
@@ -85,7 +86,7 @@ export async function streamAppend(db: Db, p: { items: AppendItem[]; now?: Date 
        FROM judged j, (SELECT count(*) FROM notified) k
       ORDER BY j.ord`,
     [items.map((i) => i.storage), items.map((i) => i.stream), items.map((i) => JSON.stringify(i.body)),
-     items.map((i) => i.epoch ?? null), p.now ?? null],
+     items.map((i) => i.epoch ?? null), p.now ?? null, DEFAULTS.streamMaxMsgs],
   );
   return rows;
 }

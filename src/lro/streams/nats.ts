@@ -14,7 +14,7 @@ import {
 } from './types.js';
 
 export interface NatsStreamOptions {
-  /** Events older than this are dropped by the server (stream-wide, on its clock). @default 7 days */
+  /** Events older than this are dropped by the server (stream-wide, on its clock). @default DEFAULTS.retentionS (7 days) */
   maxAgeS?: number;
   /** Stamps events and decides `trimAge`. @default systemClock */
   clock?: Clock;
@@ -96,7 +96,7 @@ export class NatsStreamBackend implements StreamBackend {
     const config = {
       name: JS_STREAM, subjects: [SUBJECTS], storage: StorageType.File,
       max_msgs_per_subject: DEFAULT_STREAM_CONFIG.max_msgs, duplicate_window: 120_000_000_000,
-      max_age: (opts.maxAgeS ?? 7 * 86_400) * 1_000_000_000,
+      max_age: (opts.maxAgeS ?? DEFAULTS.retentionS) * 1_000_000_000,
     };
     const existing = await jsm.streams.info(JS_STREAM).catch(() => null);
     if (!existing) await jsm.streams.add(config);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LroError, PayloadTooLargeError } from '../errors.js';
 import { assertStorable, jsonSize, parseOrThrow, text } from '../schemas.js';
+import { DEFAULTS } from '../../shared/defaults.js';
 import { LEVELS, type EventBody, type ProgressBody, type StreamEvent, type SummaryBody } from '../../shared/events.js';
 import type { Scope } from '../../shared/operation.js';
 
@@ -64,12 +65,12 @@ const shapesMatch: [
 void shapesMatch;
 
 export interface StreamConfig {
-  /** Events kept per stream (a ring). @default 2000 */
+  /** Events kept per stream (a ring). @default DEFAULTS.streamMaxMsgs (2000) */
   max_msgs: number;
   /** Seconds an event is kept. @default none */
   max_age_s?: number;
 }
-export const DEFAULT_STREAM_CONFIG: StreamConfig = { max_msgs: 2000 };
+export const DEFAULT_STREAM_CONFIG: StreamConfig = { max_msgs: DEFAULTS.streamMaxMsgs };
 
 /** A page of stored history: `first_seq` is its first event's seq (null when empty), `last_seq` the stream's newest. */
 export interface HistoryPage {
