@@ -31,8 +31,6 @@ export class PgListener extends EventEmitter<ListenerEvents> {
   /** From `start()` to `stop()`: its signal ends the reconnecting. */
   #ac: AbortController | null = null;
   #client: pg.Client | null = null;
-  /** A connection being opened (ended by `stop()`, so a stop never waits out a connect timeout). */
-  #opening: pg.Client | null = null;
   #ready: Promise<void> | null = null;
   #reconnecting: Promise<void> | null = null;
 
@@ -75,7 +73,6 @@ export class PgListener extends EventEmitter<ListenerEvents> {
     this.#ac = null;
     const client = this.#client;
     this.#client = null;
-    void this.#opening?.end().catch(() => {});
     // Ended first: a ping pending on a dead path then fails at once instead of after `pingMs`.
     await Promise.all([client?.end().catch(() => {}), this.#pinger.stop(), this.#reconnecting]);
   }
@@ -102,19 +99,19 @@ export class PgListener extends EventEmitter<ListenerEvents> {
     client.on('error', (err) => this.#lost(client, err));
     client.on('end', () => this.#lost(client, new Error('listener connection ended')));
     client.on('notification', (n) => this.emit('notification', n.channel as Channel, n.payload ?? ''));
-    this.#opening = client;
     try {
-      await client.connect();
-      await client.query(CHANNELS.map((c) => `LISTEN ${c}`).join('; '));
+      // A stop does not wait for a connect in flight (it may hang until `pingMs`): the connect is left behind, ended.
+      await untilAborted((async () => {
+        await client.connect();
+        await client.query(CHANNELS.map((c) => `LISTEN ${c}`).join('; '));
+      })(), signal);
     } catch (err) {
       client.removeAllListeners('end');
       // Never wait for this end: a connect that timed out has its socket destroyed already, and
-      // end() would wait for an 'end' that has come and gone.
+      // end() would wait for an 'end' that has come and gone (and a connect that end() interrupts never settles).
       void client.end().catch(() => {});
       if (signal.aborted) return; // stopped while connecting: not a failure
       throw err;
-    } finally {
-      if (this.#opening === client) this.#opening = null;
     }
     if (signal.aborted) {
       await client.end().catch(() => {});
@@ -156,4 +153,14 @@ export class PgListener extends EventEmitter<ListenerEvents> {
   #error(err: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
+}
+
+/** `p`, or the signal's reason as soon as it aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
