@@ -134,6 +134,20 @@ export function streamContract(
       expect(seqs(await collect(streams.read(addr), upTo(2)))).toEqual([1, 2]);
     });
 
+    it.runIf(openWithClock)('close() ends the tails of live readers, and may be called again', async () => {
+      const streams = await openWithClock!(new ManualClock());
+      const addr = newStream();
+      await streams.publish(addr, [progress(1)]);
+      const ac = new AbortController();
+      const reader = streams.read(addr, { signal: ac.signal });
+      expect((await reader.next()).value).toMatchObject({ seq: 1 });
+      const waiting = reader.next(); // live: the tail follows the stream
+      await streams.close();
+      await streams.close();
+      ac.abort();
+      expect(await waiting).toMatchObject({ done: true });
+    });
+
     describe.runIf(openWithClock)('on an injected clock', () => {
       const stamped = async (streams: ProgressStreams, addr: StreamAddress) =>
         (await streams.backend.history(addr, 1, 100)).events.map((e) => [e.seq, Date.parse(e.ts)]);

@@ -116,6 +116,7 @@ class Tail {
       }
     } catch (err) {
       if (!delivered) throw err;
+      this.#log.warn({ err, stream: this.#addr.name }, 'stream tail lost; following again');
     }
   }
 
@@ -177,7 +178,8 @@ export class StreamReader {
   /** Items in the batches they arrive in (cheaper for a reader that writes them out together). */
   async *readBatches(addr: StreamAddress, opts: ReadOptions = {}): AsyncGenerator<StreamItem[]> {
     const key = `${addr.storage} ${addr.name}`;
-    const tail = await this.#tail(key, addr);
+    const pending = this.#tail(key, addr);
+    const tail = await pending;
     const sub = new Subscriber(opts.maxQueue ?? 10_000);
     tail.subs.add(sub);
     let cursor = Math.max(1, opts.fromSeq ?? 1);
@@ -237,7 +239,7 @@ export class StreamReader {
     } finally {
       tail.subs.delete(sub);
       if (tail.subs.size === 0) {
-        this.#tails.delete(key);
+        if (this.#tails.get(key) === pending) this.#tails.delete(key); // (not a newer tail, after a close)
         this.#stop(tail);
       }
     }
@@ -274,9 +276,9 @@ export class StreamReader {
 
   /** Stops every tail and waits for them to wind down. Idempotent. */
   async close(): Promise<void> {
-    const tails = await Promise.allSettled(this.#tails.values());
+    const pending = [...this.#tails.values()];
     this.#tails.clear();
-    for (const t of tails) if (t.status === 'fulfilled') this.#stop(t.value);
+    for (const t of await Promise.allSettled(pending)) if (t.status === 'fulfilled') this.#stop(t.value);
     await Promise.all(this.#stopping);
   }
 }
