@@ -9,8 +9,11 @@ import { systemClock, type Clock } from '../clock.js';
 import { defaultLogger, type Logger } from '../log.js';
 import { AppendBatcher, type AppendOutcome, type AppendRequest } from './batcher.js';
 import {
-  DEFAULT_STREAM_CONFIG, StaleEpochError, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend,
-  type StreamConfig, type StreamEvent,
+  EPOCH_HEADER, JS_STREAM, SUBJECTS, apiCode, judge, subjectLast, subjectOf, subjectTrim, type Judged, type SubjectState,
+} from './nats-subjects.js';
+import {
+  DEFAULT_STREAM_CONFIG, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend, type StreamConfig,
+  type StreamEvent,
 } from './types.js';
 
 export interface NatsStreamOptions {
@@ -22,21 +25,9 @@ export interface NatsStreamOptions {
   log?: Logger;
 }
 
-/** One JetStream stream holds every progress stream; each subject `<storage>.lro.<op_id>` is a ring. */
-export const JS_STREAM = 'LRO_PROGRESS';
-const SUBJECTS = 'persist.*.lro.*';
 const WRONG_LAST_SEQUENCE = 10071;
 /** Lost races for a subject's next position in a row before a write backs off like a failure. */
 const MAX_RACES = 60;
-/** Header of every message: the newest lease epoch its subject had seen (the fencing high-water mark). */
-const EPOCH_HEADER = 'Lro-Epoch';
-
-interface SubjectState {
-  lastSeq: number;
-  lastStreamSeq: number;
-  /** The newest epoch the subject has seen, from its last message. */
-  epoch: number;
-}
 
 /**
  * The `nats` adapter (for scale): JetStream with `max_msgs_per_subject` as the ring. A message holds
@@ -118,7 +109,7 @@ export class NatsStreamBackend implements StreamBackend {
     let state: SubjectState | undefined = this.#state.get(subject);
     let batch: Judged | undefined;
     return retry(async () => {
-      if (!state) state = (await this.#lastOf(subject)).state;
+      if (!state) state = (await subjectLast(this.#jsm, subject)).state;
       batch ??= judge(items, state, this.#ts());
       for (let raced = 0; ; raced++) {
         if (batch.events.length === 0) return batch.outcomes; // every event refused: nothing to write
@@ -139,7 +130,7 @@ export class NatsStreamBackend implements StreamBackend {
         } catch (err) {
           if (apiCode(err) !== WRONG_LAST_SEQUENCE || raced >= MAX_RACES) throw err;
           // Another writer got there first, or our own message landed but its ack was lost.
-          const last = await this.#lastOf(subject);
+          const last = await subjectLast(this.#jsm, subject);
           state = last.state;
           this.#remember(subject, state);
           if (last.msgId === msgId) return batch.outcomes;
@@ -167,22 +158,9 @@ export class NatsStreamBackend implements StreamBackend {
     if (this.#state.size > 10_000) this.#state.delete(this.#state.keys().next().value!);
   }
 
-  /** The subject's last stored message: its last event seq, stream seq, epoch and msgID (reads only). */
-  async #lastOf(subject: string): Promise<{ state: SubjectState; msgId: string | null }> {
-    const msg = await this.#jsm.streams.getMessage(JS_STREAM, { last_by_subj: subject }); // null: no message yet
-    if (!msg) return { state: { lastSeq: 0, lastStreamSeq: 0, epoch: 0 }, msgId: null };
-    return {
-      state: {
-        lastSeq: msg.json<StreamEvent[]>().at(-1)?.seq ?? 0, lastStreamSeq: msg.seq,
-        epoch: Number(msg.header?.get(EPOCH_HEADER) || 0),
-      },
-      msgId: msg.header?.get('Nats-Msg-Id') ?? null,
-    };
-  }
-
   async history(addr: StreamAddress, fromSeq: number, limit: number): Promise<HistoryPage> {
     const subject = subjectOf(addr);
-    const { state: last } = await this.#lastOf(subject);
+    const { state: last } = await subjectLast(this.#jsm, subject);
     if (last.lastStreamSeq === 0) return { events: [], first_seq: null, last_seq: 0 };
     const page: HistoryPage = { events: [], first_seq: null, last_seq: last.lastSeq };
     if (fromSeq > last.lastSeq) return page;
@@ -270,32 +248,8 @@ export class NatsStreamBackend implements StreamBackend {
     const at = now?.getTime() ?? this.#clock.now();
     let dropped = 0;
     for (const [subject, cfg] of this.#configs) {
-      if (cfg.max_age_s !== undefined) dropped += await this.#trimSubject(subject, at - cfg.max_age_s * 1000);
+      if (cfg.max_age_s !== undefined) dropped += await subjectTrim(this.#js, this.#jsm, subject, at - cfg.max_age_s * 1000);
     }
-    return dropped;
-  }
-
-  /** Purges a subject's messages stamped before `cutoff` (ms), up to but not including its last one. */
-  async #trimSubject(subject: string, cutoff: number): Promise<number> {
-    const { state: last } = await this.#lastOf(subject);
-    if (last.lastStreamSeq === 0) return 0;
-    let keepFrom = 0;
-    let dropped = 0;
-    const consumer = await this.#js.consumers.get(JS_STREAM, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
-    try {
-      const messages = await consumer.fetch({ max_messages: 10_000, expires: 5000 });
-      for await (const m of messages) {
-        const events = m.json<StreamEvent[]>();
-        // A message's events share one stamp; seqs and stamps grow together.
-        if (m.seq >= last.lastStreamSeq || Date.parse(events[0]?.ts ?? '') >= cutoff) break;
-        dropped += events.length;
-        keepFrom = m.seq + 1;
-        if (m.info.pending === 0) break;
-      }
-    } finally {
-      await consumer.delete().catch(() => {});
-    }
-    if (keepFrom > 0) await this.#jsm.streams.purge(JS_STREAM, { filter: subject, seq: keepFrom });
     return dropped;
   }
 
@@ -315,34 +269,4 @@ export class NatsStreamBackend implements StreamBackend {
     })();
     return this.#closed;
   }
-}
-
-const subjectOf = (addr: StreamAddress) => `${addr.storage}.${addr.name}`;
-
-/**
- * Numbers the events of a write after the subject's last seq, refusing those whose epoch is older
- * than the subject's (raised by earlier events of the same write). `epoch` is the mark to store.
- */
-interface Judged {
-  events: StreamEvent[];
-  outcomes: AppendOutcome[];
-  epoch: number;
-}
-
-function judge(items: AppendRequest[], state: SubjectState, ts: string): Judged {
-  const events: StreamEvent[] = [];
-  let epoch = state.epoch;
-  const outcomes = items.map(({ addr, body }): AppendOutcome => {
-    if (addr.epoch !== undefined && addr.epoch < epoch) return new StaleEpochError(addr, epoch);
-    epoch = Math.max(epoch, addr.epoch ?? 0);
-    const event = { ...body, seq: state.lastSeq + 1 + events.length, ts } as StreamEvent;
-    events.push(event);
-    return event;
-  });
-  return { events, outcomes, epoch };
-}
-
-function apiCode(err: unknown): number | undefined {
-  const e = err as { api_error?: { err_code?: number }; code?: unknown };
-  return e?.api_error?.err_code ?? (typeof e?.code === 'number' ? e.code : undefined);
 }
