@@ -139,7 +139,7 @@ export class PgListener extends EventEmitter<ListenerEvents> {
     this.#reconnecting = retry(() => this.#connect(signal), {
       backoff: RETRY.connection, signal,
       onRetry: (err, attempt, delayMs) => {
-        this.#log.warn({ err, attempt, delay_ms: delayMs }, 'listener reconnect failed');
+        this.#log[attempt % 10 === 1 ? 'warn' : 'debug']({ err, attempt, delay_ms: delayMs }, 'listener reconnect failed'); // the first and every tenth
         this.#error(err as Error);
       },
     })

@@ -139,7 +139,8 @@ export class NatsStreamBackend implements StreamBackend {
       }
     }, {
       backoff: RETRY.connection, deadline: Date.now() + DEFAULTS.appendGiveUpMs,
-      onRetry: (err, attempt, delayMs) => this.#log.warn({ err, attempt, delay_ms: delayMs, subject }, 'stream append failed; retrying'),
+      onRetry: (err, attempt, delayMs) => this.#log[attempt % 10 === 1 ? 'warn' : 'debug']( // the first and every tenth
+        { err, attempt, delay_ms: delayMs, subject }, 'stream append failed; retrying'),
     });
   }
 
