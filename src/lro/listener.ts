@@ -17,9 +17,10 @@ export interface ListenerEvents {
 
 /**
  * One dedicated LISTEN connection per process, shared by workers and waiters. It reconnects by
- * itself (`retry` with `RETRY.connection`, until stopped) when the server ends it, and says so with `connected`. A LISTEN connection
- * only ever receives, so a path that silently drops its packets would never show: it is pinged every
- * `pingMs` (`runOnce()`, one ping) and replaced when a ping (or a connect) gets no answer within `pingMs`.
+ * itself (`retry` with `RETRY.connection`, until stopped) when the server ends it, and says so with
+ * `connected`. A LISTEN connection only ever receives, so a path that silently drops its packets
+ * would never show: it is pinged every `pingMs` (`runOnce()`, one ping) and replaced when a ping (or
+ * a connect) gets no answer within `pingMs`.
  * Nothing starts in the constructor: `start()` connects, `stop()` ends it all; both idempotent.
  */
 export class PgListener extends EventEmitter<ListenerEvents> {
@@ -139,7 +140,8 @@ export class PgListener extends EventEmitter<ListenerEvents> {
     this.#reconnecting = retry(() => this.#connect(signal), {
       backoff: RETRY.connection, signal,
       onRetry: (err, attempt, delayMs) => {
-        this.#log[attempt % 10 === 1 ? 'warn' : 'debug']({ err, attempt, delay_ms: delayMs }, 'listener reconnect failed'); // the first and every tenth
+        // The first failure and every tenth at warn: an outage is heard without a line per retry.
+        this.#log[attempt % 10 === 1 ? 'warn' : 'debug']({ err, attempt, delay_ms: delayMs }, 'listener reconnect failed');
         this.#error(err as Error);
       },
     })

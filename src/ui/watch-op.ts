@@ -98,7 +98,8 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
   const lost = () => { state.connection = 'lost'; emit(); };
   void (async () => {
     while (!ac.signal.aborted) {
-      const res = await retry(open, { backoff: RETRY.client, signal: ac.signal, onRetry: lost }).catch(() => null); // throws only when stopped
+      // retry() throws only when stopped.
+      const res = await retry(open, { backoff: RETRY.client, signal: ac.signal, onRetry: lost }).catch(() => null);
       if (ac.signal.aborted) return;
       if (!res) { emit(); return; }
       state.connection = 'live';

@@ -56,7 +56,9 @@ export const SummaryBodySchema = z.strictObject({ type: z.literal('summary'), su
 export const EventBodySchema = z.discriminatedUnion('type', [ProgressBodySchema, SummaryBodySchema]);
 
 // The schemas accept exactly the shared shapes: a change to either side that the other lacks fails to compile.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? ([keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false) : false) : false;
+type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Each assignable to the other, with the same keys (mutual assignability alone lets an optional key differ). */
+type Same<A, B> = Mutual<A, B> extends true ? Mutual<keyof A, keyof B> : false;
 const shapesMatch: [
   Same<z.output<typeof ProgressBodySchema>, ProgressBody>,
   Same<z.output<typeof SummaryBodySchema>, SummaryBody>,
