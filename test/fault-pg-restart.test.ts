@@ -150,7 +150,8 @@ async function restartMidRun(p: Awaited<ReturnType<typeof platform>>, ops: numbe
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(events.at(-1)).toMatchObject({ event: 'summary', data: { summary: { status: 'succeeded', result: { steps_done: STEPS_DONE } } } });
-    expect(events.at(-1)!.data.summary.attempt).toBe(done[i]!.attempt);
+    const last = events.at(-1)!;
+    expect(last.event === 'summary' && last.data.summary.attempt).toBe(done[i]!.attempt);
   }
 
   // The listeners are back (one LISTEN connection per process, retrying every 2 s at most) and new

@@ -6,6 +6,7 @@ import { PhaseBars } from '../src/cli/progress-bars.js';
 import { ManualClock } from '../src/lro/clock.js';
 import { LroError } from '../src/lro/errors.js';
 import type { StreamEvent, StreamItem } from '../src/lro/streams/index.js';
+import type { WatchEvent } from '../src/shared/events.js';
 import { streamOf } from '../src/lro/streams/types.js';
 import type { Operation } from '../src/shared/operation.js';
 import { ProgressTracker } from '../src/workers/progress.js';
@@ -156,7 +157,7 @@ describe('progress on the op stream', () => {
     let drawn = '';
     out.on('data', (chunk) => { drawn += chunk; });
     const bars = new PhaseBars(out);
-    for (const e of events) bars.show({ id: e.seq, event: e.type, data: e });
+    for (const e of events) bars.show({ id: e.seq, event: e.type, data: e } as WatchEvent);
     bars.stop();
     const lastPrepare = drawn.split('\n').filter((l) => l.includes('prepare')).at(-1);
     expect(lastPrepare).toMatch(/prepare\s+\|.*\| 50% 2\/4 steps \d+\.\d\/s\s+step 2 of 4/);

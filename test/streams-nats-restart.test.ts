@@ -11,19 +11,23 @@ import { NatsStreamBackend } from '../src/lro/streams/nats.js';
 import { natsServerBin } from './helpers/binaries.js';
 import { newStream, progress } from './helpers/streams-contract.js';
 
-// A NATS server of this file's own (same binary as the machine's), so stopping it disturbs no one.
+// A NATS server of this file's own (NATS_SERVER_BIN, or nats-server on the PATH), so stopping it disturbs no one.
 const port = await freePort();
 const storeDir = await mkdtemp(path.join(tmpdir(), 'lro-nats-'));
 let server: ChildProcess;
 
 async function startServer() {
-  server = spawn(natsServerBin(), ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
+  const bin = natsServerBin();
+  let failed: Error | undefined;
+  server = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
+  server.on('error', (err) => { failed = err; });
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
       s.on('error', () => resolve(false));
     });
     if (up) return;
+    if (failed) throw new Error(`cannot run ${bin} (set NATS_SERVER_BIN): ${failed.message}`);
     await new Promise((r) => setTimeout(r, 50)); // polling a port with a bound, not a sleep for an event
   }
   throw new Error('nats-server did not start');

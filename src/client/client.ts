@@ -2,7 +2,10 @@
  * A typed client for the hub's HTTP API, for Node (18+) and the browser: only `fetch`, no Node
  * modules. Errors come back as `LroApiError` with the API's stable `code`.
  */
+import { backoffMs, retry, sleep } from '../shared/backoff.js';
+import { RETRY } from '../shared/defaults.js';
 import { isTerminal } from '../shared/status.js';
+import type { WatchEvent } from '../shared/events.js';
 import type { Operation } from '../shared/operation.js';
 
 export interface CreateOpBody {
@@ -24,12 +27,7 @@ export interface ListQuery {
   cursor?: string;
 }
 
-/** One event of an op's stream as the hub sends it over SSE. */
-export interface WatchEvent {
-  id?: number;
-  event: 'progress' | 'summary' | 'gap' | string;
-  data: any;
-}
+export type { WatchEvent } from '../shared/events.js';
 
 export class LroApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown, opts?: { cause?: unknown }) {
@@ -84,40 +82,47 @@ export class LroClient {
    * after the last event it saw; ends after the terminal summary or when `signal` aborts.
    */
   async *watch(opId: string, opts: { fromSeq?: number; signal?: AbortSignal } = {}): AsyncGenerator<WatchEvent> {
+    const { signal } = opts;
     let next = opts.fromSeq ?? 1;
-    let retryMs = 250;
-    while (!opts.signal?.aborted) {
+    while (!signal?.aborted) {
       let res: Response;
       try {
-        res = await this.#fetch(`${this.#base}/v1/ops/${encodeURIComponent(opId)}/events?from_seq=${next}`, {
-          headers: { accept: 'text/event-stream', authorization: `Bearer ${this.#token}` }, signal: opts.signal,
+        res = await retry(() => this.#openEvents(opId, next, signal), {
+          backoff: RETRY.client, signal, fatal: (err) => err instanceof LroApiError,
         });
       } catch (err) {
-        if (opts.signal?.aborted) return;
-        await sleep(retryMs, opts.signal);
-        retryMs = Math.min(retryMs * 2, 5000);
-        continue;
+        if (signal?.aborted) return;
+        throw err;
       }
-      if (res.status >= 500) {
-        // A hub shutting down or a database restarting (503): as for a dropped connection, resume later.
-        await res.body?.cancel();
-        await sleep(retryMs, opts.signal);
-        retryMs = Math.min(retryMs * 2, 5000);
-        continue;
-      }
-      if (res.status !== 200) throw await apiError(res);
-      retryMs = 250;
       try {
         for await (const event of parseSse(res.body!)) {
           if (event.id !== undefined) next = event.id + 1;
           yield event;
-          if (event.event === 'summary' && isTerminal(event.data?.summary?.status)) return;
+          if (event.event === 'summary' && isTerminal(event.data.summary.status)) return;
         }
-      } catch (err) {
-        if (opts.signal?.aborted) return;
+      } catch {
+        if (signal?.aborted) return;
       }
-      await sleep(retryMs, opts.signal); // the connection dropped before the end: resume
+      // The connection dropped before the end: resume after a pause (a hub that drops every stream
+      // at once is not hammered).
+      await sleep(backoffMs(1, RETRY.client), signal).catch(() => {});
     }
+  }
+
+  /**
+   * Opens the op's event stream from `fromSeq`. A 5xx (a hub shutting down, a database restarting)
+   * or no answer throws to be retried like a dropped connection; any other refusal is an `LroApiError`.
+   */
+  async #openEvents(opId: string, fromSeq: number, signal?: AbortSignal): Promise<Response> {
+    const res = await this.#fetch(`${this.#base}/v1/ops/${encodeURIComponent(opId)}/events?from_seq=${fromSeq}`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${this.#token}` }, signal,
+    });
+    if (res.status >= 500) {
+      await res.body?.cancel();
+      throw new Error(`the hub answered ${res.status}`);
+    }
+    if (res.status !== 200) throw await apiError(res);
+    return res;
   }
 
   async #call(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; json: any }> {
@@ -152,7 +157,10 @@ async function apiError(res: Response): Promise<LroApiError> {
   return new LroApiError(res.status, e?.code ?? 'http_error', e?.message ?? `HTTP ${res.status}`, e?.details);
 }
 
-/** Parses a text/event-stream body into events (comments and keep-alives are skipped). */
+/**
+ * Parses a text/event-stream body into events (comments and keep-alives are skipped). The hub's
+ * frames are trusted to be what `WatchEvent` says (its events were validated when stored).
+ */
 export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<WatchEvent> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
@@ -178,17 +186,10 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
           else if (field === 'event') event = value;
           else if (field === 'data') data += data ? `\n${value}` : value;
         }
-        if (data) yield { id, event, data: JSON.parse(data) };
+        if (data) yield { id, event, data: JSON.parse(data) } as WatchEvent;
       }
     }
   } finally {
     reader.releaseLock();
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
 }

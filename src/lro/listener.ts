@@ -1,5 +1,9 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
+import { retry } from '../shared/backoff.js';
+import { RETRY } from '../shared/defaults.js';
+import { defaultLogger, type Logger } from './log.js';
+import { Ticker } from './service.js';
 
 export const CHANNELS = ['lro_queued', 'lro_done', 'lro_cancel', 'lro_stream'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -13,48 +17,82 @@ export interface ListenerEvents {
 
 /**
  * One dedicated LISTEN connection per process, shared by workers and waiters. It reconnects by
- * itself (with backoff) when the server ends it, and says so with `connected`. A LISTEN connection
- * only ever receives, so a path that silently drops its packets would never show: it is pinged every
- * `pingMs` and replaced when a ping (or a connect) gets no answer within `pingMs`.
+ * itself (`retry` with `RETRY.connection`, until stopped) when the server ends it, and says so with
+ * `connected`. A LISTEN connection only ever receives, so a path that silently drops its packets
+ * would never show: it is pinged every `pingMs` (`runOnce()`, one ping) and replaced when a ping (or
+ * a connect) gets no answer within `pingMs`.
+ * Nothing starts in the constructor: `start()` connects, `stop()` ends it all; both idempotent.
  */
 export class PgListener extends EventEmitter<ListenerEvents> {
   readonly #connectionString: string;
   readonly #applicationName: string;
-  #client: pg.Client | null = null;
-  #stopped = true;
-  #retryMs = 50;
-  #timer: NodeJS.Timeout | null = null;
-  #ready: Promise<void> | null = null;
   readonly #pingMs: number;
-  #ping: NodeJS.Timeout | null = null;
+  readonly #pinger: Ticker;
+  readonly #log: Logger;
+  /** From `start()` to `stop()`: its signal ends the reconnecting. */
+  #ac: AbortController | null = null;
+  #client: pg.Client | null = null;
+  #ready: Promise<void> | null = null;
+  #reconnecting: Promise<void> | null = null;
 
-  /** @param opts.pingMs how often the connection is checked, and how long a check may take. @default 15000 */
-  constructor(opts: { connectionString: string; applicationName?: string; pingMs?: number }) {
+  /**
+   * @param opts.pingMs how often the connection is checked, and how long a check may take. @default 15000
+   * @param opts.log where lost connections and reconnects are reported. @default defaultLogger()
+   */
+  constructor(opts: { connectionString: string; applicationName?: string; pingMs?: number; log?: Logger }) {
     super();
     this.setMaxListeners(0);
     this.#connectionString = opts.connectionString;
     this.#applicationName = opts.applicationName ?? 'lro-listener';
     this.#pingMs = opts.pingMs ?? 15_000;
+    this.#log = (opts.log ?? defaultLogger()).child({ component: 'listener' });
+    this.#pinger = new Ticker(() => this.runOnce(), {
+      intervalMs: this.#pingMs, onError: (err) => this.#log.error({ err }, 'listener ping failed'),
+    });
   }
 
-  /** Resolves once the first connection listens. Idempotent. */
+  /**
+   * Connects and listens; resolves once the first connection listens. When that first connect fails,
+   * the returned promise rejects and reconnecting goes on in the background. Idempotent.
+   */
   start(): Promise<void> {
-    if (!this.#stopped) return this.#ready ?? Promise.resolve();
-    this.#stopped = false;
-    this.#ready = this.#connect();
+    if (this.#ac) return this.#ready ?? Promise.resolve();
+    const ac = (this.#ac = new AbortController());
+    this.#pinger.start();
+    this.#ready = this.#connect(ac.signal).catch((err: Error) => {
+      this.#log.warn({ err }, 'listener could not connect; retrying');
+      this.#error(err);
+      this.#reconnect();
+      throw err;
+    });
     return this.#ready;
   }
 
+  /** Ends the connection, the pings and any reconnecting, and waits for them. Idempotent. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    if (this.#ping) clearInterval(this.#ping);
+    this.#ac?.abort();
+    this.#ac = null;
     const client = this.#client;
     this.#client = null;
-    await client?.end().catch(() => {});
+    // Ended first: a ping pending on a dead path then fails at once instead of after `pingMs`.
+    await Promise.all([client?.end().catch(() => {}), this.#pinger.stop(), this.#reconnecting]);
   }
 
-  async #connect(): Promise<void> {
+  /**
+   * One ping: a `SELECT 1` on the LISTEN connection that must answer within `pingMs`. A connection
+   * that fails it is dropped and replaced. Resolves either way (nothing to ping while disconnected).
+   */
+  async runOnce(): Promise<void> {
+    const client = this.#client;
+    if (!client) return;
+    await client.query('SELECT 1').catch((err: Error) => {
+      this.#lost(client, err);
+      void client.end().catch(() => {}); // with the ping still pending, end() drops the socket
+    });
+  }
+
+  /** One connect: listens on every channel, or throws (the connection closed). */
+  async #connect(signal: AbortSignal): Promise<void> {
     const client = new pg.Client({
       connectionString: this.#connectionString, application_name: this.#applicationName,
       connectionTimeoutMillis: this.#pingMs, query_timeout: this.#pingMs,
@@ -63,44 +101,68 @@ export class PgListener extends EventEmitter<ListenerEvents> {
     client.on('end', () => this.#lost(client, new Error('listener connection ended')));
     client.on('notification', (n) => this.emit('notification', n.channel as Channel, n.payload ?? ''));
     try {
-      await client.connect();
-      await client.query(CHANNELS.map((c) => `LISTEN ${c}`).join('; '));
+      // A stop does not wait for a connect in flight (it may hang until `pingMs`): the connect is left behind, ended.
+      await untilAborted((async () => {
+        await client.connect();
+        await client.query(CHANNELS.map((c) => `LISTEN ${c}`).join('; '));
+      })(), signal);
     } catch (err) {
       client.removeAllListeners('end');
-      // Retry first, and never wait for this end: a connect that timed out has its socket destroyed
-      // already, and end() would wait for an 'end' that has come and gone.
-      this.#lost(client, err as Error);
+      // Never wait for this end: a connect that timed out has its socket destroyed already, and
+      // end() would wait for an 'end' that has come and gone (and a connect that end() interrupts never settles).
       void client.end().catch(() => {});
+      if (signal.aborted) return; // stopped while connecting: not a failure
       throw err;
     }
-    if (this.#stopped) {
+    if (signal.aborted) {
       await client.end().catch(() => {});
       return;
     }
     this.#client = client;
-    this.#retryMs = 50;
-    if (this.#ping) clearInterval(this.#ping);
-    this.#ping = setInterval(() => {
-      client.query('SELECT 1').catch((err: Error) => {
-        this.#lost(client, err);
-        void client.end().catch(() => {}); // with the ping still pending, end() drops the socket
-      });
-    }, this.#pingMs);
-    this.#ping.unref();
+    this.#ready = Promise.resolve();
+    this.#log.debug('listener connected');
     this.emit('connected');
   }
 
+  /** The current connection failed: drop it and reconnect. */
   #lost(client: pg.Client, err: Error): void {
-    if (this.#stopped || (this.#client && this.#client !== client)) return;
+    if (!this.#ac || client !== this.#client) return;
     this.#client = null;
-    if (this.#ping) clearInterval(this.#ping);
-    this.#ping = null;
-    if (this.listenerCount('error') > 0) this.emit('error', err);
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      if (!this.#stopped) this.#connect().catch(() => {});
-    }, this.#retryMs);
-    this.#retryMs = Math.min(this.#retryMs * 2, 2000);
+    this.#log.warn({ err }, 'listener connection lost; reconnecting');
+    this.#error(err);
+    this.#reconnect();
   }
+
+  /** Reconnects (one loop at a time) until a connection listens or `stop()`. */
+  #reconnect(): void {
+    const signal = this.#ac?.signal;
+    if (!signal || this.#reconnecting) return;
+    this.#reconnecting = retry(() => this.#connect(signal), {
+      backoff: RETRY.connection, signal,
+      onRetry: (err, attempt, delayMs) => {
+        // The first failure and every tenth at warn: an outage is heard without a line per retry.
+        this.#log[attempt % 10 === 1 ? 'warn' : 'debug']({ err, attempt, delay_ms: delayMs }, 'listener reconnect failed');
+        this.#error(err as Error);
+      },
+    })
+      .catch(() => {}) // only a stop ends it
+      .finally(() => {
+        this.#reconnecting = null;
+        if (this.#ac && !this.#client) this.#reconnect(); // lost again before this loop had ended
+      });
+  }
+
+  #error(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+}
+
+/** `p`, or the signal's reason as soon as it aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

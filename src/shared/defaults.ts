@@ -36,6 +36,8 @@ export const DEFAULTS = {
   stopTimeoutS: 60,
   /** Active (queued + running) ops an account may have at once through the hub. */
   maxActivePerAccount: 1000,
+  /** How long an append keeps retrying while its stream's server is away (a NATS restart) before it fails (ms). */
+  appendGiveUpMs: 60_000,
   /** The hub's port. */
   port: 8080,
   /** Where the CLI keeps the embedded Postgres (`<dataDir>/pg`) and hosts keep projects. */
@@ -52,6 +54,11 @@ export const RETRY = {
   handler: { baseMs: 1000, maxMs: 300_000 },
   /** A write or read that lost its database or NATS connection. */
   connection: { baseMs: 50, maxMs: 2000 },
+  /**
+   * A statement that lost a race with another writer (a unique violation on a stream's seq, a
+   * deadlock): run again soon, jittered so the two writers do not collide again.
+   */
+  conflict: { baseMs: 1, maxMs: 50 },
   /** A browser or CLI reconnecting to the hub. */
   client: { baseMs: 250, maxMs: 5000 },
 } as const;

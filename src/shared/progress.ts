@@ -2,14 +2,15 @@
  * The shapes of progress that server and browser share: what a handler reports (`ProgressEvent`)
  * and what an op's `progress_summary` holds. Pure types: this module depends on nothing.
  */
+import type { Level, ProgressCount } from './events.js';
 
 export interface ProgressEvent {
   phase: string;
   message?: string;
   /** A percent (0–100) or a count towards a total. */
-  progress?: number | { current: number; total: number; unit?: string; weight?: number };
+  progress?: number | ProgressCount;
   detail?: unknown;
-  level?: 'debug' | 'info' | 'warn' | 'error';
+  level?: Level;
 }
 
 export interface PhaseSummary {

@@ -4,6 +4,9 @@
  * event it saw; `connection` says when it is lost.
  */
 import { parseSse } from '../client/client.js';
+import { backoffMs, retry, sleep } from '../shared/backoff.js';
+import { RETRY } from '../shared/defaults.js';
+import type { WatchEvent } from '../shared/events.js';
 import { isTerminal } from '../shared/status.js';
 import type { PhaseSummary } from '../shared/progress.js';
 
@@ -44,14 +47,15 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
     opts.onUpdate({ ...state, phases: state.phases.map((p) => ({ ...p })), log: [...state.log] });
   };
 
-  function apply(event: string, data: any) {
-    if (event === 'summary') {
-      const s = data.summary;
+  function apply(e: WatchEvent) {
+    if (e.event === 'summary') {
+      const s = e.data.summary;
       Object.assign(state, { status: s.status, stalled: !!s.stalled, cancelRequested: !!s.cancel_requested, attempt: s.attempt,
         error: s.error, result: s.result, startedAt: s.started_at, finishedAt: s.finished_at });
       // The worker's summary knows which phases run: one without an ETA there has none.
       for (const p of s.progress?.phases ?? []) phases.set(p.phase, { ...phases.get(p.phase), ...p, eta_s: p.eta_s });
-    } else if (event === 'progress') {
+    } else if (e.event === 'progress') {
+      const data = e.data;
       const prior: PhaseState = phases.get(data.phase) ?? { phase: data.phase, percent: null, weight: 1 };
       const p = data.progress;
       const next: PhaseState = { ...prior, speed: data.speed ?? prior.speed, eta_s: data.eta_s };
@@ -63,7 +67,7 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
       if (data.message) state.log.push({ seq: data.seq, level: data.level ?? 'info', phase: data.phase, message: data.message, ts: data.ts });
       if (state.stalled) state.stalled = false;
     }
-    if (typeof data.seq === 'number') state.lastSeq = data.seq;
+    if (e.event !== 'gap' && typeof e.data.seq === 'number') state.lastSeq = e.data.seq;
   }
 
   /** When a phase starts running, the phases before it are done with, as the worker sees it: their ETAs go. */
@@ -80,31 +84,37 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
     }
   }
 
+  /** Opens the stream after the last event seen; null when there is nothing to watch (not found, not allowed). */
+  async function open(): Promise<Response | null> {
+    const res = await fetch(`${base}/v1/ops/${encodeURIComponent(opts.opId)}/events?from_seq=${state.lastSeq + 1}`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${opts.token}` }, signal: ac.signal,
+    });
+    if (res.status === 404 || res.status === 400) { state.connection = 'not_found'; return null; }
+    if (res.status === 401) { state.connection = 'unauthorized'; return null; }
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+    return res;
+  }
+
+  const lost = () => { state.connection = 'lost'; emit(); };
   void (async () => {
-    let retryMs = 500;
     while (!ac.signal.aborted) {
+      // retry() throws only when stopped.
+      const res = await retry(open, { backoff: RETRY.client, signal: ac.signal, onRetry: lost }).catch(() => null);
+      if (ac.signal.aborted) return;
+      if (!res) { emit(); return; }
+      state.connection = 'live';
+      emit();
       try {
-        const res = await fetch(`${base}/v1/ops/${encodeURIComponent(opts.opId)}/events?from_seq=${state.lastSeq + 1}`, {
-          headers: { accept: 'text/event-stream', authorization: `Bearer ${opts.token}` }, signal: ac.signal,
-        });
-        if (res.status === 404 || res.status === 400) { state.connection = 'not_found'; emit(); return; }
-        if (res.status === 401) { state.connection = 'unauthorized'; emit(); return; }
-        if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-        state.connection = 'live';
-        retryMs = 500;
-        emit();
-        for await (const e of parseSse(res.body)) {
-          apply(e.event, e.data);
+        for await (const e of parseSse(res.body!)) {
+          apply(e);
           emit();
         }
-        if (isTerminal(state.status)) { state.connection = 'ended'; emit(); return; }
       } catch {
         if (ac.signal.aborted) return;
       }
-      state.connection = 'lost';
-      emit();
-      await new Promise((r) => setTimeout(r, retryMs));
-      retryMs = Math.min(retryMs * 2, 5000);
+      if (isTerminal(state.status)) { state.connection = 'ended'; emit(); return; }
+      lost();
+      await sleep(backoffMs(1, RETRY.client), ac.signal).catch(() => {});
     }
   })();
   return { stop: () => ac.abort() };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { ManualClock } from '../../src/lro/clock.js';
 import { LroError } from '../../src/lro/errors.js';
 import { StaleEpochError, type ProgressStreams, type StreamAddress, type StreamItem } from '../../src/lro/streams/index.js';
 
@@ -44,9 +45,13 @@ async function refused(publishing: Promise<unknown>, epoch: number, seen: number
 
 /**
  * The contract every progress-stream adapter keeps. `openWriter` gives a second writer with state
- * of its own (another process, as a second worker would be), to check what one writer cannot see.
+ * of its own (another process, as a second worker would be), to check what one writer cannot see;
+ * `openWithClock` streams on the given clock (closed by the test).
  */
-export function streamContract(name: string, open: () => ProgressStreams, openWriter?: () => ProgressStreams) {
+export function streamContract(
+  name: string, open: () => ProgressStreams, openWriter?: () => ProgressStreams,
+  openWithClock?: (clock: ManualClock) => Promise<ProgressStreams>,
+) {
   describe(`progress streams contract: ${name}`, () => {
     it('keeps publish order, numbers events 1.., and resumes from any seq', async () => {
       const streams = open();
@@ -127,6 +132,61 @@ export function streamContract(name: string, open: () => ProgressStreams, openWr
       }
       await streams.publish(addr, [progress(2)]);
       expect(seqs(await collect(streams.read(addr), upTo(2)))).toEqual([1, 2]);
+    });
+
+    it.runIf(openWithClock)('close() ends the tails of live readers, and may be called again', async () => {
+      const streams = await openWithClock!(new ManualClock());
+      const addr = newStream();
+      await streams.publish(addr, [progress(1)]);
+      const ac = new AbortController();
+      const reader = streams.read(addr, { signal: ac.signal });
+      expect((await reader.next()).value).toMatchObject({ seq: 1 });
+      const waiting = reader.next(); // live: the tail follows the stream
+      await streams.close();
+      await streams.close();
+      ac.abort();
+      expect(await waiting).toMatchObject({ done: true });
+    });
+
+    describe.runIf(openWithClock)('on an injected clock', () => {
+      const stamped = async (streams: ProgressStreams, addr: StreamAddress) =>
+        (await streams.backend.history(addr, 1, 100)).events.map((e) => [e.seq, Date.parse(e.ts)]);
+
+      it('stamps events with the clock\'s time', async () => {
+        const clock = new ManualClock(new Date('2001-05-06T07:08:09.123Z'));
+        const streams = await openWithClock!(clock);
+        onTestFinished(() => streams.close());
+        const addr = newStream();
+        await streams.publish(addr, [progress(1)]);
+        clock.advance(1500);
+        await streams.publish(addr, [progress(2)]);
+        const t0 = Date.parse('2001-05-06T07:08:09.123Z');
+        expect(await stamped(streams, addr)).toEqual([[1, t0], [2, t0 + 1500]]);
+      });
+
+      it('trimAge drops what the clock has aged past max_age_s, keeping the newest so seqs go on', async () => {
+        // In the past, so no other test's stream (stamped now) is old enough to be trimmed with these.
+        const clock = new ManualClock(new Date('2001-05-06T07:00:00Z'));
+        const streams = await openWithClock!(clock);
+        const addr = newStream();
+        onTestFinished(async () => {
+          await streams.drop(addr); // aged, it would be trimmed by other tests' passes
+          await streams.close();
+        });
+        await streams.configure(addr, { max_msgs: 2000, max_age_s: 60 });
+        await streams.publish(addr, [progress(1)]);
+        await streams.publish(addr, [progress(2)]);
+        clock.advance(30_000);
+        await streams.publish(addr, [progress(3)]);
+        expect(await streams.backend.trimAge()).toBe(0); // 30 s old: kept
+        clock.advance(31_000);
+        expect(await streams.backend.trimAge()).toBe(2); // 61 s old: dropped; 3 is 31 s old
+        clock.advance(60_000);
+        expect(await streams.backend.trimAge()).toBe(0); // 3 is old now, but the newest stays
+        await streams.publish(addr, [progress(4)]);
+        const items = await collect(streams.read(addr), upTo(4));
+        expect(seqs(items)).toEqual(['gap 1-2', 3, 4]);
+      });
     });
 
     describe('fencing by lease epoch', () => {

@@ -2,6 +2,7 @@
  * Every SQL statement on `lro_streams` and `lro_stream_events` (the `pg` progress-stream adapter),
  * one function each.
  */
+import { DEFAULTS } from '../../shared/defaults.js';
 import type { EventBody, HistoryPage, StreamAddress, StreamConfig, StreamEvent } from '../streams/types.js';
 import type { Db } from './operations.js';
 
@@ -32,8 +33,11 @@ export interface AppendOutcome {
  * so the newest event carries it; the same conflict-and-retry keeps the check exact under
  * concurrent writers. Evicts what fell out of each ring and sends one notification per ~7,000 bytes
  * of stream names. Returns an outcome for each item, in input order.
+ *
+ * Events are stamped `now` when given (a pinned clock), else the moment of the write (`clock_timestamp()`).
  */
-export async function streamAppend(db: Db, items: AppendItem[]): Promise<AppendOutcome[]> {
+export async function streamAppend(db: Db, p: { items: AppendItem[]; now?: Date | null }): Promise<AppendOutcome[]> {
+  const { items } = p;
   const { rows } = await db.query<AppendOutcome>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::int[]) WITH ORDINALITY AS i(storage, stream, event, epoch, ord)),
@@ -41,7 +45,7 @@ export async function streamAppend(db: Db, items: AppendItem[]): Promise<AppendO
        -- each stream's newest event: where its seqs continue, and the newest epoch it has seen
        -- (materialized: inlined, the planner looked it up once per item instead of once per stream)
        SELECT c.storage, c.stream, coalesce(l.seq, 0) AS base, coalesce(l.epoch, 0) AS base_epoch,
-              coalesce(cfg.max_msgs, 2000) AS max_msgs
+              coalesce(cfg.max_msgs, $6) AS max_msgs
          FROM (SELECT DISTINCT storage, stream FROM input) c
          LEFT JOIN LATERAL (SELECT e.seq, e.epoch FROM lro_stream_events e WHERE e.storage = c.storage AND e.stream = c.stream
                              ORDER BY e.seq DESC LIMIT 1) l ON true
@@ -54,7 +58,7 @@ export async function streamAppend(db: Db, items: AppendItem[]): Promise<AppendO
               m.base + count(*) FILTER (WHERE m.epoch IS NULL OR m.epoch >= m.mark) OVER w AS seq,
               m.base - m.max_msgs
                 + count(*) FILTER (WHERE m.epoch IS NULL OR m.epoch >= m.mark) OVER (PARTITION BY m.storage, m.stream) AS evict_to
-         FROM (SELECT i.ord, i.storage, i.stream, i.event, i.epoch, n.base, n.max_msgs, clock_timestamp() AS ts,
+         FROM (SELECT i.ord, i.storage, i.stream, i.event, i.epoch, n.base, n.max_msgs, coalesce($5::timestamptz, clock_timestamp()) AS ts,
                       greatest(n.base_epoch, max(i.epoch) OVER (PARTITION BY i.storage, i.stream ORDER BY i.ord)) AS mark
                  FROM input i JOIN newest n USING (storage, stream)) m
        WINDOW w AS (PARTITION BY m.storage, m.stream ORDER BY m.ord)),
@@ -82,7 +86,7 @@ export async function streamAppend(db: Db, items: AppendItem[]): Promise<AppendO
        FROM judged j, (SELECT count(*) FROM notified) k
       ORDER BY j.ord`,
     [items.map((i) => i.storage), items.map((i) => i.stream), items.map((i) => JSON.stringify(i.body)),
-     items.map((i) => i.epoch ?? null)],
+     items.map((i) => i.epoch ?? null), p.now ?? null, DEFAULTS.streamMaxMsgs],
   );
   return rows;
 }

@@ -1,3 +1,5 @@
+import { defaultLogger, type Logger } from '../log.js';
+import type { NatsStreamOptions } from './nats.js';
 import { StreamReader, type ReadOptions } from './reader.js';
 import { validateEvent, type StreamAddress, type StreamBackend, type StreamConfig, type StreamEvent, type StreamItem } from './types.js';
 
@@ -11,9 +13,10 @@ export class ProgressStreams {
   readonly backend: StreamBackend;
   readonly #reader: StreamReader;
 
-  constructor(backend: StreamBackend) {
+  /** @param opts.log where a reader's lost tail is reported. @default defaultLogger() */
+  constructor(backend: StreamBackend, opts: { log?: Logger } = {}) {
     this.backend = backend;
-    this.#reader = new StreamReader(backend);
+    this.#reader = new StreamReader(backend, (opts.log ?? defaultLogger()).child({ component: 'streams', adapter: backend.name }));
   }
 
   /** Validates every event first: one bad event rejects the call and nothing of it is stored. */
@@ -32,6 +35,14 @@ export class ProgressStreams {
     return this.#reader.readBatches(addr, opts);
   }
 
+  /**
+   * Starts the backend's background work (watching its connection). Idempotent; reading starts it
+   * too, so a process that only publishes never needs it.
+   */
+  start(): Promise<void> {
+    return this.backend.start();
+  }
+
   configure(addr: StreamAddress, config: StreamConfig): Promise<void> {
     return this.backend.configure(addr, config);
   }
@@ -40,8 +51,9 @@ export class ProgressStreams {
     return this.backend.drop(addr);
   }
 
+  /** Ends every reader's tail, writes what was published, and closes the backend. Idempotent. */
   async close(): Promise<void> {
-    this.#reader.close();
+    await this.#reader.close();
     await this.backend.close();
   }
 }
@@ -50,8 +62,8 @@ export class ProgressStreams {
  * Streams on NATS JetStream at `url` (the NATS client is loaded only when used); the server drops
  * events older than `maxAgeS` (default 7 days, the retention of finished ops' streams).
  */
-export async function openNatsStreams(url: string, opts: { maxAgeS?: number } = {}): Promise<ProgressStreams> {
+export async function openNatsStreams(url: string, opts: NatsStreamOptions = {}): Promise<ProgressStreams> {
   if (!url.startsWith('nats://')) throw new Error(`LRO_STREAMS must be "pg" or a nats:// URL, not ${JSON.stringify(url)}`);
   const { NatsStreamBackend } = await import('./nats.js');
-  return new ProgressStreams(await NatsStreamBackend.connect(url, opts));
+  return new ProgressStreams(await NatsStreamBackend.connect(url, opts), { log: opts.log });
 }

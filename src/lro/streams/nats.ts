@@ -1,28 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import {
   DeliverPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager,
 } from '@nats-io/jetstream';
+import { retry } from '../../shared/backoff.js';
+import { DEFAULTS, RETRY } from '../../shared/defaults.js';
+import { systemClock, type Clock } from '../clock.js';
+import { defaultLogger, type Logger } from '../log.js';
 import { AppendBatcher, type AppendOutcome, type AppendRequest } from './batcher.js';
 import {
-  DEFAULT_STREAM_CONFIG, StaleEpochError, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend,
-  type StreamConfig, type StreamEvent,
+  EPOCH_HEADER, JS_STREAM, SUBJECTS, apiCode, judge, subjectLast, subjectOf, subjectTrim, type Judged, type SubjectState,
+} from './nats-subjects.js';
+import {
+  DEFAULT_STREAM_CONFIG, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend, type StreamConfig,
+  type StreamEvent,
 } from './types.js';
 
-/** One JetStream stream holds every progress stream; each subject `<storage>.lro.<op_id>` is a ring. */
-export const JS_STREAM = 'LRO_PROGRESS';
-const SUBJECTS = 'persist.*.lro.*';
-const WRONG_LAST_SEQUENCE = 10071;
-/** Header of every message: the newest lease epoch its subject had seen (the fencing high-water mark). */
-const EPOCH_HEADER = 'Lro-Epoch';
-
-interface SubjectState {
-  lastSeq: number;
-  lastStreamSeq: number;
-  /** The newest epoch the subject has seen, from its last message. */
-  epoch: number;
+export interface NatsStreamOptions {
+  /** Events older than this are dropped by the server (stream-wide, on its clock). @default DEFAULTS.retentionS (7 days) */
+  maxAgeS?: number;
+  /** Stamps events and decides `trimAge`. @default systemClock */
+  clock?: Clock;
+  /** Where disconnects and appends retried through them are reported. @default defaultLogger() */
+  log?: Logger;
 }
+
+const WRONG_LAST_SEQUENCE = 10071;
+/** Lost races for a subject's next position in a row before a write backs off like a failure. */
+const MAX_RACES = 60;
 
 /**
  * The `nats` adapter (for scale): JetStream with `max_msgs_per_subject` as the ring. A message holds
@@ -46,71 +51,102 @@ export class NatsStreamBackend implements StreamBackend {
     maxBatch: 200, perStream: true,
   });
   readonly #reconnectListeners = new Set<() => void>();
+  readonly #clock: Clock;
+  readonly #log: Logger;
   /** Tells this writer's messages from another's with the same seqs (msgIDs must differ). */
   readonly #writer = randomUUID().slice(0, 8);
+  /** The watch of the connection's status (reconnects), from `start()` until the connection closes. */
+  #statusLoop: Promise<void> | null = null;
+  #closed: Promise<void> | null = null;
 
-  private constructor(nc: NatsConnection, jsm: JetStreamManager) {
+  private constructor(nc: NatsConnection, jsm: JetStreamManager, opts: NatsStreamOptions) {
     this.#nc = nc;
     this.#jsm = jsm;
     this.#js = jetstream(nc);
-    void (async () => {
-      for await (const s of nc.status()) if (s.type === 'reconnect') this.#reconnectListeners.forEach((fn) => fn());
+    this.#clock = opts.clock ?? systemClock;
+    this.#log = (opts.log ?? defaultLogger()).child({ component: 'streams', adapter: 'nats' });
+  }
+
+  /** Watches the connection for reconnects (after one, live readers catch up from history). Idempotent. */
+  async start(): Promise<void> {
+    this.#statusLoop ??= (async () => {
+      for await (const s of this.#nc.status()) {
+        if (s.type === 'disconnect') this.#log.warn({ server: s.server }, 'NATS disconnected; reconnecting');
+        if (s.type === 'reconnect') {
+          this.#log.info({ server: s.server }, 'NATS reconnected');
+          this.#reconnectListeners.forEach((fn) => fn());
+        }
+      }
     })();
   }
 
-  /** @param opts.maxAgeS events older than this are dropped by the server. @default 7 days */
-  static async connect(url: string, opts: { maxAgeS?: number } = {}): Promise<NatsStreamBackend> {
+  /** Connects and makes sure the JetStream stream exists with `opts.maxAgeS`. */
+  static async connect(url: string, opts: NatsStreamOptions = {}): Promise<NatsStreamBackend> {
     const nc = await connect({ servers: url, name: 'lro', maxReconnectAttempts: -1, reconnectTimeWait: 200 });
     const jsm = await jetstreamManager(nc);
     const config = {
       name: JS_STREAM, subjects: [SUBJECTS], storage: StorageType.File,
       max_msgs_per_subject: DEFAULT_STREAM_CONFIG.max_msgs, duplicate_window: 120_000_000_000,
-      max_age: (opts.maxAgeS ?? 7 * 86_400) * 1_000_000_000,
+      max_age: (opts.maxAgeS ?? DEFAULTS.retentionS) * 1_000_000_000,
     };
     const existing = await jsm.streams.info(JS_STREAM).catch(() => null);
     if (!existing) await jsm.streams.add(config);
     else if (existing.config.max_age !== config.max_age) await jsm.streams.update(JS_STREAM, { ...existing.config, max_age: config.max_age });
-    return new NatsStreamBackend(nc, jsm);
+    return new NatsStreamBackend(nc, jsm, opts);
   }
 
   append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]> {
     return this.#batcher.append(addr, bodies);
   }
 
-  async #write(items: AppendRequest[]): Promise<AppendOutcome[]> {
+  /**
+   * One message for a batch of one subject's events. Retried (same msgID, same seqs) while the server
+   * is away, up to `DEFAULTS.appendGiveUpMs`; a lost race for the subject's next position is not
+   * a failure: the batch is judged again after the other writer's message and sent at once.
+   */
+  #write(items: AppendRequest[]): Promise<AppendOutcome[]> {
     const subject = subjectOf(items[0]!.addr);
-    let state = this.#state.get(subject) ?? (await this.#lastOf(subject)).state;
-    let batch = judge(items, state);
-    for (let attempt = 0; ; attempt++) {
-      if (batch.events.length === 0) return batch.outcomes; // every event refused: nothing to write
-      const msgId = `${subject}:${batch.events[0]!.seq}:${this.#writer}`;
-      try {
-        const h = headers();
-        h.set(EPOCH_HEADER, String(batch.epoch));
-        const ack = await this.#js.publish(subject, JSON.stringify(batch.events), {
-          msgID: msgId, expect: { lastSubjectSequence: state.lastStreamSeq }, timeout: 5000, headers: h,
-        });
-        state = { lastSeq: batch.events.at(-1)!.seq, lastStreamSeq: ack.seq, epoch: batch.epoch };
-        this.#remember(subject, state);
-        const cfg = this.#configs.get(subject);
-        if (cfg && cfg.max_msgs < DEFAULT_STREAM_CONFIG.max_msgs) {
-          await this.#jsm.streams.purge(JS_STREAM, { filter: subject, keep: cfg.max_msgs });
-        }
-        return batch.outcomes;
-      } catch (err) {
-        if (apiCode(err) === WRONG_LAST_SEQUENCE) {
+    let state: SubjectState | undefined = this.#state.get(subject);
+    let batch: Judged | undefined;
+    return retry(async () => {
+      if (!state) state = (await subjectLast(this.#jsm, subject)).state;
+      batch ??= judge(items, state, this.#ts());
+      for (let raced = 0; ; raced++) {
+        if (batch.events.length === 0) return batch.outcomes; // every event refused: nothing to write
+        const msgId = `${subject}:${batch.events[0]!.seq}:${this.#writer}`;
+        try {
+          const h = headers();
+          h.set(EPOCH_HEADER, String(batch.epoch));
+          const ack = await this.#js.publish(subject, JSON.stringify(batch.events), {
+            msgID: msgId, expect: { lastSubjectSequence: state.lastStreamSeq }, timeout: 5000, headers: h,
+          });
+          state = { lastSeq: batch.events.at(-1)!.seq, lastStreamSeq: ack.seq, epoch: batch.epoch };
+          this.#remember(subject, state);
+          const cfg = this.#configs.get(subject);
+          if (cfg && cfg.max_msgs < DEFAULT_STREAM_CONFIG.max_msgs) {
+            await this.#jsm.streams.purge(JS_STREAM, { filter: subject, keep: cfg.max_msgs });
+          }
+          return batch.outcomes;
+        } catch (err) {
+          if (apiCode(err) !== WRONG_LAST_SEQUENCE || raced >= MAX_RACES) throw err;
           // Another writer got there first, or our own message landed but its ack was lost.
-          const last = await this.#lastOf(subject);
+          const last = await subjectLast(this.#jsm, subject);
           state = last.state;
           this.#remember(subject, state);
           if (last.msgId === msgId) return batch.outcomes;
-          batch = judge(items, state);
-          continue;
+          batch = judge(items, state, this.#ts());
         }
-        if (attempt >= 60) throw err;
-        await delay(Math.min(50 * 2 ** attempt, 1000)); // server away (restart): same msgID, same seqs
       }
-    }
+    }, {
+      backoff: RETRY.connection, deadline: Date.now() + DEFAULTS.appendGiveUpMs,
+      onRetry: (err, attempt, delayMs) => this.#log[attempt % 10 === 1 ? 'warn' : 'debug']( // the first and every tenth
+        { err, attempt, delay_ms: delayMs, subject }, 'stream append failed; retrying'),
+    });
+  }
+
+  /** The time events are stamped with: the one clock's. */
+  #ts(): string {
+    return new Date(this.#clock.now()).toISOString();
   }
 
   /**
@@ -123,22 +159,9 @@ export class NatsStreamBackend implements StreamBackend {
     if (this.#state.size > 10_000) this.#state.delete(this.#state.keys().next().value!);
   }
 
-  /** The subject's last stored message: its last event seq, stream seq, epoch and msgID (reads only). */
-  async #lastOf(subject: string): Promise<{ state: SubjectState; msgId: string | null }> {
-    const msg = await this.#jsm.streams.getMessage(JS_STREAM, { last_by_subj: subject }).catch(() => null);
-    if (!msg) return { state: { lastSeq: 0, lastStreamSeq: 0, epoch: 0 }, msgId: null };
-    return {
-      state: {
-        lastSeq: msg.json<StreamEvent[]>().at(-1)?.seq ?? 0, lastStreamSeq: msg.seq,
-        epoch: Number(msg.header?.get(EPOCH_HEADER) || 0),
-      },
-      msgId: msg.header?.get('Nats-Msg-Id') ?? null,
-    };
-  }
-
   async history(addr: StreamAddress, fromSeq: number, limit: number): Promise<HistoryPage> {
     const subject = subjectOf(addr);
-    const { state: last } = await this.#lastOf(subject);
+    const { state: last } = await subjectLast(this.#jsm, subject);
     if (last.lastStreamSeq === 0) return { events: [], first_seq: null, last_seq: 0 };
     const page: HistoryPage = { events: [], first_seq: null, last_seq: last.lastSeq };
     if (fromSeq > last.lastSeq) return page;
@@ -161,6 +184,7 @@ export class NatsStreamBackend implements StreamBackend {
    * runs at the start and after every reconnect; either way nothing is skipped or repeated.
    */
   async *follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncGenerator<StreamEvent[]> {
+    await this.start();
     const sub = this.#nc.subscribe(subjectOf(addr));
     const queue: StreamEvent[][] = [];
     let catchUp = true;
@@ -169,7 +193,7 @@ export class NatsStreamBackend implements StreamBackend {
     const onReconnect = () => { catchUp = true; poke(); };
     this.#reconnectListeners.add(onReconnect);
     signal.addEventListener('abort', poke, { once: true });
-    void (async () => {
+    const receiving = (async () => {
       for await (const m of sub) {
         queue.push(m.json<StreamEvent[]>());
         poke();
@@ -207,6 +231,7 @@ export class NatsStreamBackend implements StreamBackend {
       signal.removeEventListener('abort', poke);
       this.#reconnectListeners.delete(onReconnect);
       sub.unsubscribe();
+      await receiving.catch(() => {}); // the subscription's end (a closed connection) is the follow's end too
     }
   }
 
@@ -214,9 +239,19 @@ export class NatsStreamBackend implements StreamBackend {
     this.#configs.set(subjectOf(addr), config);
   }
 
-  /** JetStream applies `max_age` itself, stream-wide (set when the stream is created). */
-  async trimAge(): Promise<number> {
-    return 0;
+  /**
+   * Drops events older than their stream's `max_age_s` as of `now` (default: the clock's time),
+   * keeping each stream's newest message so seqs go on; returns how many. Streams configured through
+   * this backend only (their config lives in this process, as for `max_msgs`); the stream-wide
+   * `max_age` is applied by the server itself, on its own clock.
+   */
+  async trimAge(now?: Date): Promise<number> {
+    const at = now?.getTime() ?? this.#clock.now();
+    let dropped = 0;
+    for (const [subject, cfg] of this.#configs) {
+      if (cfg.max_age_s !== undefined) dropped += await subjectTrim(this.#js, this.#jsm, subject, at - cfg.max_age_s * 1000);
+    }
+    return dropped;
   }
 
   async drop(addr: StreamAddress): Promise<void> {
@@ -226,33 +261,13 @@ export class NatsStreamBackend implements StreamBackend {
     this.#configs.delete(subject);
   }
 
-  async close(): Promise<void> {
-    await this.#batcher.drain();
-    await this.#nc.drain().catch(() => this.#nc.close());
+  /** Writes what was appended, closes the connection and waits for the status watch to end. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#batcher.drain();
+      await this.#nc.drain().catch(() => this.#nc.close());
+      await this.#statusLoop;
+    })();
+    return this.#closed;
   }
-}
-
-const subjectOf = (addr: StreamAddress) => `${addr.storage}.${addr.name}`;
-
-/**
- * Numbers the events of a write after the subject's last seq, refusing those whose epoch is older
- * than the subject's (raised by earlier events of the same write). `epoch` is the mark to store.
- */
-function judge(items: AppendRequest[], state: SubjectState): { events: StreamEvent[]; outcomes: AppendOutcome[]; epoch: number } {
-  const ts = new Date().toISOString();
-  const events: StreamEvent[] = [];
-  let epoch = state.epoch;
-  const outcomes = items.map(({ addr, body }): AppendOutcome => {
-    if (addr.epoch !== undefined && addr.epoch < epoch) return new StaleEpochError(addr, epoch);
-    epoch = Math.max(epoch, addr.epoch ?? 0);
-    const event = { ...body, seq: state.lastSeq + 1 + events.length, ts } as StreamEvent;
-    events.push(event);
-    return event;
-  });
-  return { events, outcomes, epoch };
-}
-
-function apiCode(err: unknown): number | undefined {
-  const e = err as { api_error?: { err_code?: number }; code?: unknown };
-  return e?.api_error?.err_code ?? (typeof e?.code === 'number' ? e.code : undefined);
 }

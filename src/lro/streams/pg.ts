@@ -1,10 +1,17 @@
 import pg from 'pg';
+import { retry } from '../../shared/backoff.js';
+import { RETRY } from '../../shared/defaults.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { PgListener } from '../listener.js';
+import { defaultLogger, type Logger } from '../log.js';
 import * as sql from '../sql/stream-events.js';
 import { AppendBatcher } from './batcher.js';
 import {
   StaleEpochError, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend, type StreamConfig, type StreamEvent,
 } from './types.js';
+
+/** Tries of one append that keeps losing races with other writers to the same streams. */
+const CONFLICT_TRIES = 21;
 
 /** Events per live read: more than a default ring, so a tail that lags a ring behind catches up in one read. */
 const READ_PAGE = 5000;
@@ -21,8 +28,11 @@ export class PgStreamBackend implements StreamBackend {
   /** Appends commit without waiting for the WAL flush: see the constructor. */
   readonly #appendDb: pg.Pool;
   readonly #listener: PgListener;
+  readonly #clock: Clock;
   readonly #watchers = new Map<string, Set<() => void>>();
   readonly #batcher: AppendBatcher;
+  #listening = false;
+  #closed: Promise<void> | null = null;
   #onNotify = (channel: string, payload: string) => {
     if (channel !== 'lro_stream') return;
     for (const key of payload.split(',')) this.#watchers.get(key)?.forEach((fn) => fn());
@@ -35,26 +45,45 @@ export class PgStreamBackend implements StreamBackend {
    *   (the WAL writer flushes within ~200 ms). Progress is best effort by design; the op row, written
    *   through the main pool, stays fully durable. A database crash can lose the last fraction of a
    *   second of events, never a state change of the op itself.
+   * @param opts.clock stamps events (`sqlNow()`: undefined lets the database's clock do it) and decides `trimAge`. @default systemClock
+   * @param opts.log where the append pool's lost idle connections are reported. @default defaultLogger()
    */
-  constructor(opts: { db: pg.Pool; listener: PgListener; connectionString?: string }) {
+  constructor(opts: { db: pg.Pool; listener: PgListener; connectionString?: string; clock?: Clock; log?: Logger }) {
     this.#db = opts.db;
     this.#appendDb = opts.connectionString
       ? new pg.Pool({ connectionString: opts.connectionString, max: 2, application_name: 'lro-streams', options: '-c synchronous_commit=off' })
       : opts.db;
-    this.#appendDb.on('error', () => {});
+    if (this.#appendDb !== opts.db) {
+      // An idle connection that died: the pool drops it and the next append opens another.
+      const log = (opts.log ?? defaultLogger()).child({ component: 'streams', adapter: 'pg' });
+      this.#appendDb.on('error', (err) => log.warn({ err }, 'stream append connection lost'));
+    }
     this.#listener = opts.listener;
-    this.#listener.on('notification', this.#onNotify);
-    this.#listener.on('connected', this.#onConnected);
+    this.#clock = opts.clock ?? systemClock;
     // One queue for every stream: appends to many streams (e.g. the summaries of a claimed batch)
     // go to Postgres in one statement.
     this.#batcher = new AppendBatcher(async (items) => {
-      const rows = await retryConflict(() => sql.streamAppend(this.#appendDb, items.map((i) => ({
-        storage: i.addr.storage, stream: i.addr.name, body: i.body, epoch: i.addr.epoch,
-      }))));
+      const rows = await retryConflict(() => sql.streamAppend(this.#appendDb, {
+        items: items.map((i) => ({ storage: i.addr.storage, stream: i.addr.name, body: i.body, epoch: i.addr.epoch })),
+        now: this.#clock.sqlNow(),
+      }));
       return rows.map((r, i) => (r.seq === null
         ? new StaleEpochError(items[i]!.addr, r.epoch)
         : ({ ...items[i]!.body, seq: r.seq, ts: r.ts }) as StreamEvent));
     }, { maxBatch: 1000, perStream: false, lingerMs: 5 });
+  }
+
+  /**
+   * Hears the listener's stream notifications and starts the listener (shared: its owner stops it).
+   * Idempotent; resolves once the listener listens.
+   */
+  start(): Promise<void> {
+    if (!this.#listening) {
+      this.#listener.on('notification', this.#onNotify);
+      this.#listener.on('connected', this.#onConnected);
+      this.#listening = true;
+    }
+    return this.#listener.start();
   }
 
   append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]> {
@@ -79,7 +108,7 @@ export class PgStreamBackend implements StreamBackend {
     const onAbort = () => wake?.();
     signal.addEventListener('abort', onAbort);
     try {
-      await this.#listener.start();
+      await this.start();
       let cursor = fromSeq;
       while (!signal.aborted) {
         if (!changed) await new Promise<void>((r) => { wake = r; });
@@ -109,15 +138,21 @@ export class PgStreamBackend implements StreamBackend {
     return sql.streamDrop(this.#db, addr);
   }
 
+  /** @param now the time to judge ages at. @default the clock's (the database's `now()` in production) */
   trimAge(now?: Date): Promise<number> {
-    return sql.streamTrimAge(this.#db, { now });
+    return sql.streamTrimAge(this.#db, { now: now ?? this.#clock.sqlNow() });
   }
 
-  async close(): Promise<void> {
-    await this.#batcher.drain();
-    this.#listener.off('notification', this.#onNotify);
-    this.#listener.off('connected', this.#onConnected);
-    if (this.#appendDb !== this.#db) await this.#appendDb.end();
+  /** Writes what was appended, stops hearing the listener and ends the append pool. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#batcher.drain();
+      this.#listener.off('notification', this.#onNotify);
+      this.#listener.off('connected', this.#onConnected);
+      this.#listening = false;
+      if (this.#appendDb !== this.#db) await this.#appendDb.end();
+    })();
+    return this.#closed;
   }
 }
 
@@ -125,13 +160,9 @@ export class PgStreamBackend implements StreamBackend {
  * Another writer appended to one of the same streams at the same time (unique violation), or two
  * writers deadlocked on each other's new rows: the statement did nothing; run it again.
  */
-async function retryConflict<T>(fn: () => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if ((code !== '40P01' && code !== '23505') || i >= 20) throw err;
-    }
-  }
+const isConflict = (err: unknown) => ['40P01', '23505'].includes((err as { code?: string }).code ?? '');
+
+/** Runs an append again after a lost race (up to `CONFLICT_TRIES` times); any other error is thrown at once. */
+function retryConflict<T>(fn: () => Promise<T>): Promise<T> {
+  return retry(fn, { backoff: RETRY.conflict, tries: CONFLICT_TRIES, fatal: (err) => !isConflict(err) });
 }

@@ -1,4 +1,6 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { retry } from '../../shared/backoff.js';
+import { RETRY } from '../../shared/defaults.js';
+import type { Logger } from '../log.js';
 import type { HistoryPage, StreamAddress, StreamBackend, StreamEvent, StreamItem } from './types.js';
 
 const PAGE = 1000;
@@ -53,33 +55,71 @@ class Subscriber {
 /** Events the tail keeps in memory for readers catching up (so a herd of them does not hit storage). */
 const RECENT = 10_000;
 
-/** One live feed per stream per process, fanned out to every local reader. */
+/**
+ * One live feed per stream per process, fanned out to every local reader. `start()` begins following
+ * the backend; `stop()` ends it and waits for the follow to wind down.
+ */
 class Tail {
   readonly subs = new Set<Subscriber>();
+  readonly #backend: StreamBackend;
+  readonly #addr: StreamAddress;
+  readonly #log: Logger;
   readonly #ac = new AbortController();
+  #lastSeq: number;
+  #running: Promise<void> | null = null;
   #recent: StreamEvent[][] = [];
   #recentCount = 0;
-  constructor(backend: StreamBackend, addr: StreamAddress, lastSeq: number) {
-    void (async () => {
-      let retryMs = 50;
-      while (!this.#ac.signal.aborted) {
-        try {
-          for await (const batch of backend.follow(addr, lastSeq + 1, this.#ac.signal)) {
-            if (batch.length === 0) continue;
-            lastSeq = batch.at(-1)!.seq;
-            retryMs = 50;
-            this.#remember(batch);
-            for (const s of this.subs) s.push(batch);
-          }
-        } catch {
-          await delay(retryMs).catch(() => {});
-          retryMs = Math.min(retryMs * 2, 2000);
-        }
-      }
-    })();
+
+  constructor(backend: StreamBackend, addr: StreamAddress, lastSeq: number, log: Logger) {
+    this.#backend = backend;
+    this.#addr = addr;
+    this.#log = log;
+    this.#lastSeq = lastSeq;
   }
-  stop(): void {
+
+  /** Starts following the stream after `lastSeq`. Idempotent. */
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  /** Ends the follow and waits for it. Idempotent. */
+  async stop(): Promise<void> {
     this.#ac.abort();
+    await this.#running;
+  }
+
+  /**
+   * Follows until stopped: a follow that fails (its storage away) is retried with backoff, from the
+   * event after the last one delivered. One that delivered events before failing starts the backoff
+   * again from its base.
+   */
+  async #run(): Promise<void> {
+    const signal = this.#ac.signal;
+    while (!signal.aborted) {
+      await retry(() => this.#follow(signal), {
+        backoff: RETRY.connection, signal,
+        // The first failure and every tenth: a long outage is heard without a line per reader per retry.
+        onRetry: (err, attempt, delayMs) => this.#log[attempt % 10 === 1 ? 'warn' : 'debug'](
+          { err, attempt, delay_ms: delayMs, stream: this.#addr.name }, 'stream tail lost; following again'),
+      }).catch(() => {}); // ends only when stopped
+    }
+  }
+
+  /** One follow of the backend; resolves when it ends after delivering events (or when stopped). */
+  async #follow(signal: AbortSignal): Promise<void> {
+    let delivered = false;
+    try {
+      for await (const batch of this.#backend.follow(this.#addr, this.#lastSeq + 1, signal)) {
+        if (batch.length === 0) continue;
+        delivered = true;
+        this.#lastSeq = batch.at(-1)!.seq;
+        this.#remember(batch);
+        for (const s of this.subs) s.push(batch);
+      }
+    } catch (err) {
+      if (!delivered) throw err;
+      this.#log.warn({ err, stream: this.#addr.name }, 'stream tail lost; following again');
+    }
   }
 
   #remember(batch: StreamEvent[]): void {
@@ -120,12 +160,16 @@ export interface ReadOptions {
  */
 export class StreamReader {
   readonly #backend: StreamBackend;
+  readonly #log: Logger;
   readonly #tails = new Map<string, Promise<Tail>>();
   /** History reads in flight: readers at the same place share one (a herd of readers is one query). */
   readonly #reads = new Map<string, Promise<HistoryPage>>();
+  /** Tails whose last reader left, still winding down (`close()` waits for them). */
+  readonly #stopping = new Set<Promise<void>>();
 
-  constructor(backend: StreamBackend) {
+  constructor(backend: StreamBackend, log: Logger) {
     this.#backend = backend;
+    this.#log = log;
   }
 
   /** Items one at a time. */
@@ -136,7 +180,8 @@ export class StreamReader {
   /** Items in the batches they arrive in (cheaper for a reader that writes them out together). */
   async *readBatches(addr: StreamAddress, opts: ReadOptions = {}): AsyncGenerator<StreamItem[]> {
     const key = `${addr.storage} ${addr.name}`;
-    const tail = await this.#tail(key, addr);
+    const pending = this.#tail(key, addr);
+    const tail = await pending;
     const sub = new Subscriber(opts.maxQueue ?? 10_000);
     tail.subs.add(sub);
     let cursor = Math.max(1, opts.fromSeq ?? 1);
@@ -196,8 +241,8 @@ export class StreamReader {
     } finally {
       tail.subs.delete(sub);
       if (tail.subs.size === 0) {
-        this.#tails.delete(key);
-        tail.stop();
+        if (this.#tails.get(key) === pending) this.#tails.delete(key); // (not a newer tail, after a close)
+        this.#stop(tail);
       }
     }
   }
@@ -215,15 +260,27 @@ export class StreamReader {
   #tail(key: string, addr: StreamAddress): Promise<Tail> {
     let t = this.#tails.get(key);
     if (!t) {
-      t = this.#backend.history(addr, Number.MAX_SAFE_INTEGER, 1).then((page) => new Tail(this.#backend, addr, page.last_seq));
+      t = this.#backend.history(addr, Number.MAX_SAFE_INTEGER, 1).then((page) => {
+        const tail = new Tail(this.#backend, addr, page.last_seq, this.#log);
+        tail.start();
+        return tail;
+      });
       this.#tails.set(key, t);
       t.catch(() => this.#tails.delete(key));
     }
     return t;
   }
 
-  close(): void {
-    for (const t of this.#tails.values()) void t.then((tail) => tail.stop(), () => {});
+  #stop(tail: Tail): void {
+    const stopping = tail.stop().finally(() => this.#stopping.delete(stopping));
+    this.#stopping.add(stopping);
+  }
+
+  /** Stops every tail and waits for them to wind down. Idempotent. */
+  async close(): Promise<void> {
+    const pending = [...this.#tails.values()];
     this.#tails.clear();
+    for (const t of await Promise.allSettled(pending)) if (t.status === 'fulfilled') this.#stop(t.value);
+    await Promise.all(this.#stopping);
   }
 }

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { LroError, PayloadTooLargeError } from '../errors.js';
 import { assertStorable, jsonSize, parseOrThrow, text } from '../schemas.js';
+import { DEFAULTS } from '../../shared/defaults.js';
+import { LEVELS, type EventBody, type ProgressBody, type StreamEvent, type SummaryBody } from '../../shared/events.js';
 import type { Scope } from '../../shared/operation.js';
+
+export { LEVELS };
+export type { EventBody, ProgressBody, StreamEvent, StreamItem, SummaryBody } from '../../shared/events.js';
 
 /** Where a stream lives: `storage` is the scope's (`persist.project-<id>`, …), `name` is `lro.<op_id>`. */
 export interface StreamAddress {
@@ -23,7 +28,6 @@ export class StaleEpochError extends LroError {
   }
 }
 
-export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const MAX_EVENT_BYTES = 64 * 1024;
 
 const count = z.strictObject({
@@ -33,6 +37,7 @@ const count = z.strictObject({
   weight: z.number().finite().positive().max(1000).optional(),
 });
 
+/** A `progress` body (`ProgressBody`, shared with the browser: the two are checked to match below). */
 export const ProgressBodySchema = z.strictObject({
   type: z.literal('progress'),
   phase: text({ min: 1, max: 100 }),
@@ -45,24 +50,29 @@ export const ProgressBodySchema = z.strictObject({
   eta_s: z.number().finite().optional(),
 });
 
+/** A `summary` body: the server builds it (`summaryOf`); only its being an object is checked. */
 export const SummaryBodySchema = z.strictObject({ type: z.literal('summary'), summary: z.record(z.string(), z.unknown()) });
 
 export const EventBodySchema = z.discriminatedUnion('type', [ProgressBodySchema, SummaryBodySchema]);
-export type EventBody = z.output<typeof EventBodySchema>;
 
-/** An event as stored and delivered: the body plus its place in the stream. */
-export type StreamEvent = EventBody & { seq: number; ts: string };
-
-/** What a reader gets: events in seq order, or word that events were evicted before it read them. */
-export type StreamItem = StreamEvent | { type: 'gap'; from_seq: number; to_seq: number };
+// The schemas accept exactly the shared shapes: a change to either side that the other lacks fails to compile.
+type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Each assignable to the other, with the same keys (mutual assignability alone lets an optional key differ). */
+type Same<A, B> = Mutual<A, B> extends true ? Mutual<keyof A, keyof B> : false;
+const shapesMatch: [
+  Same<z.output<typeof ProgressBodySchema>, ProgressBody>,
+  Same<z.output<typeof SummaryBodySchema>, SummaryBody>,
+  Same<z.output<typeof EventBodySchema>, EventBody>,
+] = [true, true, true];
+void shapesMatch;
 
 export interface StreamConfig {
-  /** Events kept per stream (a ring). @default 2000 */
+  /** Events kept per stream (a ring). @default DEFAULTS.streamMaxMsgs (2000) */
   max_msgs: number;
   /** Seconds an event is kept. @default none */
   max_age_s?: number;
 }
-export const DEFAULT_STREAM_CONFIG: StreamConfig = { max_msgs: 2000 };
+export const DEFAULT_STREAM_CONFIG: StreamConfig = { max_msgs: DEFAULTS.streamMaxMsgs };
 
 /** A page of stored history: `first_seq` is its first event's seq (null when empty), `last_seq` the stream's newest. */
 export interface HistoryPage {
@@ -78,6 +88,11 @@ export interface HistoryPage {
 export interface StreamBackend {
   readonly name: 'pg' | 'nats';
   /**
+   * Starts the background work live reads need (pg: hearing the listener's notifications; nats:
+   * watching the connection for reconnects). Idempotent; `follow` calls it, nothing else must.
+   */
+  start(): Promise<void>;
+  /**
    * Appends events in order and returns them with their seqs (contiguous per stream).
    * @throws StaleEpochError when `addr.epoch` is older than the newest epoch the stream has seen
    */
@@ -90,6 +105,7 @@ export interface StreamBackend {
   /** Drops events older than their stream's `max_age_s` (a maintenance pass); returns how many. */
   trimAge(now?: Date): Promise<number>;
   drop(addr: StreamAddress): Promise<void>;
+  /** Writes what was appended, stops what `start` began and waits for it. Idempotent. */
   close(): Promise<void>;
 }
 

@@ -1,0 +1,93 @@
+/**
+ * The subjects of the `nats` adapter: one JetStream stream (`LRO_PROGRESS`) holds every progress
+ * stream, each a subject `<storage>.lro.<op_id>` whose messages are batches of events. How a write is
+ * numbered and fenced, and the reads and purges of one subject.
+ */
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { AppendOutcome, AppendRequest } from './batcher.js';
+import { StaleEpochError, type StreamAddress, type StreamEvent } from './types.js';
+
+export const JS_STREAM = 'LRO_PROGRESS';
+export const SUBJECTS = 'persist.*.lro.*';
+/** Header of every message: the newest lease epoch its subject had seen (the fencing high-water mark). */
+export const EPOCH_HEADER = 'Lro-Epoch';
+
+/** Where a subject's next write goes. */
+export interface SubjectState {
+  lastSeq: number;
+  lastStreamSeq: number;
+  /** The newest epoch the subject has seen, from its last message. */
+  epoch: number;
+}
+
+export const subjectOf = (addr: StreamAddress) => `${addr.storage}.${addr.name}`;
+
+/** The subject's last stored message: its last event seq, stream seq, epoch and msgID (reads only). */
+export async function subjectLast(jsm: JetStreamManager, subject: string): Promise<{ state: SubjectState; msgId: string | null }> {
+  const msg = await jsm.streams.getMessage(JS_STREAM, { last_by_subj: subject }); // null: no message yet
+  if (!msg) return { state: { lastSeq: 0, lastStreamSeq: 0, epoch: 0 }, msgId: null };
+  return {
+    state: {
+      lastSeq: msg.json<StreamEvent[]>().at(-1)?.seq ?? 0, lastStreamSeq: msg.seq,
+      epoch: Number(msg.header?.get(EPOCH_HEADER) || 0),
+    },
+    msgId: msg.header?.get('Nats-Msg-Id') ?? null,
+  };
+}
+
+/**
+ * Purges a subject's messages stamped before `cutoff` (ms since the epoch), up to but not including
+ * its last one (where seqs go on). Returns how many events went.
+ */
+export async function subjectTrim(js: JetStreamClient, jsm: JetStreamManager, subject: string, cutoff: number): Promise<number> {
+  const { state: last } = await subjectLast(jsm, subject);
+  if (last.lastStreamSeq === 0) return 0;
+  let keepFrom = 0;
+  let dropped = 0;
+  const consumer = await js.consumers.get(JS_STREAM, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
+  try {
+    const messages = await consumer.fetch({ max_messages: 10_000, expires: 5000 });
+    for await (const m of messages) {
+      const events = m.json<StreamEvent[]>();
+      // A message's events share one stamp; seqs and stamps grow together.
+      if (m.seq >= last.lastStreamSeq || Date.parse(events[0]?.ts ?? '') >= cutoff) break;
+      dropped += events.length;
+      keepFrom = m.seq + 1;
+      if (m.info.pending === 0) break;
+    }
+  } finally {
+    await consumer.delete().catch(() => {});
+  }
+  if (keepFrom > 0) await jsm.streams.purge(JS_STREAM, { filter: subject, seq: keepFrom });
+  return dropped;
+}
+
+/** A write judged: the events to store (numbered), each request's outcome, and the epoch mark to store. */
+export interface Judged {
+  events: StreamEvent[];
+  outcomes: AppendOutcome[];
+  epoch: number;
+}
+
+/**
+ * Numbers the events of a write after the subject's last seq, stamped `ts`, refusing those whose
+ * epoch is older than the subject's (raised by earlier events of the same write).
+ */
+export function judge(items: AppendRequest[], state: SubjectState, ts: string): Judged {
+  const events: StreamEvent[] = [];
+  let epoch = state.epoch;
+  const outcomes = items.map(({ addr, body }): AppendOutcome => {
+    if (addr.epoch !== undefined && addr.epoch < epoch) return new StaleEpochError(addr, epoch);
+    epoch = Math.max(epoch, addr.epoch ?? 0);
+    const event = { ...body, seq: state.lastSeq + 1 + events.length, ts } as StreamEvent;
+    events.push(event);
+    return event;
+  });
+  return { events, outcomes, epoch };
+}
+
+/** The JetStream API error code of `err`, if it has one. */
+export function apiCode(err: unknown): number | undefined {
+  const e = err as { api_error?: { err_code?: number }; code?: unknown };
+  return e?.api_error?.err_code ?? (typeof e?.code === 'number' ? e.code : undefined);
+}
