@@ -83,8 +83,11 @@ export class Lro {
     // An idle client whose server connection died: the pool drops it; nothing to crash over.
     this.db.on('error', () => {});
     this.kinds = opts.kinds ?? defaultKinds();
-    this.listener = new PgListener({ connectionString: opts.connectionString, applicationName: `${applicationName}-listen` });
-    this.streams = opts.streams ?? new ProgressStreams(new PgStreamBackend({ db: this.db, listener: this.listener, connectionString: opts.connectionString }));
+    this.listener = new PgListener({ connectionString: opts.connectionString, applicationName: `${applicationName}-listen`, log: this.log });
+    const pgStreams = () => new PgStreamBackend({
+      db: this.db, listener: this.listener, connectionString: opts.connectionString, clock: this.clock, log: this.log,
+    });
+    this.streams = opts.streams ?? new ProgressStreams(pgStreams(), { log: this.log });
     this.events = opts.events === false ? undefined : new OpEvents(this.streams, { log: this.log });
     this.#opts = opts;
     this.store = new OperationStore({ db: this.db, kinds: this.kinds, defaultLeaseS: opts.leaseS, events: this.events,
@@ -98,7 +101,8 @@ export class Lro {
    */
   static async open(opts: LroOptions & { streamsSpec?: string }): Promise<Lro> {
     if (!opts.streamsSpec || opts.streamsSpec === 'pg') return new Lro(opts);
-    return new Lro({ ...opts, streams: await openNatsStreams(opts.streamsSpec, defined({ maxAgeS: opts.retentionS })) });
+    const streams = await openNatsStreams(opts.streamsSpec, defined({ maxAgeS: opts.retentionS, clock: opts.clock, log: opts.log }));
+    return new Lro({ ...opts, streams });
   }
 
   /** Every worker pool this Lro built (running or not). */
