@@ -8,10 +8,14 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { median } from './lib.js';
 
-const { values: args } = parseArgs({ options: {
-  base: { type: 'string' }, rounds: { type: 'string', default: '3' }, only: { type: 'string', default: 'lro' },
-  jobs: { type: 'string', default: '20000' },
-} });
+const { values: args } = parseArgs({
+  options: {
+    base: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    only: { type: 'string', default: 'lro' },
+    jobs: { type: 'string', default: '20000' },
+  },
+});
 if (!args.base) throw new Error('--base <dir> is required');
 const dirs = { base: args.base, this: process.cwd() };
 const rates: Record<keyof typeof dirs, number[]> = { base: [], this: [] };
@@ -20,8 +24,11 @@ for (let round = 1; round <= Number(args.rounds); round++) {
   // Alternate which goes first, so neither always runs on the warmer (or busier) half of a round.
   const order = (round % 2 ? ['base', 'this'] : ['this', 'base']) as (keyof typeof dirs)[];
   for (const which of order) {
-    const out = execFileSync('npx', ['tsx', 'bench/queue.ts', '--rounds', '1', '--only', args.only, '--jobs', args.jobs],
-      { cwd: dirs[which], encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync('npx', ['tsx', 'bench/queue.ts', '--rounds', '1', '--only', args.only, '--jobs', args.jobs], {
+      cwd: dirs[which],
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const row = out.split('\n').find((l) => l.startsWith('| lro'));
     const rate = Number(row?.split('|')[2]);
     if (!Number.isFinite(rate)) throw new Error(`no throughput in the output of ${which}:\n${out}`);

@@ -11,13 +11,21 @@ import { Lro } from '../src/app/lro.js';
 import { KindRegistry } from '../src/lro/kinds.js';
 import { freshDatabase } from './lib.js';
 
-const { values: args } = parseArgs({ options: {
-  backlog: { type: 'string', default: '5000' }, concurrency: { type: 'string', default: '10' }, ms: { type: 'string', default: '100' },
-} });
-const BACKLOG = Number(args.backlog), CONC = Number(args.concurrency), MS = Number(args.ms);
+const { values: args } = parseArgs({
+  options: {
+    backlog: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '10' },
+    ms: { type: 'string', default: '100' },
+  },
+});
+const BACKLOG = Number(args.backlog),
+  CONC = Number(args.concurrency),
+  MS = Number(args.ms);
 
 const kinds = new KindRegistry().register({
-  name: 'work', input: z.object({}), result: z.null(),
+  name: 'work',
+  input: z.object({}),
+  result: z.null(),
   async run({ signal }) {
     await delay(MS, undefined, { signal }); // the op's own work, not a wait for an event
     return null;
@@ -28,7 +36,10 @@ const db = await freshDatabase('fairness');
 try {
   await migrate(db.url);
   const lro = new Lro({ connectionString: db.url, kinds, poolSize: 20 });
-  const a = await lro.store.createMany(Array.from({ length: BACKLOG }, () => request), { createdBy: 'account-a' });
+  const a = await lro.store.createMany(
+    Array.from({ length: BACKLOG }, () => request),
+    { createdBy: 'account-a' },
+  );
   await lro.workerPool({ concurrency: CONC }).start();
   await lro.wait(a[0]!, 60_000);
   const [b] = await lro.store.createMany([request], { createdBy: 'account-b' });

@@ -14,14 +14,20 @@ import { migrate } from '../src/db/migrate.js';
 import { Lro, defaultKinds } from '../src/app/lro.js';
 import { freshDatabase, machineContext, percentile } from './lib.js';
 
-const { values: args } = parseArgs({ options: {
-  clients: { type: 'string', default: '50' }, creates: { type: 'string', default: '10000' },
-  waits: { type: 'string', default: '200' }, sse: { type: 'string', default: '500' },
-} });
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '50' },
+    creates: { type: 'string', default: '10000' },
+    waits: { type: 'string', default: '200' },
+    sse: { type: 'string', default: '500' },
+  },
+});
 const ADMIN = 'bench-admin-token-0123456789';
 const finishedAt = new Map<string, number>();
 const kinds = defaultKinds().register({
-  name: 'quick', input: z.object({}), result: z.null(),
+  name: 'quick',
+  input: z.object({}),
+  result: z.null(),
   async run({ op }) {
     finishedAt.set(op.op_id, performance.now());
     return null;
@@ -39,8 +45,17 @@ const hub = { type: 'hub' as const };
 
 // 1. Creates: C clients (in a process of their own) in a loop until N ops exist (no workers yet, so
 // only the API and the insert count).
-const N = Number(args.creates), C = Number(args.clients);
-const load = await promisify(execFile)(process.execPath, ['--import', 'tsx', new URL('./http-load.ts', import.meta.url).pathname, base, ADMIN, String(N), String(C)]);
+const N = Number(args.creates),
+  C = Number(args.clients);
+const load = await promisify(execFile)(process.execPath, [
+  '--import',
+  'tsx',
+  new URL('./http-load.ts', import.meta.url).pathname,
+  base,
+  ADMIN,
+  String(N),
+  String(C),
+]);
 const createRate = JSON.parse(load.stdout).rate as number;
 await lro.db.query(`UPDATE long_running_operations SET status = 'canceled', finished_at = now(),
   error = '{"code":"canceled","message":"bench"}' WHERE status = 'queued'`);
@@ -65,25 +80,33 @@ const delays: number[] = [];
 let complete = 0;
 let connected = 0;
 let allConnected!: () => void;
-const ready = new Promise<void>((r) => { allConnected = r; });
-const watching = Promise.all(Array.from({ length: S }, async () => {
-  for await (const e of admin.watch(op.op_id)) {
-    if (e.event === 'summary' && e.data.summary.status === 'queued' && ++connected === S) allConnected();
-    if (e.event === 'progress') delays.push(Date.now() - Date.parse(e.data.ts));
-    if (e.event === 'summary' && e.data.summary.status === 'succeeded') complete++;
-  }
-}));
+const ready = new Promise<void>((r) => {
+  allConnected = r;
+});
+const watching = Promise.all(
+  Array.from({ length: S }, async () => {
+    for await (const e of admin.watch(op.op_id)) {
+      if (e.event === 'summary' && e.data.summary.status === 'queued' && ++connected === S) allConnected();
+      if (e.event === 'progress') delays.push(Date.now() - Date.parse(e.data.ts));
+      if (e.event === 'summary' && e.data.summary.status === 'succeeded') complete++;
+    }
+  }),
+);
 await ready;
 await lro.workerPool({ routing: [`host:${hostId}`], ownerType: 'host', concurrency: 1 }).start();
 await watching;
 
 console.log(`Machine: ${await machineContext()}`);
-console.log('Hub and workers in one process; the create load from a second process, the wait and SSE clients in the hub\'s; loopback.\n');
+console.log("Hub and workers in one process; the create load from a second process, the wait and SSE clients in the hub's; loopback.\n");
 console.log('| measure | result | goal |');
 console.log('|---|---|---|');
 console.log(`| creates/s, ${C} concurrent clients, ${N} ops | ${createRate.toFixed(0)} | ≥ 2,000 |`);
-console.log(`| wait wake-up after completion, p50 / p99 (${wakeups.length} ops) | ${percentile(wakeups, 50).toFixed(1)} ms / ${percentile(wakeups, 99).toFixed(1)} ms | p50 ≤ 10 ms |`);
-console.log(`| SSE delivery, ${S} clients on one op, p50 / p99 (${delays.length} deliveries, ${complete}/${S} saw the end) | ${percentile(delays, 50).toFixed(1)} ms / ${percentile(delays, 99).toFixed(1)} ms | p99 ≤ 100 ms |`);
+console.log(
+  `| wait wake-up after completion, p50 / p99 (${wakeups.length} ops) | ${percentile(wakeups, 50).toFixed(1)} ms / ${percentile(wakeups, 99).toFixed(1)} ms | p50 ≤ 10 ms |`,
+);
+console.log(
+  `| SSE delivery, ${S} clients on one op, p50 / p99 (${delays.length} deliveries, ${complete}/${S} saw the end) | ${percentile(delays, 50).toFixed(1)} ms / ${percentile(delays, 99).toFixed(1)} ms | p99 ≤ 100 ms |`,
+);
 await app.close();
 await lro.close();
 await db.drop();

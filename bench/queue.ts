@@ -12,14 +12,22 @@ import { lroSystem } from './systems/lro.js';
 import { pgBossSystem } from './systems/pgboss.js';
 import type { QueueSystem } from './systems/types.js';
 
-const { values: args } = parseArgs({ options: {
-  rounds: { type: 'string', default: '3' }, jobs: { type: 'string', default: '20000' },
-  concurrency: { type: 'string', default: '20' }, samples: { type: 'string', default: '200' },
-  only: { type: 'string' }, 'max-seconds': { type: 'string', default: '30' },
-} });
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    jobs: { type: 'string', default: '20000' },
+    concurrency: { type: 'string', default: '20' },
+    samples: { type: 'string', default: '200' },
+    only: { type: 'string' },
+    'max-seconds': { type: 'string', default: '30' },
+  },
+});
 /** A run slower than this is cut off and rated by the jobs it finished (pg-boss at batch 20 needs ~500 s). */
 const MAX_MS = Number(args['max-seconds']) * 1000;
-const ROUNDS = Number(args.rounds), JOBS = Number(args.jobs), CONC = Number(args.concurrency), SAMPLES = Number(args.samples);
+const ROUNDS = Number(args.rounds),
+  JOBS = Number(args.jobs),
+  CONC = Number(args.concurrency),
+  SAMPLES = Number(args.samples);
 
 const makers: Record<string, () => QueueSystem> = {
   lro: () => lroSystem('pg'),
@@ -39,10 +47,17 @@ async function throughput(make: () => QueueSystem): Promise<number> {
     await sys.enqueueBulk(JOBS);
     let started = 0;
     let allStarted!: () => void;
-    const everyoneStarted = new Promise<void>((r) => { allStarted = r; });
+    const everyoneStarted = new Promise<void>((r) => {
+      allStarted = r;
+    });
     const t0 = performance.now();
     const deadline = t0 + MAX_MS;
-    await sys.start(CONC, { started: () => { if (++started === JOBS) allStarted(); }, finished: () => {} });
+    await sys.start(CONC, {
+      started: () => {
+        if (++started === JOBS) allStarted();
+      },
+      finished: () => {},
+    });
     await Promise.race([everyoneStarted, pause(MAX_MS)]);
     let pending = await sys.pending();
     while (pending > 0 && performance.now() < deadline) {
@@ -120,7 +135,8 @@ const lines = [
     const rate = median(tp[key]!);
     const l = lat[key]!;
     return `| ${makers[key]!().name} | ${fmt(rate, 0)} | ${fmt(rate / base, 2)} | ${fmt(percentile(l.start, 50))} ms | ${fmt(percentile(l.start, 99))} ms | ${
-      l.wait.length ? `${fmt(percentile(l.wait, 50))} ms` : '—'} | ${l.wait.length ? `${fmt(percentile(l.wait, 99))} ms` : '—'} |`;
+      l.wait.length ? `${fmt(percentile(l.wait, 50))} ms` : '—'
+    } | ${l.wait.length ? `${fmt(percentile(l.wait, 99))} ms` : '—'} |`;
   }),
 ];
 console.log(lines.join('\n'));

@@ -25,7 +25,11 @@ const OP_ID = '00000000-0000-4000-8000-000000000000';
 /** GNU time, when installed: the runs' CPU time too (wall time on a loaded machine is mostly waiting). */
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 
-interface Run { ms: number; cpuMs: number | null; code: number | null }
+interface Run {
+  ms: number;
+  cpuMs: number | null;
+  code: number | null;
+}
 
 /** Wall time (and CPU time, user + sys) of one run, in ms, from spawn to exit; its output is discarded. */
 function timeRun(cmd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<Run> {
@@ -35,7 +39,9 @@ function timeRun(cmd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<R
       ? spawn(TIME, ['-f', 'lro-bench-cpu %U %S', cmd, ...argv], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] })
       : spawn(cmd, argv, { cwd: ROOT, env, stdio: 'ignore' });
     let err = '';
-    child.stderr?.on('data', (d: Buffer) => { err += d; });
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       const m = err.match(/lro-bench-cpu ([\d.]+) ([\d.]+)/);
@@ -73,13 +79,20 @@ async function main() {
 
   const cpu = os.cpus()[0]?.model.trim();
   console.log(`lro start-up, ${ROOT}`);
-  console.log(`${os.cpus().length} cores (${cpu}), load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}; ${RUNS} runs each, alternating`);
+  console.log(
+    `${os.cpus().length} cores (${cpu}), load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}, Node ${process.version}; ${RUNS} runs each, alternating`,
+  );
   console.log(`ops get against ${stub ? 'a stub answering 404' : url}`);
   const ms = (n: number) => `${n.toFixed(0).padStart(5)} ms`;
   const row = (label: string, runs: Run[]) => {
     const v = runs.map((r) => r.ms);
     const cpu = runs.flatMap((r) => (r.cpuMs === null ? [] : [r.cpuMs]));
-    console.log(`  ${label.padEnd(28)} median ${ms(median(v))}   p90 ${ms(percentile(v, 90))}   min ${ms(Math.min(...v))}${cpu.length ? `   cpu median ${ms(median(cpu))}` : ''}`);
+    console.log(
+      `  ${label.padEnd(28)} median ${ms(median(v))}   p90 ${ms(percentile(v, 90))}   min ${ms(Math.min(...v))}${cpu.length ? `   cpu median ${ms(median(cpu))}` : ''}`,
+    );
   };
   row('node bin/lro.js --help', samples.help);
   row(`node bin/lro.js ops get <id>`, samples.get);

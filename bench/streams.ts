@@ -15,10 +15,15 @@ import { migrate } from '../src/db/migrate.js';
 import { openNatsStreams, type ProgressStreams } from '../src/lro/streams/index.js';
 import { freshDatabase, machineContext, percentile } from './lib.js';
 
-const { values: args } = parseArgs({ options: {
-  seconds: { type: 'string', default: '10' }, subscribers: { type: 'string', default: '100' }, only: { type: 'string' },
-} });
-const SECONDS = Number(args.seconds), SUBS = Number(args.subscribers);
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    subscribers: { type: 'string', default: '100' },
+    only: { type: 'string' },
+  },
+});
+const SECONDS = Number(args.seconds),
+  SUBS = Number(args.subscribers);
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 /** Publishes outstanding at once (the publisher waits for them before sending more). */
 const MAX_IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 1000);
@@ -49,10 +54,14 @@ async function run(adapter: 'pg' | 'nats') {
   const delivered = new Array<number>(SUBS).fill(0);
   let lastSeq = Infinity;
   let allDone!: () => void;
-  const done = new Promise<void>((r) => { allDone = r; });
+  const done = new Promise<void>((r) => {
+    allDone = r;
+  });
   let finished = 0;
   const seen = new Array<number>(SUBS).fill(0);
-  const checkDone = () => { if (seen.every((n) => n >= lastSeq)) allDone(); };
+  const checkDone = () => {
+    if (seen.every((n) => n >= lastSeq)) allDone();
+  };
   const readers = delivered.map(async (_, k) => {
     reading: for await (const batch of streams.readBatches(addr, { signal: ac.signal })) {
       const now = performance.timeOrigin + performance.now();
@@ -68,12 +77,16 @@ async function run(adapter: 'pg' | 'nats') {
   });
 
   const server = adapter === 'pg' ? 'postgres' : 'nats-server';
-  const cpu0 = process.cpuUsage(), srv0 = serverCpu(server), t0 = performance.now();
+  const cpu0 = process.cpuUsage(),
+    srv0 = serverCpu(server),
+    t0 = performance.now();
   let published = 0;
   let inFlight: Promise<unknown>[] = [];
   while (performance.now() - t0 < SECONDS * 1000) {
     const t = performance.timeOrigin + performance.now();
-    inFlight.push(streams.publish(addr, [{ type: 'progress', phase: 'bench', progress: { current: published, total: 1e9 }, detail: { t } }]));
+    inFlight.push(
+      streams.publish(addr, [{ type: 'progress', phase: 'bench', progress: { current: published, total: 1e9 }, detail: { t } }]),
+    );
     published++;
     if (inFlight.length >= MAX_IN_FLIGHT) {
       await Promise.all(inFlight);
@@ -88,7 +101,8 @@ async function run(adapter: 'pg' | 'nats') {
   await Promise.race([done, new Promise((r) => ac.signal.addEventListener('abort', r))]);
   const deliverSeconds = (performance.now() - t0) / 1000;
   clearTimeout(timeout);
-  const cpu = process.cpuUsage(cpu0), srv = serverCpu(server) - srv0;
+  const cpu = process.cpuUsage(cpu0),
+    srv = serverCpu(server) - srv0;
   ac.abort();
   await Promise.allSettled(readers);
   if (streams !== lro.streams) await streams.close();
@@ -96,9 +110,15 @@ async function run(adapter: 'pg' | 'nats') {
   await db.drop();
   const slowest = Math.min(...delivered);
   return {
-    adapter, published, publishRate: published / publishSeconds, deliverRate: slowest / deliverSeconds,
-    complete: slowest >= published, p50: percentile(latencies, 50), p99: percentile(latencies, 99),
-    nodeCpuPer1k: ((cpu.user + cpu.system) / 1000 / published) * 1000, serverCpuPer1k: (srv * 1000 / published) * 1000,
+    adapter,
+    published,
+    publishRate: published / publishSeconds,
+    deliverRate: slowest / deliverSeconds,
+    complete: slowest >= published,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    nodeCpuPer1k: ((cpu.user + cpu.system) / 1000 / published) * 1000,
+    serverCpuPer1k: ((srv * 1000) / published) * 1000,
   };
 }
 
@@ -110,8 +130,12 @@ for (const a of adapters) {
 }
 console.log(`Machine: ${await machineContext()}`);
 console.log(`One op publishing for ${SECONDS} s, ${SUBS} subscribers in one process.\n`);
-console.log('| adapter | published | events/s published | events/s delivered (each subscriber) | all delivered | latency p50 | p99 | CPU ms / 1,000 events (node + server) |');
+console.log(
+  '| adapter | published | events/s published | events/s delivered (each subscriber) | all delivered | latency p50 | p99 | CPU ms / 1,000 events (node + server) |',
+);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  console.log(`| ${r.adapter} | ${r.published} | ${r.publishRate.toFixed(0)} | ${r.deliverRate.toFixed(0)} | ${r.complete ? 'yes' : 'no'} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.nodeCpuPer1k.toFixed(1)} + ${r.serverCpuPer1k.toFixed(1)} |`);
+  console.log(
+    `| ${r.adapter} | ${r.published} | ${r.publishRate.toFixed(0)} | ${r.deliverRate.toFixed(0)} | ${r.complete ? 'yes' : 'no'} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.nodeCpuPer1k.toFixed(1)} + ${r.serverCpuPer1k.toFixed(1)} |`,
+  );
 }

@@ -4,5 +4,10 @@ import { build } from 'esbuild';
 
 await build({
   entryPoints: { app: 'src/ui/app.ts', 'lro-progress': 'src/ui/index.ts' },
-  bundle: true, format: 'esm', target: 'es2022', minify: true, outdir: 'dist/assets', logLevel: 'warning',
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  outdir: 'dist/assets',
+  logLevel: 'warning',
 });

@@ -5,10 +5,16 @@ const seconds = (def: number) => z.coerce.number().positive().max(86_400).defaul
 
 /** The environment, read once at start and validated; a bad value stops the process with a clear message. */
 export const ConfigSchema = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   LRO_ADMIN_TOKEN: z.string().min(16).optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(DEFAULTS.port),
-  LRO_STREAMS: z.string().regex(/^(pg|nats:\/\/.+)$/, 'must be "pg" or a nats:// URL').default('pg'),
+  LRO_STREAMS: z
+    .string()
+    .regex(/^(pg|nats:\/\/.+)$/, 'must be "pg" or a nats:// URL')
+    .default('pg'),
   LRO_HEARTBEAT_S: seconds(DEFAULTS.heartbeatS),
   LRO_LEASE_S: seconds(DEFAULTS.leaseS),
   LRO_STALL_S: seconds(DEFAULTS.stallS),
@@ -56,7 +62,12 @@ export function poolOptions(config: Config) {
 /** The Lro options the configuration implies. */
 export function lroOptions(config: Config, connectionString: string, applicationName?: string) {
   return {
-    connectionString, applicationName, leaseS: config.LRO_LEASE_S, stallS: config.LRO_STALL_S,
-    retentionS: config.LRO_RETENTION_S, streamsSpec: config.LRO_STREAMS, maxActivePerAccount: config.LRO_MAX_ACTIVE_PER_ACCOUNT,
+    connectionString,
+    applicationName,
+    leaseS: config.LRO_LEASE_S,
+    stallS: config.LRO_STALL_S,
+    retentionS: config.LRO_RETENTION_S,
+    streamsSpec: config.LRO_STREAMS,
+    maxActivePerAccount: config.LRO_MAX_ACTIVE_PER_ACCOUNT,
   };
 }

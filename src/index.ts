@@ -9,7 +9,13 @@ export { LroClient, LroApiError, type CreateOpBody, type ListQuery, type WatchEv
 export { ManualClock, systemClock, type Clock } from './lro/clock.js';
 export { createLogger, silentLogger, type Logger } from './lro/log.js';
 export {
-  LroError, InvalidInputError, UnknownKindError, NotFoundError, ConflictError, PayloadTooLargeError, LeaseLostError,
+  LroError,
+  InvalidInputError,
+  UnknownKindError,
+  NotFoundError,
+  ConflictError,
+  PayloadTooLargeError,
+  LeaseLostError,
   type ErrorCode,
 } from './lro/errors.js';
 export { TooManyOpsError, type CreateTarget, type CreateOptions } from './lro/store.js';

@@ -66,7 +66,9 @@ describe('auth once', () => {
         const res = await app.inject({ method: 'GET', url: `${path}${path.includes('?') ? '&' : '?'}access_token=${token}` });
         expect(res.statusCode, path).toBe(200);
       }
-      expect((await app.inject({ method: 'GET', url: '/v1/ops?limit=1&nope=1', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(400);
+      expect(
+        (await app.inject({ method: 'GET', url: '/v1/ops?limit=1&nope=1', headers: { authorization: `Bearer ${token}` } })).statusCode,
+      ).toBe(400);
     } finally {
       await app.close();
     }

@@ -28,8 +28,11 @@ beforeAll(async () => {
   projectId = (await call('POST', '/v1/projects', { token: account.token, body: { title: 't' } })).body.project_id;
 });
 
-const rowCounts = async () => (await lro.db.query(`SELECT (SELECT count(*) FROM long_running_operations)::int AS ops,
-  (SELECT count(*) FROM accounts)::int AS accounts, (SELECT count(*) FROM hosts)::int AS hosts, (SELECT count(*) FROM projects)::int AS projects`)).rows[0];
+const rowCounts = async () =>
+  (
+    await lro.db.query(`SELECT (SELECT count(*) FROM long_running_operations)::int AS ops,
+  (SELECT count(*) FROM accounts)::int AS accounts, (SELECT count(*) FROM hosts)::int AS hosts, (SELECT count(*) FROM projects)::int AS projects`)
+  ).rows[0];
 
 /** The shape every error answer has, whatever produced it. */
 function expectError(res: { status: number; body: any }, status: number, code: string) {
@@ -80,7 +83,10 @@ describe('a NUL character (or a lone surrogate) in any string is a 400 invalid_i
 
   it('a library caller of the store meets the same check, at any depth of the input', async () => {
     const deep = { a: [{ b: [1, { c: `x${NUL}` }] }] };
-    await expect(lro.store.create(hubOp('any-json', deep))).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/input\.a\[0\]\.b\[1\]\.c must not contain a NUL/) });
+    await expect(lro.store.create(hubOp('any-json', deep))).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/input\.a\[0\]\.b\[1\]\.c must not contain a NUL/),
+    });
   });
 
   it('an input nested 20,000 deep (40 KB) is a 400: Node cannot serialise it, and Postgres could not parse it (54001)', async () => {
@@ -100,7 +106,10 @@ describe('a NUL character (or a lone surrogate) in any string is a 400 invalid_i
       ['SELECT $1::jsonb', [`${'['.repeat(20_000)}${']'.repeat(20_000)}`]],
     ];
     for (const [text, values] of statements) {
-      const err = await lro.db.query(text, values).then(() => null, (e) => e);
+      const err = await lro.db.query(text, values).then(
+        () => null,
+        (e) => e,
+      );
       expect(err, text).not.toBeNull();
       expect(translatePgError(err), `${text} (${err.code})`).toMatchObject({ code: 'invalid_input' });
     }
@@ -124,22 +133,29 @@ describe('crafted cursors, stream positions and huge lists', () => {
   it('a cursor at the epoch or in 9999 is a real (empty) page', async () => {
     await lro.store.create(hubOp('demo', QUICK));
     expect((await call('GET', `/v1/ops?cursor=${cursor('0')}`, { token: ADMIN_TOKEN })).body).toEqual({ ops: [], next_cursor: null });
-    expect((await call('GET', `/v1/ops?cursor=${cursor('253402300799999999')}`, { token: ADMIN_TOKEN })).body.ops.length).toBeGreaterThan(0);
+    expect((await call('GET', `/v1/ops?cursor=${cursor('253402300799999999')}`, { token: ADMIN_TOKEN })).body.ops.length).toBeGreaterThan(
+      0,
+    );
   });
 
-  it.each(['1e19', '1'.repeat(23), '-1', '0x10', '9007199254740992', '1.5'])('Last-Event-ID %s is a 400, not a stream that dies', async (id) => {
-    const op = (await call('POST', '/v1/ops', { token: ADMIN_TOKEN, body: hubOp('demo', QUICK) })).body;
-    const res = await call('GET', `/v1/ops/${op.op_id}/events`, { token: ADMIN_TOKEN, headers: { 'last-event-id': id } });
-    expectError(res, 400, 'invalid_input');
-    expect(res.body.error.message).toMatch(/Last-Event-ID/);
-    const query = await call('GET', `/v1/ops/${op.op_id}/events?from_seq=${id}`, { token: ADMIN_TOKEN });
-    expectError(query, 400, 'invalid_input');
-  });
+  it.each(['1e19', '1'.repeat(23), '-1', '0x10', '9007199254740992', '1.5'])(
+    'Last-Event-ID %s is a 400, not a stream that dies',
+    async (id) => {
+      const op = (await call('POST', '/v1/ops', { token: ADMIN_TOKEN, body: hubOp('demo', QUICK) })).body;
+      const res = await call('GET', `/v1/ops/${op.op_id}/events`, { token: ADMIN_TOKEN, headers: { 'last-event-id': id } });
+      expectError(res, 400, 'invalid_input');
+      expect(res.body.error.message).toMatch(/Last-Event-ID/);
+      const query = await call('GET', `/v1/ops/${op.op_id}/events?from_seq=${id}`, { token: ADMIN_TOKEN });
+      expectError(query, 400, 'invalid_input');
+    },
+  );
 
   it('a valid Last-Event-ID resumes after it', async () => {
     const op = (await call('POST', '/v1/ops', { token: ADMIN_TOKEN, body: hubOp('demo', { steps: 3, step_ms: 1 }) })).body;
     expect((await call('GET', `/v1/ops/${op.op_id}/wait?timeout_s=20`, { token: ADMIN_TOKEN })).body.status).toBe('succeeded');
-    const res = await fetch(`${base}/v1/ops/${op.op_id}/events`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'last-event-id': '1' } });
+    const res = await fetch(`${base}/v1/ops/${op.op_id}/events`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'last-event-id': '1' },
+    });
     expect(res.status).toBe(200);
     const ids = [...(await res.text()).matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     expect(ids.length).toBeGreaterThan(0);
@@ -150,7 +166,10 @@ describe('crafted cursors, stream positions and huge lists', () => {
     const list = await call('GET', `/v1/ops?status=${Array(7000).fill('x').join(',')}`, { token: ADMIN_TOKEN });
     expectError(list, 400, 'invalid_input');
     expect(list.bytes).toBeLessThan(8 * 1024);
-    const manyIssues = await call('POST', '/v1/ops', { token: ADMIN_TOKEN, body: { ...hubOp('demo'), ...Object.fromEntries(Array.from({ length: 7000 }, (_, i) => [`field_${i}`, i])) } });
+    const manyIssues = await call('POST', '/v1/ops', {
+      token: ADMIN_TOKEN,
+      body: { ...hubOp('demo'), ...Object.fromEntries(Array.from({ length: 7000 }, (_, i) => [`field_${i}`, i])) },
+    });
     expectError(manyIssues, 400, 'invalid_input');
     expect(manyIssues.bytes).toBeLessThan(8 * 1024);
     expect(manyIssues.body.error.details[0].keys).toHaveLength(21); // the first 20 and "… 6980 more"
@@ -159,7 +178,10 @@ describe('crafted cursors, stream positions and huge lists', () => {
     expectError(capped, 400, 'invalid_input');
     expect(capped.body.error.details).toHaveLength(20);
     expect(capped.body.error.message).toMatch(/20 of 26 issues shown/);
-    const hosts = await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: Object.fromEntries(Array.from({ length: 7000 }, (_, i) => [`f${i}`, 1])) });
+    const hosts = await call('POST', '/v1/hosts', {
+      token: ADMIN_TOKEN,
+      body: Object.fromEntries(Array.from({ length: 7000 }, (_, i) => [`f${i}`, 1])),
+    });
     expectError(hosts, 400, 'invalid_input');
     expect(hosts.bytes).toBeLessThan(8 * 1024);
     const bad = await call('GET', `/v1/regions?lat=x&lon=${'y'.repeat(10_000)}`, { token: ADMIN_TOKEN });
@@ -183,11 +205,19 @@ describe("Fastify's and Node's own errors keep their status, in our shape", () =
   });
 
   it('a body that is not JSON: 415 unsupported_media_type; an empty JSON body: 400 invalid_json', async () => {
-    expectError(await call('POST', '/v1/ops', { token: ADMIN_TOKEN, raw: '<op/>', headers: { 'content-type': 'application/xml' } }), 415, 'unsupported_media_type');
-    expectError(await call('POST', '/v1/ops', { token: ADMIN_TOKEN, raw: '', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
+    expectError(
+      await call('POST', '/v1/ops', { token: ADMIN_TOKEN, raw: '<op/>', headers: { 'content-type': 'application/xml' } }),
+      415,
+      'unsupported_media_type',
+    );
+    expectError(
+      await call('POST', '/v1/ops', { token: ADMIN_TOKEN, raw: '', headers: { 'content-type': 'application/json' } }),
+      400,
+      'invalid_json',
+    );
   });
 
-  it('a 20 KB header: 431 headers_too_large, from Node\'s parser, before Fastify', async () => {
+  it("a 20 KB header: 431 headers_too_large, from Node's parser, before Fastify", async () => {
     const res = await rawJson(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(res.status).toBe(431);
     expect(res.body).toEqual({ error: { code: 'headers_too_large', message: expect.stringMatching(/headers are too large/) } });
@@ -198,10 +228,14 @@ describe("Fastify's and Node's own errors keep their status, in our shape", () =
     const hub = buildHub({ lro, adminToken: ADMIN_TOKEN, logger: false });
     let release!: () => void;
     const closingStarted = new Promise<void>((started) => {
-      hub.addHook('preClose', () => new Promise<void>((resolve) => {
-        release = resolve;
-        started();
-      }));
+      hub.addHook(
+        'preClose',
+        () =>
+          new Promise<void>((resolve) => {
+            release = resolve;
+            started();
+          }),
+      );
     });
     await hub.listen({ host: '127.0.0.1', port: 0 });
     const closed = hub.close();

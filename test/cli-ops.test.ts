@@ -17,58 +17,81 @@ const lroCli = (args: string[], env: Record<string, string> = {}) =>
   exec(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: url, LRO_URL: base, ...env } });
 
 describe('npx lro admin … and lro ops …', () => {
-  it('sets up an account and a project, then creates, waits for, watches and lists an op', async () => {
-    const account = JSON.parse((await lroCli(['admin', 'account-create', 'cli-user'])).stdout);
-    expect(account.token).toMatch(/^lro_/);
-    const project = JSON.parse((await lroCli(['admin', 'project-create', '--title', 'p', '--owner', account.account_id])).stdout);
-    const env = { LRO_TOKEN: account.token };
-    const created = JSON.parse((await lroCli(['ops', '--json', 'create', 'demo', '--scope', `project:${project.project_id}`,
-      '--input', '{"steps":3,"step_ms":20}'], env)).stdout);
-    expect(created).toMatchObject({ created: true, op: { kind: 'demo', status: 'queued' } });
-    const id = created.op.op_id;
-    const watched = (await lroCli(['ops', '--json', 'watch', id], env)).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(watched.at(-1)).toMatchObject({ event: 'summary', data: { summary: { status: 'succeeded' } } });
-    expect(watched.filter((e) => e.event === 'progress').length).toBeGreaterThan(0);
-    const bars = await lroCli(['ops', 'watch', id], env);
-    expect(bars.stdout + bars.stderr).toMatch(/finish\s+\|.*\| 100% 3\/3 steps/);
-    expect((await lroCli(['ops', 'wait', id], env)).stdout).toContain('succeeded');
-    expect((await lroCli(['ops', 'list', '--scope', `project:${project.project_id}`], env)).stdout).toContain(id);
-    const refused = await lroCli(['ops', 'cancel', id], env).catch((e) => e);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/lro: op .* already succeeded/);
-    const noToken = await lroCli(['ops', 'list'], { LRO_TOKEN: '', LRO_ADMIN_TOKEN: '' }).catch((e) => e);
-    expect(noToken.stderr).toMatch(/no token/);
-  }, CLI_TIMEOUT);
+  it(
+    'sets up an account and a project, then creates, waits for, watches and lists an op',
+    async () => {
+      const account = JSON.parse((await lroCli(['admin', 'account-create', 'cli-user'])).stdout);
+      expect(account.token).toMatch(/^lro_/);
+      const project = JSON.parse((await lroCli(['admin', 'project-create', '--title', 'p', '--owner', account.account_id])).stdout);
+      const env = { LRO_TOKEN: account.token };
+      const created = JSON.parse(
+        (
+          await lroCli(
+            ['ops', '--json', 'create', 'demo', '--scope', `project:${project.project_id}`, '--input', '{"steps":3,"step_ms":20}'],
+            env,
+          )
+        ).stdout,
+      );
+      expect(created).toMatchObject({ created: true, op: { kind: 'demo', status: 'queued' } });
+      const id = created.op.op_id;
+      const watched = (await lroCli(['ops', '--json', 'watch', id], env)).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(watched.at(-1)).toMatchObject({ event: 'summary', data: { summary: { status: 'succeeded' } } });
+      expect(watched.filter((e) => e.event === 'progress').length).toBeGreaterThan(0);
+      const bars = await lroCli(['ops', 'watch', id], env);
+      expect(bars.stdout + bars.stderr).toMatch(/finish\s+\|.*\| 100% 3\/3 steps/);
+      expect((await lroCli(['ops', 'wait', id], env)).stdout).toContain('succeeded');
+      expect((await lroCli(['ops', 'list', '--scope', `project:${project.project_id}`], env)).stdout).toContain(id);
+      const refused = await lroCli(['ops', 'cancel', id], env).catch((e) => e);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/lro: op .* already succeeded/);
+      const noToken = await lroCli(['ops', 'list'], { LRO_TOKEN: '', LRO_ADMIN_TOKEN: '' }).catch((e) => e);
+      expect(noToken.stderr).toMatch(/no token/);
+    },
+    CLI_TIMEOUT,
+  );
 
-  it('ops wait and watch tell the outcomes apart by exit code', async () => {
-    const env = { LRO_TOKEN: ADMIN_TOKEN };
-    const create = async (input: object) => (await lro.store.create({ kind: 'demo', scope: { type: 'hub' }, input })).op.op_id;
-    const exitOf = (args: string[]) => lroCli(args, env).then(() => 0, (e) => e.code as number);
+  it(
+    'ops wait and watch tell the outcomes apart by exit code',
+    async () => {
+      const env = { LRO_TOKEN: ADMIN_TOKEN };
+      const create = async (input: object) => (await lro.store.create({ kind: 'demo', scope: { type: 'hub' }, input })).op.op_id;
+      const exitOf = (args: string[]) =>
+        lroCli(args, env).then(
+          () => 0,
+          (e) => e.code as number,
+        );
 
-    expect(await exitOf(['ops', 'wait', await create({ steps: 2, step_ms: 10 })])).toBe(0);
-    const failed = await create({ steps: 2, step_ms: 10, fail_at_step: 1, permanent: true });
-    expect(await exitOf(['ops', 'wait', failed])).toBe(3);
-    expect(await exitOf(['ops', 'watch', failed])).toBe(3);
-    const hung = await create({ steps: 2, step_ms: 10, hang: true });
-    const timedOut = await lroCli(['ops', 'wait', hung, '--timeout', '1'], env).catch((e) => e);
-    expect(timedOut.code).toBe(4);
-    expect(timedOut.stdout).toMatch(/ (queued|running) /);
-    await lro.store.cancel(hung);
-    expect(await exitOf(['ops', 'wait', hung])).toBe(3);
-    const usage = await lroCli(['ops', 'wait', hung, '--timeout', 'soon'], env).catch((e) => e);
-    expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain('must be a number of seconds from 0 to 300');
-    const help = (await lroCli(['--help'])).stdout;
-    expect(help).toMatch(/Exit codes:\n  0 .*\n  1 .*\n  2 .*\n  3 .*failed, canceled or expired\n  4 .*still queued or running/);
-  }, CLI_TIMEOUT);
+      expect(await exitOf(['ops', 'wait', await create({ steps: 2, step_ms: 10 })])).toBe(0);
+      const failed = await create({ steps: 2, step_ms: 10, fail_at_step: 1, permanent: true });
+      expect(await exitOf(['ops', 'wait', failed])).toBe(3);
+      expect(await exitOf(['ops', 'watch', failed])).toBe(3);
+      const hung = await create({ steps: 2, step_ms: 10, hang: true });
+      const timedOut = await lroCli(['ops', 'wait', hung, '--timeout', '1'], env).catch((e) => e);
+      expect(timedOut.code).toBe(4);
+      expect(timedOut.stdout).toMatch(/ (queued|running) /);
+      await lro.store.cancel(hung);
+      expect(await exitOf(['ops', 'wait', hung])).toBe(3);
+      const usage = await lroCli(['ops', 'wait', hung, '--timeout', 'soon'], env).catch((e) => e);
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toContain('must be a number of seconds from 0 to 300');
+      const help = (await lroCli(['--help'])).stdout;
+      expect(help).toMatch(/Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*failed, canceled or expired\n {2}4 .*still queued or running/);
+    },
+    CLI_TIMEOUT,
+  );
 
   it('an unreachable hub is named, with what failed and LRO_URL', async () => {
     const port = await freePort();
     const err = await lroCli(['ops', 'list'], { LRO_URL: `http://127.0.0.1:${port}`, LRO_TOKEN: 'x' }).catch((e) => e);
     expect(err.code).toBe(1);
     expect(err.stderr.trim()).toBe(`lro: cannot reach the hub at http://127.0.0.1:${port} (ECONNREFUSED); set LRO_URL (or pass --url)`);
-    const watch = await lroCli(['ops', 'watch', '00000000-0000-4000-8000-000000000000'], { LRO_URL: `http://127.0.0.1:${port}`, LRO_TOKEN: 'x' })
-      .catch((e) => e);
+    const watch = await lroCli(['ops', 'watch', '00000000-0000-4000-8000-000000000000'], {
+      LRO_URL: `http://127.0.0.1:${port}`,
+      LRO_TOKEN: 'x',
+    }).catch((e) => e);
     expect(watch.code).toBe(1);
     expect(watch.stderr).toContain(`lro: cannot reach the hub at http://127.0.0.1:${port} (ECONNREFUSED)`);
   });
@@ -87,19 +110,26 @@ describe('npx lro admin … and lro ops …', () => {
 });
 
 describe('lro admin refuses bad input as the API does', () => {
-  it('an empty name, a name too long, an unknown region: exit 2 and the same clear message, nothing written', async () => {
-    const before = (await lro.db.query('SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM hosts) AS n')).rows[0].n;
-    const cases: [string[], RegExp][] = [
-      [['admin', 'account-create', ''], /^lro: account is invalid: ✖ Too small: expected string to have >=1 characters/],
-      [['admin', 'account-create', 'x'.repeat(201)], /^lro: account is invalid: ✖ Too big: expected string to have <=200 characters/],
-      [['admin', 'host-create', '--name', 'h', '--region', 'mars'], /^lro: --region "mars" is not a backup region; GET \/v1\/regions lists them/],
-    ];
-    for (const [args, message] of cases) {
-      const err = await lroCli(args).catch((e) => e);
-      expect({ args, code: err.code }).toEqual({ args, code: 2 });
-      expect(err.stderr.split('\n').find((l: string) => l.startsWith('lro: '))).toMatch(message);
-    }
-    const after = (await lro.db.query('SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM hosts) AS n')).rows[0].n;
-    expect(after).toBe(before);
-  }, CLI_TIMEOUT);
+  it(
+    'an empty name, a name too long, an unknown region: exit 2 and the same clear message, nothing written',
+    async () => {
+      const before = (await lro.db.query('SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM hosts) AS n')).rows[0].n;
+      const cases: [string[], RegExp][] = [
+        [['admin', 'account-create', ''], /^lro: account is invalid: ✖ Too small: expected string to have >=1 characters/],
+        [['admin', 'account-create', 'x'.repeat(201)], /^lro: account is invalid: ✖ Too big: expected string to have <=200 characters/],
+        [
+          ['admin', 'host-create', '--name', 'h', '--region', 'mars'],
+          /^lro: --region "mars" is not a backup region; GET \/v1\/regions lists them/,
+        ],
+      ];
+      for (const [args, message] of cases) {
+        const err = await lroCli(args).catch((e) => e);
+        expect({ args, code: err.code }).toEqual({ args, code: 2 });
+        expect(err.stderr.split('\n').find((l: string) => l.startsWith('lro: '))).toMatch(message);
+      }
+      const after = (await lro.db.query('SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM hosts) AS n')).rows[0].n;
+      expect(after).toBe(before);
+    },
+    CLI_TIMEOUT,
+  );
 });

@@ -50,11 +50,12 @@ describe('help', () => {
     for (const cmd of ['migrate', 'start', 'worker', 'hub', 'host', 'ops', 'admin']) expect(stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
     expect(stdout).toContain('Exit codes:');
     const admin = await run(process.execPath, [BIN, 'admin', '--help']);
-    for (const cmd of ['account-create', 'token-create', 'host-create', 'project-create', 'collaborator-add']) expect(admin.stdout).toContain(cmd);
+    for (const cmd of ['account-create', 'token-create', 'host-create', 'project-create', 'collaborator-add'])
+      expect(admin.stdout).toContain(cmd);
   });
 });
 
-describe('the daemons\' log', () => {
+describe("the daemons' log", () => {
   it('is pino: text lines by default (message, then bound fields), JSON lines with LRO_LOG_FORMAT=json', async () => {
     const out: string[] = [];
     const log = createLogger({ level: 'info', destination: textLines({ write: (s: string) => out.push(s) }) });
@@ -65,7 +66,8 @@ describe('the daemons\' log', () => {
 
     const url = await createTestDatabase();
     const worker = spawn(process.execPath, [BIN, 'worker', '--concurrency', '1'], {
-      env: { ...process.env, DATABASE_URL: url, LRO_LOG_FORMAT: 'json' }, stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, DATABASE_URL: url, LRO_LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     const lines: { msg: string }[] = [];
     const exited = once(worker, 'exit');

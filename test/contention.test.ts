@@ -15,8 +15,9 @@ describe('exactly once under contention', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'lro-contention-'));
     dirs.push(dir);
     const logs = [path.join(dir, 'a.log'), path.join(dir, 'b.log')];
-    const workers = await Promise.all(logs.map((log) =>
-      startWorkerProcess({ DATABASE_URL: url, POOLS: '2', CONCURRENCY: '5', LRO_RUN_LOG: log })));
+    const workers = await Promise.all(
+      logs.map((log) => startWorkerProcess({ DATABASE_URL: url, POOLS: '2', CONCURRENCY: '5', LRO_RUN_LOG: log })),
+    );
 
     const ids = await lro.store.createMany(Array.from({ length: 2000 }, () => hubOp('probe')));
     expect(ids).toHaveLength(2000);
@@ -24,8 +25,12 @@ describe('exactly once under contention', () => {
 
     expect(ops.filter((op) => op.status !== 'succeeded')).toEqual([]);
     expect(new Set(ops.map((op) => op.attempt))).toEqual(new Set([1]));
-    const runs = (await Promise.all(logs.map((log) => readFile(log, 'utf8').catch(() => ''))))
-      .flatMap((text) => text.split('\n').filter(Boolean).map((line) => line.split(' ')[0]));
+    const runs = (await Promise.all(logs.map((log) => readFile(log, 'utf8').catch(() => '')))).flatMap((text) =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(' ')[0]),
+    );
     expect(runs).toHaveLength(2000);
     expect(new Set(runs)).toEqual(new Set(ids));
     // Both processes took a share of the work.

@@ -25,8 +25,12 @@ describe('a worker dies or loses its connections', () => {
     const late = new Date(running.heartbeat_at!.getTime() + 2_001);
     expect((await maintainer.runOnce({ now: late }))?.rescued).toEqual([{ op_id: op.op_id, status: 'queued' }]);
     const requeued = await lro.store.get(op.op_id);
-    expect(requeued).toMatchObject({ status: 'queued', lease_epoch: Number(epoch) + 1, owner_id: null,
-      last_error: { code: 'lease_expired' } });
+    expect(requeued).toMatchObject({
+      status: 'queued',
+      lease_epoch: Number(epoch) + 1,
+      owner_id: null,
+      last_error: { code: 'lease_expired' },
+    });
 
     const pool = lro.workerPool({ concurrency: 1 });
     await pool.start();
@@ -37,8 +41,9 @@ describe('a worker dies or loses its connections', () => {
     const ops = workerOps(lro.db);
     const stale = { op_id: op.op_id, epoch: Number(epoch) };
     expect(await ops.completeMany({ done: [{ ...stale, result: { pid: 1, attempt: 1 }, summary: null }] })).toEqual([]);
-    await expect(ops.fail({ ...stale, error: { code: 'x', message: 'late' }, retryable: false, backoff_ms: 0 }))
-      .rejects.toBeInstanceOf(LeaseLostError);
+    await expect(ops.fail({ ...stale, error: { code: 'x', message: 'late' }, retryable: false, backoff_ms: 0 })).rejects.toBeInstanceOf(
+      LeaseLostError,
+    );
     expect(await ops.heartbeat({ leases: [{ ...stale, summary: { late: true } }] })).toEqual([]);
     expect(await lro.store.get(op.op_id)).toMatchObject({ status: 'succeeded', result: done.result });
     await pool.stop();
@@ -46,13 +51,16 @@ describe('a worker dies or loses its connections', () => {
 
   it('an op whose attempts are used up fails when its lease runs out', async () => {
     const { op } = await lro.store.create(hubOp('probe', {}, { max_attempts: 1 }));
-    await lro.db.query(`UPDATE long_running_operations SET status = 'running', attempt = 1, lease_epoch = 1,
-      owner_id = 'gone', started_at = now(), heartbeat_at = now() - interval '1 hour' WHERE op_id = $1`, [op.op_id]);
+    await lro.db.query(
+      `UPDATE long_running_operations SET status = 'running', attempt = 1, lease_epoch = 1,
+      owner_id = 'gone', started_at = now(), heartbeat_at = now() - interval '1 hour' WHERE op_id = $1`,
+      [op.op_id],
+    );
     await lro.maintainer().runOnce();
     expect(await lro.store.get(op.op_id)).toMatchObject({ status: 'failed', error: { code: 'lease_expired' } });
   });
 
-  it('the server ends the worker\'s connections: it reconnects and loses nothing', async () => {
+  it("the server ends the worker's connections: it reconnects and loses nothing", async () => {
     const worker = await startWorkerProcess({ DATABASE_URL: url, POOLS: '2', CONCURRENCY: '5' });
     const first = await lro.store.createMany(Array.from({ length: 300 }, () => hubOp('demo', { steps: 1, step_ms: 2 })));
     const maintainer = lro.maintainer({ intervalMs: 250 }); // rescues a claim whose answer was lost

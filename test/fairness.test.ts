@@ -13,7 +13,14 @@ async function claimer(limit: number, extra: Partial<ClaimParams> = {}) {
   const after: Record<string, string> = {};
   return async (now: Date, n = limit): Promise<Operation[]> => {
     const ops = await operationClaim(lro.db, {
-      routings: ['hub'], kinds: null, limit: n, worker_id: 'test', owner_type: 'hub', after, now, ...extra,
+      routings: ['hub'],
+      kinds: null,
+      limit: n,
+      worker_id: 'test',
+      owner_type: 'hub',
+      after,
+      now,
+      ...extra,
     });
     for (const op of ops) after[op.routing] = accountKey(op);
     return ops;
@@ -27,7 +34,10 @@ async function clearQueue(): Promise<void> {
 
 describe('fair claims across accounts', () => {
   it("B's single op starts within 1 s behind A's 5,000 queued ops (pool of 10, 100 ms each)", async () => {
-    const a = await lro.store.createMany(Array.from({ length: 5000 }, () => hubOp('probe', { sleep_ms: 100 })), { createdBy: 'account-a' });
+    const a = await lro.store.createMany(
+      Array.from({ length: 5000 }, () => hubOp('probe', { sleep_ms: 100 })),
+      { createdBy: 'account-a' },
+    );
     const pool = lro.workerPool({ concurrency: 10 });
     await pool.start();
     await lro.wait(a[0]!, 10_000); // the pool is busy with A's backlog
@@ -45,13 +55,23 @@ describe('fair claims across accounts', () => {
   }, 60_000);
 
   it('with one account the order is still priority, then run_at', async () => {
-    const specs = [[0, 5], [10, 9], [0, 1], [-5, 0], [10, 2], [0, 3]] as const; // [priority, run_at s]
+    const specs = [
+      [0, 5],
+      [10, 9],
+      [0, 1],
+      [-5, 0],
+      [10, 2],
+      [0, 3],
+    ] as const; // [priority, run_at s]
     const ids: string[] = [];
-    for (const [priority, s] of specs) ids.push(...(await lro.store.createMany([hubOp('probe', {}, { priority })], { createdBy: 'solo', now: at(s) })));
+    for (const [priority, s] of specs)
+      ids.push(...(await lro.store.createMany([hubOp('probe', {}, { priority })], { createdBy: 'solo', now: at(s) })));
     const claim = await claimer(3);
-    const got = [...await claim(at(60)), ...await claim(at(60)), ...await claim(at(60))];
-    const expected = specs.map(([priority, s], i) => ({ priority, s, id: ids[i]! }))
-      .sort((x, y) => y.priority - x.priority || x.s - y.s).map((x) => x.id);
+    const got = [...(await claim(at(60))), ...(await claim(at(60))), ...(await claim(at(60)))];
+    const expected = specs
+      .map(([priority, s], i) => ({ priority, s, id: ids[i]! }))
+      .sort((x, y) => y.priority - x.priority || x.s - y.s)
+      .map((x) => x.id);
     expect(got.map((op) => op.op_id)).toEqual(expected);
   });
 
@@ -74,20 +94,31 @@ describe('fair claims across accounts', () => {
 
   it('a batch interleaves accounts, and fills from the backlog what the others cannot use', async () => {
     await clearQueue();
-    await lro.store.createMany(Array.from({ length: 20 }, () => hubOp('probe')), { createdBy: 'big', now: at(0) });
+    await lro.store.createMany(
+      Array.from({ length: 20 }, () => hubOp('probe')),
+      { createdBy: 'big', now: at(0) },
+    );
     await lro.store.createMany([hubOp('probe')], { createdBy: 'small', now: at(1) });
     await lro.store.createMany([hubOp('probe')], { createdBy: 'later', now: at(3600) }); // not due yet
     const ops = await (await claimer(8))(at(60));
     expect(ops).toHaveLength(8); // no slot idles while ops are due
     expect(ops.filter((op) => op.created_by === 'small')).toHaveLength(1);
     expect(ops.filter((op) => op.created_by === 'later')).toHaveLength(0);
-    expect(ops.slice(0, 2).map((op) => op.created_by).sort()).toEqual(['big', 'small']);
+    expect(
+      ops
+        .slice(0, 2)
+        .map((op) => op.created_by)
+        .sort(),
+    ).toEqual(['big', 'small']);
   });
 
   it('10,000 accounts: each claim visits only its turn, and the turns rotate through all of them', async () => {
     await clearQueue();
-    await lro.db.query(`INSERT INTO long_running_operations (kind, scope_type, scope_id, routing, created_by, run_at)
-      SELECT 'probe', 'hub', 'hub', 'hub', 'acct-' || lpad(g::text, 5, '0'), $1 FROM generate_series(1, 10000) g`, [at(0)]);
+    await lro.db.query(
+      `INSERT INTO long_running_operations (kind, scope_type, scope_id, routing, created_by, run_at)
+      SELECT 'probe', 'hub', 'hub', 'hub', 'acct-' || lpad(g::text, 5, '0'), $1 FROM generate_series(1, 10000) g`,
+      [at(0)],
+    );
     await lro.db.query('ANALYZE long_running_operations');
     const claim = await claimer(10);
     const seen = new Set<string>();

@@ -67,18 +67,29 @@ const proxied = via(proxy.port);
 
 const runs: Run[] = [];
 // Host X reaches Postgres only through the proxy; host Y (with the maintainer) directly.
-const { lro: x } = await openTestLro({ connectionString: proxied, applicationName: 'lro-x', kinds: new KindRegistry().register(cutoffKind('X', runs)) });
-const { lro: y } = await openTestLro({ connectionString: url, applicationName: 'lro-y', kinds: new KindRegistry().register(cutoffKind('Y', runs)) });
+const { lro: x } = await openTestLro({
+  connectionString: proxied,
+  applicationName: 'lro-x',
+  kinds: new KindRegistry().register(cutoffKind('X', runs)),
+});
+const { lro: y } = await openTestLro({
+  connectionString: url,
+  applicationName: 'lro-y',
+  kinds: new KindRegistry().register(cutoffKind('Y', runs)),
+});
 const poolOpts = { routing: ['hub'], concurrency: 4, heartbeatS: 0.5, summaryIntervalS: 0.25, pollMs: 100 };
 
-describe('a half-open connection: host X\'s path to Postgres blackholes for longer than the lease', () => {
-  it('Y rescues and finishes X\'s ops, X\'s handlers are aborted, and X\'s old epoch can write nothing once the path is back', async () => {
+describe("a half-open connection: host X's path to Postgres blackholes for longer than the lease", () => {
+  it("Y rescues and finishes X's ops, X's handlers are aborted, and X's old epoch can write nothing once the path is back", async () => {
     const xPool = x.workerPool(poolOpts);
     await xPool.start();
     const ids = await y.store.createMany(Array.from({ length: 4 }, () => hubOp('cutoff')));
     await until('X to run all four', async () => {
-      const { rows } = await y.db.query(`SELECT count(*)::int AS n FROM long_running_operations
-        WHERE op_id = ANY($1) AND status = 'running' AND owner_id = $2 AND progress_summary IS NOT NULL`, [ids, xPool.workerId]);
+      const { rows } = await y.db.query(
+        `SELECT count(*)::int AS n FROM long_running_operations
+        WHERE op_id = ANY($1) AND status = 'running' AND owner_id = $2 AND progress_summary IS NOT NULL`,
+        [ids, xPool.workerId],
+      );
       return rows[0].n === 4;
     });
     const xRuns = runs.filter((r) => r.host === 'X');
@@ -93,7 +104,7 @@ describe('a half-open connection: host X\'s path to Postgres blackholes for long
     onTestFinished(() => proxy.heal()); // a failed assertion must not leave X hanging at close
     const cutAt = Date.now();
     const done = await Promise.all(ids.map((id) => y.wait(id, 20_000)));
-    await until('X\'s handlers to be aborted', () => xRuns.every((r) => r.abortedAt !== undefined));
+    await until("X's handlers to be aborted", () => xRuns.every((r) => r.abortedAt !== undefined));
 
     // X's handlers stopped when their heartbeats could not renew the lease: within the lease, no sooner
     // than a lease minus one look after the last beat that got through (≤ 0.5 s before the cut).
@@ -106,8 +117,13 @@ describe('a half-open connection: host X\'s path to Postgres blackholes for long
     for (const op of done) {
       const xr = xRuns.find((r) => r.op_id === op.op_id)!;
       const yr = runs.find((r) => r.host === 'Y' && r.op_id === op.op_id)!;
-      expect(op).toMatchObject({ status: 'succeeded', attempt: 2, lease_epoch: xr.epoch + 2,
-        result: { host: 'Y', epoch: xr.epoch + 2 }, last_error: { code: 'lease_expired' } });
+      expect(op).toMatchObject({
+        status: 'succeeded',
+        attempt: 2,
+        lease_epoch: xr.epoch + 2,
+        result: { host: 'Y', epoch: xr.epoch + 2 },
+        last_error: { code: 'lease_expired' },
+      });
       expect(yr.startedAt).toBeGreaterThanOrEqual(xr.abortedAt!);
     }
     await yPool.stop();
@@ -120,12 +136,15 @@ describe('a half-open connection: host X\'s path to Postgres blackholes for long
     // Every write X could still make under its old epochs, through its own connections: all refused.
     const xOps = workerOps(x.db);
     const stale = xRuns.map((r) => ({ op_id: r.op_id, epoch: r.epoch }));
-    expect(await xOps.completeMany({ done: stale.map((s) => ({ ...s, result: { host: 'X', epoch: s.epoch }, summary: { percent: 10 } })) })).toEqual([]);
+    expect(
+      await xOps.completeMany({ done: stale.map((s) => ({ ...s, result: { host: 'X', epoch: s.epoch }, summary: { percent: 10 } })) }),
+    ).toEqual([]);
     expect(await xOps.heartbeat({ leases: stale.map((s) => ({ ...s, summary: { percent: 10, late: true } })) })).toEqual([]);
     expect(await xOps.release({ leases: stale })).toEqual([]);
     for (const s of stale) {
-      await expect(xOps.fail({ ...s, error: { code: 'late', message: 'late' }, retryable: true, backoff_ms: 0, summary: { late: true } }))
-        .rejects.toBeInstanceOf(LeaseLostError);
+      await expect(
+        xOps.fail({ ...s, error: { code: 'late', message: 'late' }, retryable: true, backoff_ms: 0, summary: { late: true } }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
       await expect(xOps.finishCanceled({ ...s, error: { code: 'canceled', message: 'late' } })).rejects.toBeInstanceOf(LeaseLostError);
     }
     // The rows are exactly as Y left them: result, progress summary, epoch, timestamps.
@@ -138,10 +157,12 @@ describe('a half-open connection: host X\'s path to Postgres blackholes for long
     await xPool.stop();
   });
 
-  it('a kind whose lease is shorter than the pool\'s beat is renewed in time, so its handler is not aborted', async () => {
+  it("a kind whose lease is shorter than the pool's beat is renewed in time, so its handler is not aborted", async () => {
     const held: Run[] = [];
     const { lro: z } = await openTestLro({
-      connectionString: url, applicationName: 'lro-z', kinds: new KindRegistry().register(cutoffKind('X', held, 'cutoff-short')),
+      connectionString: url,
+      applicationName: 'lro-z',
+      kinds: new KindRegistry().register(cutoffKind('X', held, 'cutoff-short')),
     });
     const pool = z.workerPool({ ...poolOpts, heartbeatS: 10 }); // a beat every 10 s would lose a 2 s lease
     await pool.start();
@@ -165,21 +186,24 @@ describe('a half-open connection: host X\'s path to Postgres blackholes for long
       await path.close();
     });
     await listener.start();
-    const heard = (payload: string) => new Promise<void>((resolve) => {
-      const on = (channel: string, p: string) => {
-        if (channel !== 'lro_done' || p !== payload) return;
-        listener.off('notification', on);
-        resolve();
-      };
-      listener.on('notification', on);
-    });
+    const heard = (payload: string) =>
+      new Promise<void>((resolve) => {
+        const on = (channel: string, p: string) => {
+          if (channel !== 'lro_done' || p !== payload) return;
+          listener.off('notification', on);
+          resolve();
+        };
+        listener.on('notification', on);
+      });
     const before = heard('before');
     await y.db.query(`SELECT pg_notify('lro_done', 'before')`);
     await before;
     // The connection open now goes dark (a NAT that forgot it); new connections still get through.
     path.blackhole({ newConnections: false });
     const reconnected = new Promise<void>((resolve) => listener.once('connected', resolve)); // (once() would reject on 'error')
-    const late = delay(10_000).then(() => { throw new Error('the listener never noticed its dead connection'); });
+    const late = delay(10_000).then(() => {
+      throw new Error('the listener never noticed its dead connection');
+    });
     await Promise.race([reconnected, late]);
     expect(path.connections).toBe(2);
     const after = heard('after');

@@ -58,9 +58,13 @@ const poolOpts = { concurrency: 25, heartbeatS: 0.5, summaryIntervalS: 0.25, pol
  * `wait` is counted: one per `wait` request and one per SSE reader).
  */
 async function platform(tag: string, leaseS: number) {
-  const open = (name: string) => openTestLro({
-    connectionString: cluster.url, applicationName: `lro-${tag}-${name}`, leaseS, kinds: new KindRegistry().register(recordedDemo(name)),
-  });
+  const open = (name: string) =>
+    openTestLro({
+      connectionString: cluster.url,
+      applicationName: `lro-${tag}-${name}`,
+      leaseS,
+      kinds: new KindRegistry().register(recordedDemo(name)),
+    });
   const { lro: hub } = await open('hub');
   const hosts: string[] = [randomUUID(), randomUUID()];
   const hostLros = await Promise.all(hosts.map((_, i) => open(`host${i}`)));
@@ -90,10 +94,16 @@ async function restartMidRun(p: Awaited<ReturnType<typeof platform>>, ops: numbe
   const routings = [undefined, ...hosts];
   const created: Operation[] = [];
   for (let i = 0; i < ops; i += 50) {
-    created.push(...await Promise.all(Array.from({ length: Math.min(50, ops - i) }, async (_, j) => {
-      const hostId = routings[(i + j) % 3];
-      return (await client.create({ kind: 'demo', scope: { type: 'hub' }, input: { ...INPUT, ...(hostId ? { host_id: hostId } : {}) } })).op;
-    })));
+    created.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(50, ops - i) }, async (_, j) => {
+          const hostId = routings[(i + j) % 3];
+          return (
+            await client.create({ kind: 'demo', scope: { type: 'hub' }, input: { ...INPUT, ...(hostId ? { host_id: hostId } : {}) } })
+          ).op;
+        }),
+      )),
+    );
   }
   const ids = created.map((op) => op.op_id);
   const waiters = ids.map((id) => client.wait(id, 120));
@@ -149,27 +159,47 @@ async function restartMidRun(p: Awaited<ReturnType<typeof platform>>, ops: numbe
     const seqs = events.filter((e) => e.id !== undefined).map((e) => e.id!);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(seqs.length);
-    expect(events.at(-1)).toMatchObject({ event: 'summary', data: { summary: { status: 'succeeded', result: { steps_done: STEPS_DONE } } } });
+    expect(events.at(-1)).toMatchObject({
+      event: 'summary',
+      data: { summary: { status: 'succeeded', result: { steps_done: STEPS_DONE } } },
+    });
     const last = events.at(-1)!;
     expect(last.event === 'summary' && last.data.summary.attempt).toBe(done[i]!.attempt);
   }
 
   // The listeners are back (one LISTEN connection per process, retrying every 2 s at most) and new
   // work runs on every routing.
-  await until('the three listeners to reconnect', async () => {
-    const { rows } = await hub.db.query(`SELECT DISTINCT application_name FROM pg_stat_activity WHERE application_name LIKE $1`,
-      [`lro-${p.tag}-%-listen`]);
-    return rows.length === 3;
-  }, 5_000);
-  const fresh = await Promise.all(routings.map(async (hostId) =>
-    (await client.create({ kind: 'demo', scope: { type: 'hub' }, input: { steps: 1, step_ms: 0, ...(hostId ? { host_id: hostId } : {}) } })).op));
+  await until(
+    'the three listeners to reconnect',
+    async () => {
+      const { rows } = await hub.db.query(`SELECT DISTINCT application_name FROM pg_stat_activity WHERE application_name LIKE $1`, [
+        `lro-${p.tag}-%-listen`,
+      ]);
+      return rows.length === 3;
+    },
+    5_000,
+  );
+  const fresh = await Promise.all(
+    routings.map(
+      async (hostId) =>
+        (
+          await client.create({
+            kind: 'demo',
+            scope: { type: 'hub' },
+            input: { steps: 1, step_ms: 0, ...(hostId ? { host_id: hostId } : {}) },
+          })
+        ).op,
+    ),
+  );
   for (const op of fresh) expect(await client.wait(op.op_id, 5)).toMatchObject({ status: 'succeeded', attempt: 1 });
 
   const retried = done.filter((op) => op.attempt > 1).length;
   const reran = ids.filter((id) => (byOp.get(id) ?? []).filter((r) => r.returned).length > 1).length;
-  console.log(`pg restart (lease ${done[0]!.lease_s} s): at stop ${atStop.succeeded} succeeded / ${atStop.running} running; ` +
-    `down ${startedAt - stoppedAt} ms; all ${ops} done ${allDoneMs} ms after the start; ${retried} ops took another attempt, ` +
-    `${reran} handlers returned twice (completion lost to a rescue)`);
+  console.log(
+    `pg restart (lease ${done[0]!.lease_s} s): at stop ${atStop.succeeded} succeeded / ${atStop.running} running; ` +
+      `down ${startedAt - stoppedAt} ms; all ${ops} done ${allDoneMs} ms after the start; ${retried} ops took another attempt, ` +
+      `${reran} handlers returned twice (completion lost to a rescue)`,
+  );
   return { done, byOp };
 }
 
@@ -194,8 +224,11 @@ describe('PostgreSQL is stopped mid-run and started again 5 s later', () => {
 });
 
 async function counts(hub: Lro, ids: string[]): Promise<{ succeeded: number; running: number }> {
-  const { rows } = await hub.db.query(`SELECT count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
-    count(*) FILTER (WHERE status = 'running')::int AS running FROM long_running_operations WHERE op_id = ANY($1)`, [ids]);
+  const { rows } = await hub.db.query(
+    `SELECT count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
+    count(*) FILTER (WHERE status = 'running')::int AS running FROM long_running_operations WHERE op_id = ANY($1)`,
+    [ids],
+  );
   return rows[0];
 }
 

@@ -11,7 +11,9 @@ const { lro } = await openTestLro();
 await lro.workerPool({ concurrency: 4, summaryIntervalS: 0.1 }).start();
 const log: string[] = [];
 // The process's one logger, as the CLI gives it: the hub logs through a child of it that redacts tokens.
-const { base, call } = await startHub(lro, { log: createLogger({ level: 'debug', destination: { write: (line) => void log.push(line) } }) });
+const { base, call } = await startHub(lro, {
+  log: createLogger({ level: 'debug', destination: { write: (line) => void log.push(line) } }),
+});
 
 let account: { account_id: string; token: string };
 let projectId: string;
@@ -19,29 +21,47 @@ let hostId: string;
 beforeAll(async () => {
   account = (await call('POST', '/v1/accounts', { token: ADMIN_TOKEN, body: { name: 'a' } })).body;
   projectId = (await call('POST', '/v1/projects', { token: account.token, body: { title: 't' } })).body.project_id;
-  hostId = (await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: { name: 'h', region: 'eu-central', admin_account_id: account.account_id } })).body.host_id;
+  hostId = (
+    await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: { name: 'h', region: 'eu-central', admin_account_id: account.account_id } })
+  ).body.host_id;
 });
 
 describe('tokens in query strings never reach the request log', () => {
   it('redactUrl replaces the value of any parameter named like a token, however it is spelled', () => {
     expect(redactUrl('/v1/ops?access_token=abc&limit=5')).toBe('/v1/ops?access_token=[redacted]&limit=5');
-    expect(redactUrl('/v1/ops?limit=5&access%5Ftoken=abc&TOKEN=x&a=1')).toBe('/v1/ops?limit=5&access%5Ftoken=[redacted]&TOKEN=[redacted]&a=1');
+    expect(redactUrl('/v1/ops?limit=5&access%5Ftoken=abc&TOKEN=x&a=1')).toBe(
+      '/v1/ops?limit=5&access%5Ftoken=[redacted]&TOKEN=[redacted]&a=1',
+    );
     expect(redactUrl('/v1/ops?access_token')).toBe('/v1/ops?access_token=[redacted]');
     expect(redactUrl('/v1/ops')).toBe('/v1/ops');
     expect(redactUrl('/v1/ops;access_token=abc')).toBe('/v1/ops;access_token=[redacted]'); // a matrix-style path
   });
 
-  it('every route called with ?access_token= (the admin\'s and an account\'s) logs no token', async () => {
-    const op = (await call('POST', '/v1/ops', { token: account.token, body: { kind: 'demo', scope: { type: 'project', id: projectId }, input: { steps: 1, step_ms: 0 } } })).body;
-    const failed = (await call('POST', '/v1/ops', { token: ADMIN_TOKEN, body: hubOp('demo', { steps: 1, step_ms: 0, fail_at_step: 1, permanent: true }) })).body;
+  it("every route called with ?access_token= (the admin's and an account's) logs no token", async () => {
+    const op = (
+      await call('POST', '/v1/ops', {
+        token: account.token,
+        body: { kind: 'demo', scope: { type: 'project', id: projectId }, input: { steps: 1, step_ms: 0 } },
+      })
+    ).body;
+    const failed = (
+      await call('POST', '/v1/ops', { token: ADMIN_TOKEN, body: hubOp('demo', { steps: 1, step_ms: 0, fail_at_step: 1, permanent: true }) })
+    ).body;
     await call('GET', `/v1/ops/${failed.op_id}/wait?timeout_s=20`, { token: ADMIN_TOKEN });
     const seen: number[] = [];
     for (const token of [ADMIN_TOKEN, account.token]) {
-      const q = (path: string, name = 'access_token') => `${base}${path}${path.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(token)}`;
+      const q = (path: string, name = 'access_token') =>
+        `${base}${path}${path.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(token)}`;
       const get = async (path: string) => seen.push((await fetch(q(path))).status);
-      const post = async (path: string, body?: unknown) => seen.push((await fetch(q(path), {
-        method: 'POST', ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-      })).status);
+      const post = async (path: string, body?: unknown) =>
+        seen.push(
+          (
+            await fetch(q(path), {
+              method: 'POST',
+              ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+            })
+          ).status,
+        );
       await post('/v1/ops', hubOp('demo', { steps: 1, step_ms: 0 }));
       await get(`/v1/ops/${op.op_id}`);
       await get(`/v1/ops/${op.op_id}/wait?timeout_s=20`);
@@ -69,7 +89,10 @@ describe('tokens in query strings never reach the request log', () => {
       await get(`/v1/ops/${'x'.repeat(500)}`); // a router error, logged through another path
       await get('/v1/ops?limit=nope'); // a 400
       seen.push((await fetch(`${base}/v1/ops;access_token=${encodeURIComponent(token)}`)).status); // a 404, token in the path
-      await rawRequest(base, `GET /v1/ops?access_token=${token} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      await rawRequest(
+        base,
+        `GET /v1/ops?access_token=${token} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      );
       await rawRequest(base, `GET /v1/ops?access_token=${token} HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n`);
     }
     expect(seen.filter((s) => s < 400).length).toBeGreaterThan(30); // the calls were real, most of them answered
@@ -112,8 +135,20 @@ describe('security headers', () => {
   it('the page: a strict CSP (scripts only from the hub, never framed), nosniff, X-Frame-Options DENY', async () => {
     for (const path of ['/', '/ops/00000000-0000-4000-8000-000000000000']) {
       const h = await headersOf(path);
-      const csp = Object.fromEntries(h.get('content-security-policy')!.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
-      expect(csp).toMatchObject({ 'default-src': ["'self'"], 'script-src': ["'self'"], 'connect-src': ["'self'"], 'frame-ancestors': ["'none'"], 'object-src': ["'none'"] });
+      const csp = Object.fromEntries(
+        h
+          .get('content-security-policy')!
+          .split(';')
+          .map((d) => d.trim().split(/\s+/))
+          .map(([k, ...v]) => [k, v]),
+      );
+      expect(csp).toMatchObject({
+        'default-src': ["'self'"],
+        'script-src': ["'self'"],
+        'connect-src': ["'self'"],
+        'frame-ancestors': ["'none'"],
+        'object-src': ["'none'"],
+      });
       expect(h.get('x-content-type-options')).toBe('nosniff');
       expect(h.get('x-frame-options')).toBe('DENY');
     }
@@ -124,7 +159,12 @@ describe('security headers', () => {
     const auth = { ...origin, authorization: `Bearer ${ADMIN_TOKEN}` };
     const op = (await call('POST', '/v1/ops', { token: ADMIN_TOKEN, body: hubOp('demo', { steps: 1, step_ms: 0 }) })).body;
     await call('GET', `/v1/ops/${op.op_id}/wait?timeout_s=20`, { token: ADMIN_TOKEN });
-    for (const [path, headers] of [['/v1/ops', auth], [`/v1/ops/${op.op_id}/events`, auth], ['/assets/lro-progress.js', origin], ['/v1/nowhere', origin]] as const) {
+    for (const [path, headers] of [
+      ['/v1/ops', auth],
+      [`/v1/ops/${op.op_id}/events`, auth],
+      ['/assets/lro-progress.js', origin],
+      ['/v1/nowhere', origin],
+    ] as const) {
       const h = await headersOf(path, { headers });
       expect(h.get('x-content-type-options'), path).toBe('nosniff');
       expect(h.get('cross-origin-resource-policy'), path).toBe('cross-origin');
@@ -136,13 +176,24 @@ describe('security headers', () => {
   });
 
   it('in Chromium the page runs under its CSP without a single violation', async () => {
-    const op = (await call('POST', '/v1/ops', { token: account.token, body: { kind: 'demo', scope: { type: 'project', id: projectId }, input: { steps: 2, step_ms: 10 } } })).body;
+    const op = (
+      await call('POST', '/v1/ops', {
+        token: account.token,
+        body: { kind: 'demo', scope: { type: 'project', id: projectId }, input: { steps: 2, step_ms: 10 } },
+      })
+    ).body;
     const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
     try {
       const page = await browser.newPage();
       const violations: string[] = [];
-      page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text()); });
-      await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => console.error(`Refused to (CSP) ${e.violatedDirective} ${e.blockedURI}`)));
+      page.on('console', (m) => {
+        if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+      });
+      await page.addInitScript(() =>
+        document.addEventListener('securitypolicyviolation', (e) =>
+          console.error(`Refused to (CSP) ${e.violatedDirective} ${e.blockedURI}`),
+        ),
+      );
       await page.goto(`${base}/ops/${op.op_id}#token=${account.token}`);
       await expect.poll(() => page.locator('lro-progress .status-text').textContent(), { timeout: 20_000 }).toBe('succeeded');
       await page.goto(`${base}/`);

@@ -43,7 +43,10 @@ async function someoneWaitsOnLock(): Promise<void> {
 
 /** Runs `statement`, checks that it blocks on the held row, commits the holder, and returns its outcome. */
 async function afterCommit<T>(held: pg.Client, statement: () => Promise<T>): Promise<PromiseSettledResult<T>> {
-  const settled = statement().then((value) => ({ status: 'fulfilled' as const, value }), (reason) => ({ status: 'rejected' as const, reason }));
+  const settled = statement().then(
+    (value) => ({ status: 'fulfilled' as const, value }),
+    (reason) => ({ status: 'rejected' as const, reason }),
+  );
   await someoneWaitsOnLock();
   await held.query('COMMIT');
   return settled;
@@ -62,7 +65,11 @@ async function runningOp(extra: object = {}): Promise<Operation> {
 
 const cancelIn = (db: sql.Db, op: Operation) => sql.operationCancel(db, { op_id: op.op_id, error: CANCELED });
 const failure = (op: Operation) => ({
-  op_id: op.op_id, epoch: op.lease_epoch, error: { code: 'boom', message: 'retryable failure' }, retryable: true, backoff_ms: 0,
+  op_id: op.op_id,
+  epoch: op.lease_epoch,
+  error: { code: 'boom', message: 'retryable failure' },
+  retryable: true,
+  backoff_ms: 0,
 });
 
 /** The op ended canceled on its first attempt and no worker can claim it again. */
@@ -98,7 +105,9 @@ describe('an accepted cancel is never lost (two sessions meet at the row lock)',
     const op = await runningOp();
     const h = await holder();
     await cancelIn(h, op);
-    const beat = await afterCommit(h, () => sql.operationHeartbeat(lro.db, { leases: [{ op_id: op.op_id, epoch: op.lease_epoch, summary: null }] }));
+    const beat = await afterCommit(h, () =>
+      sql.operationHeartbeat(lro.db, { leases: [{ op_id: op.op_id, epoch: op.lease_epoch, summary: null }] }),
+    );
     expect(beat.status).toBe('fulfilled');
     const rows = (beat as PromiseFulfilledResult<{ op_id: string; cancel_requested_at: Date | null }[]>).value;
     expect(rows).toHaveLength(1);
@@ -144,7 +153,13 @@ describe('an accepted cancel is never lost (two sessions meet at the row lock)',
   it('cancel waits on a claim: the op runs, and the cancel reaches its worker on the next beat', async () => {
     const { op } = await lro.store.create(hubOp('probe', {}, { priority: 1000 }));
     const h = await holder();
-    const [claimed] = await sql.operationClaim(h, { routings: ['hub'], kinds: ['probe'], limit: 1, worker_id: 'w-test', owner_type: 'hub' });
+    const [claimed] = await sql.operationClaim(h, {
+      routings: ['hub'],
+      kinds: ['probe'],
+      limit: 1,
+      worker_id: 'w-test',
+      owner_type: 'hub',
+    });
     expect(claimed).toMatchObject({ op_id: op.op_id, status: 'running' });
     const canceled = await afterCommit(h, () => lro.store.cancel(op.op_id));
     expect(canceled).toMatchObject({ status: 'fulfilled', value: { status: 'running' } });
@@ -158,7 +173,9 @@ describe('an accepted cancel is never lost (two sessions meet at the row lock)',
   it('cancel waits on a completion: the op succeeded, and the cancel caller gets 409 conflict', async () => {
     const op = await runningOp();
     const h = await holder();
-    await sql.operationCompleteMany(h, { done: [{ op_id: op.op_id, epoch: op.lease_epoch, result: { pid: 1, attempt: 1 }, summary: null }] });
+    await sql.operationCompleteMany(h, {
+      done: [{ op_id: op.op_id, epoch: op.lease_epoch, result: { pid: 1, attempt: 1 }, summary: null }],
+    });
     const canceled = await afterCommit(h, () => lro.store.cancel(op.op_id));
     expect(canceled.status).toBe('rejected');
     const err = (canceled as PromiseRejectedResult).reason;
@@ -172,7 +189,10 @@ describe('an accepted cancel is never lost (two sessions meet at the row lock)',
     const h = await holder();
     expect(await cancelIn(h, op)).toMatchObject({ status: 'running' });
     const done = await afterCommit(h, () =>
-      sql.operationCompleteMany(lro.db, { done: [{ op_id: op.op_id, epoch: op.lease_epoch, result: { pid: 1, attempt: 1 }, summary: null }] }));
+      sql.operationCompleteMany(lro.db, {
+        done: [{ op_id: op.op_id, epoch: op.lease_epoch, result: { pid: 1, attempt: 1 }, summary: null }],
+      }),
+    );
     expect(done).toMatchObject({ status: 'fulfilled', value: [{ op_id: op.op_id, status: 'canceled', result: null }] });
     const row = await endedCanceled(op);
     expect(row.error).toMatchObject({ code: 'canceled', message: expect.stringMatching(/finished after the cancel was accepted/) });
@@ -193,50 +213,53 @@ describe('progress is fenced by the lease epoch (end to end)', () => {
   const pools: WorkerPool[] = [];
   afterEach(() => Promise.all(pools.splice(0).map((p) => p.stop({ gracefulMs: 0 }))));
 
-  it.each(['pg', 'nats'] as const)('%s: a worker whose lease was taken over cannot add to the stream; its handler is not disturbed', async (adapter) => {
-    const engine = adapter === 'pg' ? lro : await natsLro();
-    const errors: unknown[] = [];
-    const first = engine.workerPool({ concurrency: 1, serves: ['chatty'], heartbeatS: 3600, summaryIntervalS: 3600, workerId: 'w-old' });
-    pools.push(first);
-    first.on('error', (err) => errors.push(err));
-    await first.start();
-    const gate = chattyGate();
-    const { op } = await engine.store.create(hubOp('chatty', {}));
-    await gate.started;
-    await onStream(engine, op, 'old owner started'); // stored under epoch 1, before anything below
+  it.each(['pg', 'nats'] as const)(
+    '%s: a worker whose lease was taken over cannot add to the stream; its handler is not disturbed',
+    async (adapter) => {
+      const engine = adapter === 'pg' ? lro : await natsLro();
+      const errors: unknown[] = [];
+      const first = engine.workerPool({ concurrency: 1, serves: ['chatty'], heartbeatS: 3600, summaryIntervalS: 3600, workerId: 'w-old' });
+      pools.push(first);
+      first.on('error', (err) => errors.push(err));
+      await first.start();
+      const gate = chattyGate();
+      const { op } = await engine.store.create(hubOp('chatty', {}));
+      await gate.started;
+      await onStream(engine, op, 'old owner started'); // stored under epoch 1, before anything below
 
-    // The old owner stops heartbeating (as if cut off): rescued with a pinned clock, taken by a new worker.
-    const running = await engine.store.get(op.op_id);
-    const late = new Date(running.heartbeat_at!.getTime() + running.lease_s * 1000 + 1);
-    const report = await engine.maintainer().runOnce({ now: late });
-    expect(report?.rescued).toContainEqual({ op_id: op.op_id, status: 'queued' });
-    const second = engine.workerPool({ concurrency: 1, serves: ['chatty'], workerId: 'w-new', pollMs: 100 });
-    pools.push(second);
-    await second.start();
-    const done = await engine.wait(op.op_id, 20_000);
-    expect(done).toMatchObject({ status: 'succeeded', attempt: 2, owner_id: 'w-new' });
+      // The old owner stops heartbeating (as if cut off): rescued with a pinned clock, taken by a new worker.
+      const running = await engine.store.get(op.op_id);
+      const late = new Date(running.heartbeat_at!.getTime() + running.lease_s * 1000 + 1);
+      const report = await engine.maintainer().runOnce({ now: late });
+      expect(report?.rescued).toContainEqual({ op_id: op.op_id, status: 'queued' });
+      const second = engine.workerPool({ concurrency: 1, serves: ['chatty'], workerId: 'w-new', pollMs: 100 });
+      pools.push(second);
+      await second.start();
+      const done = await engine.wait(op.op_id, 20_000);
+      expect(done).toMatchObject({ status: 'succeeded', attempt: 2, owner_id: 'w-new' });
 
-    // Now the old owner publishes 25 events and returns; nothing of it may reach the stream.
-    const idle = new Promise<void>((r) => first.once('idle', () => r()));
-    gate.release();
-    expect(await gate.finished).toEqual({ pushed: 25, threw: false });
-    await idle;
-    await Promise.all([first.stop(), second.stop()]);
+      // Now the old owner publishes 25 events and returns; nothing of it may reach the stream.
+      const idle = new Promise<void>((r) => first.once('idle', () => r()));
+      gate.release();
+      expect(await gate.finished).toEqual({ pushed: 25, threw: false });
+      await idle;
+      await Promise.all([first.stop(), second.stop()]);
 
-    const { events } = await engine.streams.backend.history({ storage: 'persist.hub', name: `lro.${op.op_id}` }, 1, 1000);
-    const lines = events.map((e) => (e.type === 'summary' ? `summary ${e.summary.status} ${e.summary.attempt}` : e.message));
-    const takeover = lines.indexOf('summary running 2');
-    expect(takeover).toBeGreaterThan(0);
-    expect(lines.slice(takeover).filter((l) => /old owner/.test(String(l)))).toEqual([]);
-    expect(lines.filter((l) => /late/.test(String(l)))).toEqual([]);
-    expect(lines).toContain('old owner started');
-    expect(lines.at(-1)).toBe('summary succeeded 2');
-    expect(lines.filter((l) => /new owner step/.test(String(l)))).toHaveLength(5);
-    // Told once, not once per event.
-    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['lease_lost']);
-    expect(String((errors[0] as Error).message)).toMatch(/epoch 1 is older than epoch 3/);
-    expect(await engine.store.get(op.op_id)).toMatchObject({ status: 'succeeded', result: { epoch: 3 } });
-  });
+      const { events } = await engine.streams.backend.history({ storage: 'persist.hub', name: `lro.${op.op_id}` }, 1, 1000);
+      const lines = events.map((e) => (e.type === 'summary' ? `summary ${e.summary.status} ${e.summary.attempt}` : e.message));
+      const takeover = lines.indexOf('summary running 2');
+      expect(takeover).toBeGreaterThan(0);
+      expect(lines.slice(takeover).filter((l) => /old owner/.test(String(l)))).toEqual([]);
+      expect(lines.filter((l) => /late/.test(String(l)))).toEqual([]);
+      expect(lines).toContain('old owner started');
+      expect(lines.at(-1)).toBe('summary succeeded 2');
+      expect(lines.filter((l) => /new owner step/.test(String(l)))).toHaveLength(5);
+      // Told once, not once per event.
+      expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['lease_lost']);
+      expect(String((errors[0] as Error).message)).toMatch(/epoch 1 is older than epoch 3/);
+      expect(await engine.store.get(op.op_id)).toMatchObject({ status: 'succeeded', result: { epoch: 3 } });
+    },
+  );
 });
 
 /** Resolves once an event with `message` is on the op's stream (read as it comes, not polled). */

@@ -15,14 +15,15 @@ const backends = async (name: string): Promise<number[]> =>
   (await admin.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [name])).rows.map((r) => r.pid);
 
 /** Resolves with the next notification on `channel` carrying `payload`. */
-const heard = (listener: PgListener, channel: string, payload: string) => new Promise<void>((resolve) => {
-  const on = (c: string, p: string) => {
-    if (c !== channel || p !== payload) return;
-    listener.off('notification', on);
-    resolve();
-  };
-  listener.on('notification', on);
-});
+const heard = (listener: PgListener, channel: string, payload: string) =>
+  new Promise<void>((resolve) => {
+    const on = (c: string, p: string) => {
+      if (c !== channel || p !== payload) return;
+      listener.off('notification', on);
+      resolve();
+    };
+    listener.on('notification', on);
+  });
 
 describe('PgListener lifecycle', () => {
   it('connects on start, not in its constructor; start and stop are idempotent', async () => {
@@ -59,7 +60,9 @@ describe('PgListener lifecycle', () => {
     await admin.query('SELECT pg_terminate_backend($1)', [pid]);
     await lost; // the reconnect starts now
     let timer: NodeJS.Timeout | undefined;
-    const hung = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('stop() hung on the reconnect')), 5000); });
+    const hung = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error('stop() hung on the reconnect')), 5000);
+    });
     await Promise.race([listener.stop(), hung]).finally(() => clearTimeout(timer));
   });
 

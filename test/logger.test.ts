@@ -8,7 +8,14 @@ import { hubOp, openTestLro } from './helpers/lro.js';
 /** A pino logger whose lines land in `lines` (parsed). */
 function capture(level = 'warn') {
   const lines: Record<string, unknown>[] = [];
-  const log = createLogger({ level, destination: { write: (line) => { lines.push(JSON.parse(line)); } } });
+  const log = createLogger({
+    level,
+    destination: {
+      write: (line) => {
+        lines.push(JSON.parse(line));
+      },
+    },
+  });
   return { log, lines };
 }
 
@@ -16,14 +23,19 @@ const { log, lines } = capture('info');
 const { lro } = await openTestLro({ log });
 
 describe('one logger', () => {
-  it('the default logger prints warnings (the pool\'s claim-loop failures are warnings)', () => {
+  it("the default logger prints warnings (the pool's claim-loop failures are warnings)", () => {
     if (process.env.LRO_LOG_LEVEL === undefined) expect(defaultLogger().level).toBe('warn');
     expect(lro.log).toBe(log);
   });
 
-  it('a failed claim is logged at warn with the pool\'s worker_id', async () => {
+  it("a failed claim is logged at warn with the pool's worker_id", async () => {
     const { log: poolLog, lines: poolLines } = capture('warn');
-    const failing = { ...workerOps(lro.db), claim: async () => { throw new Error('claim refused'); } };
+    const failing = {
+      ...workerOps(lro.db),
+      claim: async () => {
+        throw new Error('claim refused');
+      },
+    };
     const pool = new WorkerPool({ ops: failing, listener: lro.listener, kinds: lro.kinds, log: poolLog, workerId: 'w-log' });
     try {
       await pool.start();
@@ -31,10 +43,12 @@ describe('one logger', () => {
     } finally {
       await pool.stop();
     }
-    expect(poolLines).toContainEqual(expect.objectContaining({ level: 40, worker_id: 'w-log', msg: expect.stringMatching(/claim refused/) }));
+    expect(poolLines).toContainEqual(
+      expect.objectContaining({ level: 40, worker_id: 'w-log', msg: expect.stringMatching(/claim refused/) }),
+    );
   });
 
-  it('a handler\'s ctx.log writes through the Lro\'s logger, bound to op_id, kind and worker_id', async () => {
+  it("a handler's ctx.log writes through the Lro's logger, bound to op_id, kind and worker_id", async () => {
     const pool = lro.workerPool({ concurrency: 1, workerId: 'w-ctx' });
     await pool.start();
     const { op } = await lro.store.create(hubOp('remote'));

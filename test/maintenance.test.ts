@@ -21,7 +21,12 @@ const quiet = { db: lro.db, log: silentLogger };
 async function orphanedAt(clock: ManualClock): Promise<Operation> {
   const { op } = await lro.store.create(hubOp('probe', {}), { now: clock.sqlNow() });
   const [claimed] = await workerOps(lro.db).claim({
-    routings: ['hub'], kinds: ['probe'], limit: 1, worker_id: 'gone', owner_type: 'hub', now: clock.sqlNow(),
+    routings: ['hub'],
+    kinds: ['probe'],
+    limit: 1,
+    worker_id: 'gone',
+    owner_type: 'hub',
+    now: clock.sqlNow(),
   });
   expect(claimed).toMatchObject({ op_id: op.op_id, status: 'running', heartbeat_at: clock.sqlNow() });
   return claimed!;
@@ -49,7 +54,9 @@ describe('Rescuer', () => {
     const rescuer = new Rescuer({ ...quiet, events: lro.events, clock });
     const claimed = await orphanedAt(clock);
     const messages: RescueMessage[] = [];
-    const unlisten = listen<RescueMessage>(rescueChannel, (m) => { if (m.db === lro.db) messages.push(m); });
+    const unlisten = listen<RescueMessage>(rescueChannel, (m) => {
+      if (m.db === lro.db) messages.push(m);
+    });
     try {
       expect(ids(await rescuer.runOnce())).not.toContain(claimed.op_id);
       clock.advance(LEASE_S * 1000); // exactly one lease old: still held
@@ -57,15 +64,20 @@ describe('Rescuer', () => {
       clock.advance(1);
       const rescued = await rescuer.runOnce();
       expect(rescued?.find((op) => op.op_id === claimed.op_id)).toMatchObject({
-        status: 'queued', lease_epoch: claimed.lease_epoch + 1, owner_id: null, last_error: { code: 'lease_expired' },
+        status: 'queued',
+        lease_epoch: claimed.lease_epoch + 1,
+        owner_id: null,
+        last_error: { code: 'lease_expired' },
         run_at: clock.sqlNow(),
       });
     } finally {
       unlisten();
     }
     expect(messages.flatMap((m) => m.rescued)).toContainEqual({ kind: 'probe', status: 'queued' });
-    expect(await lastSummary(claimed))
-      .toMatchObject({ type: 'summary', summary: { status: 'queued', last_error: { code: 'lease_expired' } } });
+    expect(await lastSummary(claimed)).toMatchObject({
+      type: 'summary',
+      summary: { status: 'queued', last_error: { code: 'lease_expired' } },
+    });
     expect(ids(await rescuer.runOnce())).not.toContain(claimed.op_id); // once
     await lro.store.cancel(claimed.op_id); // leaves no queued probe behind for the other tests
   });
@@ -80,14 +92,17 @@ describe('Expirer', () => {
     clock.advance(59_999);
     expect(ids(await expirer.runOnce())).not.toContain(op.op_id);
     clock.advance(1);
-    expect((await expirer.runOnce())?.find((o) => o.op_id === op.op_id))
-      .toMatchObject({ status: 'expired', finished_at: clock.sqlNow(), error: { code: 'expired' } });
+    expect((await expirer.runOnce())?.find((o) => o.op_id === op.op_id)).toMatchObject({
+      status: 'expired',
+      finished_at: clock.sqlNow(),
+      error: { code: 'expired' },
+    });
     expect(await lastSummary(op)).toMatchObject({ type: 'summary', summary: { status: 'expired' } });
   });
 });
 
 describe('StreamRetention', () => {
-  it('drops a finished op\'s stream once the clock passes retentionS, marks it, and drops it only once', async () => {
+  it("drops a finished op's stream once the clock passes retentionS, marks it, and drops it only once", async () => {
     const clock = new ManualClock();
     const retention = new StreamRetention({ ...quiet, streams: lro.streams, clock, retentionS: 3600 });
     const op = await finishedAt(clock);
@@ -100,7 +115,7 @@ describe('StreamRetention', () => {
     expect((await retention.runOnce())?.streams_dropped).not.toContain(op.op_id);
   });
 
-  it('trims events older than their stream\'s max_age_s by the clock, keeping the newest', async () => {
+  it("trims events older than their stream's max_age_s by the clock, keeping the newest", async () => {
     const clock = new ManualClock();
     const retention = new StreamRetention({ ...quiet, streams: lro.streams, clock });
     const addr = newStream();
@@ -119,8 +134,12 @@ describe('StreamRetention', () => {
     const drops: string[] = [];
     let entered!: () => void;
     let release!: () => void;
-    const inFirstDrop = new Promise<void>((r) => { entered = r; });
-    const gate = new Promise<void>((r) => { release = r; });
+    const inFirstDrop = new Promise<void>((r) => {
+      entered = r;
+    });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     /** The real streams, counting drops; the first drop waits at the gate (the pass holds its lock meanwhile). */
     class CountingStreams extends ProgressStreams {
       override async drop(addr: StreamAddress): Promise<void> {
@@ -151,7 +170,7 @@ describe('StreamRetention', () => {
 });
 
 describe('the locks', () => {
-  it('each service does nothing while another process holds its lock, and is not held up by the others\' locks', async () => {
+  it("each service does nothing while another process holds its lock, and is not held up by the others' locks", async () => {
     const clock = new ManualClock();
     const services = {
       rescuer: new Rescuer({ ...quiet, clock }),
@@ -172,9 +191,13 @@ describe('the locks', () => {
 
   it('the maintainer reports null only when all three locks are held elsewhere', async () => {
     const maintainer = lro.maintainer({ log: silentLogger });
-    const holdAll = (fn: () => Promise<void>) => withAdvisoryXactLock(lro.db, LOCKS.rescuer, () =>
-      withAdvisoryXactLock(lro.db, LOCKS.expirer, () => withAdvisoryXactLock(lro.db, LOCKS.streamRetention, fn)));
-    await holdAll(async () => { expect(await maintainer.runOnce()).toBeNull(); });
+    const holdAll = (fn: () => Promise<void>) =>
+      withAdvisoryXactLock(lro.db, LOCKS.rescuer, () =>
+        withAdvisoryXactLock(lro.db, LOCKS.expirer, () => withAdvisoryXactLock(lro.db, LOCKS.streamRetention, fn)),
+      );
+    await holdAll(async () => {
+      expect(await maintainer.runOnce()).toBeNull();
+    });
     await withAdvisoryXactLock(lro.db, LOCKS.rescuer, async () => {
       expect(await maintainer.runOnce()).toMatchObject({ rescued: [], expired: expect.any(Array) });
     });
@@ -204,7 +227,12 @@ describe('lifecycle', () => {
     const claimed = await orphanedAt(clock);
     clock.advance(LEASE_S * 1000 + 1);
     const rescued = new Promise<void>((resolve) => {
-      const unlisten = listen<RescueMessage>(rescueChannel, (m) => { if (m.db === lro.db) { unlisten(); resolve(); } });
+      const unlisten = listen<RescueMessage>(rescueChannel, (m) => {
+        if (m.db === lro.db) {
+          unlisten();
+          resolve();
+        }
+      });
     });
     rescuer.start();
     await rescued;
@@ -215,7 +243,9 @@ describe('lifecycle', () => {
     const closed = new pg.Pool({ connectionString: url });
     await closed.end();
     let logged!: (line: string) => void;
-    const line = new Promise<string>((r) => { logged = r; });
+    const line = new Promise<string>((r) => {
+      logged = r;
+    });
     const log = createLogger({ level: 'error', destination: { write: (l) => logged(l) } });
     const broken = new Expirer({ db: closed, log, intervalMs: 20 });
     broken.start();

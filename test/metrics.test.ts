@@ -8,7 +8,11 @@ import { ADMIN_TOKEN, readSse } from './helpers/hub.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 import { testKinds } from './helpers/kinds.js';
 
-const LATEST = Math.max(...readdirSync(new URL('../sql/', import.meta.url)).filter((f) => /^\d+_.+\.sql$/.test(f)).map((f) => Number.parseInt(f, 10)));
+const LATEST = Math.max(
+  ...readdirSync(new URL('../sql/', import.meta.url))
+    .filter((f) => /^\d+_.+\.sql$/.test(f))
+    .map((f) => Number.parseInt(f, 10)),
+);
 const SECRET = 'sekrit-input-7f3a';
 
 /** Fails its first `fail_attempts` attempts (retryably, with a 1 ms backoff), then succeeds. */
@@ -48,7 +52,10 @@ function parseExposition(text: string): Samples {
 
 /** `name{labels}` with the labels in any order, as parseExposition keys it. */
 const key = (name: string, labels: Record<string, string> = {}) =>
-  `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',')}}`;
+  `${name}{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort()
+    .join(',')}}`;
 
 async function scrape(url = base): Promise<{ text: string; samples: Samples; type: string | null }> {
   const res = await fetch(`${url}/metrics`);
@@ -70,7 +77,13 @@ describe('GET /metrics', () => {
   it('counts what happened: outcomes, retries, a rescue, durations, queues, running ops, SSE clients, append lag', async () => {
     // A probe op (2 s lease) claimed by a worker that then vanishes: the maintainer rescues it with a pinned clock.
     const { op: rescued } = await lro.store.create(hubOp('probe', {}));
-    const [claimed] = await workerOps(lro.db).claim({ routings: ['hub'], kinds: ['probe'], limit: 1, worker_id: 'gone', owner_type: 'hub' });
+    const [claimed] = await workerOps(lro.db).claim({
+      routings: ['hub'],
+      kinds: ['probe'],
+      limit: 1,
+      worker_id: 'gone',
+      owner_type: 'hub',
+    });
     expect(claimed!.op_id).toBe(rescued.op_id);
     const report = await lro.maintainer().runOnce({ now: new Date(claimed!.heartbeat_at!.getTime() + 2_001) });
     expect(report?.rescued).toEqual([{ op_id: rescued.op_id, status: 'queued' }]);
@@ -84,14 +97,25 @@ describe('GET /metrics', () => {
     const { op: canceled } = await lro.store.create(hubOp('demo', { host_id: '00000000-0000-4000-8000-000000000001' }));
     await lro.store.cancel(canceled.op_id);
     const finals = await Promise.all([ok, retried, failed, rescued].map((op) => lro.wait(op.op_id, 20_000)));
-    expect(finals.map((op) => [op.status, op.attempt])).toEqual([['succeeded', 1], ['succeeded', 2], ['failed', 2], ['succeeded', 2]]);
+    expect(finals.map((op) => [op.status, op.attempt])).toEqual([
+      ['succeeded', 1],
+      ['succeeded', 2],
+      ['failed', 2],
+      ['succeeded', 2],
+    ]);
     const { op: hanging } = await lro.store.create(hubOp('demo', { hang: true, steps: 3, step_ms: 1 }));
     // An SSE client of the hanging op; its handler's first step (then it hangs) is the signal that it runs.
     const sse = new AbortController();
     let hangs!: () => void;
-    const reached = new Promise<void>((resolve) => { hangs = resolve; });
+    const reached = new Promise<void>((resolve) => {
+      hangs = resolve;
+    });
     const reading = readSse(`${base}/v1/ops/${hanging.op_id}/events`, {
-      token: ADMIN_TOKEN, signal: sse.signal, onEvent: (e) => { if (e.event === 'progress' && e.data.message === 'step 1 of 3') hangs(); },
+      token: ADMIN_TOKEN,
+      signal: sse.signal,
+      onEvent: (e) => {
+        if (e.event === 'progress' && e.data.message === 'step 1 of 3') hangs();
+      },
     });
     await reached;
 
@@ -107,10 +131,13 @@ describe('GET /metrics', () => {
 
     // The window moves past the settle time: every finished op is counted once, with its durations.
     scrapeNow = new Date(Date.now() + (SETTLE_S + 60) * 1000);
-    const rows = (await lro.db.query(`SELECT op_id, extract(epoch FROM started_at - created_at)::float8 AS wait_s,
-      extract(epoch FROM finished_at - started_at)::float8 AS run_s FROM long_running_operations WHERE finished_at IS NOT NULL`)).rows;
+    const rows = (
+      await lro.db.query(`SELECT op_id, extract(epoch FROM started_at - created_at)::float8 AS wait_s,
+      extract(epoch FROM finished_at - started_at)::float8 AS run_s FROM long_running_operations WHERE finished_at IS NOT NULL`)
+    ).rows;
     const of = (id: string) => rows.find((r) => r.op_id === id)!;
-    for (let i = 0; i < 2; i++) { // the second scrape adds nothing: each op is read once
+    for (let i = 0; i < 2; i++) {
+      // the second scrape adds nothing: each op is read once
       ({ samples } = await scrape());
       const finished = Object.fromEntries([...samples].filter(([k]) => k.startsWith('lro_ops_finished_total')));
       expect(finished).toEqual({
@@ -126,8 +153,10 @@ describe('GET /metrics', () => {
       // The canceled op never started: no duration of it.
       expect(samples.get(key('lro_op_enqueue_to_start_seconds_count', { kind: 'demo' }))).toBe(1);
       expect(samples.get(key('lro_op_enqueue_to_start_seconds_count', { kind: 'flaky' }))).toBe(2);
-      expect(samples.get(key('lro_op_enqueue_to_start_seconds_sum', { kind: 'flaky' })))
-        .toBeCloseTo(of(retried.op_id).wait_s + of(failed.op_id).wait_s, 6);
+      expect(samples.get(key('lro_op_enqueue_to_start_seconds_sum', { kind: 'flaky' }))).toBeCloseTo(
+        of(retried.op_id).wait_s + of(failed.op_id).wait_s,
+        6,
+      );
       expect(samples.get(key('lro_op_run_seconds_count', { kind: 'flaky', status: 'failed' }))).toBe(1);
       expect(samples.get(key('lro_op_run_seconds_sum', { kind: 'flaky', status: 'failed' }))).toBeCloseTo(of(failed.op_id).run_s, 6);
       expect(samples.get(key('lro_op_run_seconds_sum', { kind: 'probe', status: 'succeeded' }))).toBeCloseTo(of(rescued.op_id).run_s, 6);
@@ -143,7 +172,7 @@ describe('GET /metrics', () => {
 
     // Stream appends: every stream row here is an event this process appended; one lag observation per append.
     const stored = async () => Number((await lro.db.query('SELECT count(*) FROM lro_stream_events')).rows[0].count);
-    await until(async () => (await scrape()).samples.get(key('lro_stream_events_appended_total')) === await stored());
+    await until(async () => (await scrape()).samples.get(key('lro_stream_events_appended_total')) === (await stored()));
     ({ samples } = await scrape());
     const appends = samples.get(key('lro_stream_append_lag_seconds_count'))!;
     expect(appends).toBeGreaterThanOrEqual(5); // at least a summary per finished op, each appended on its own
@@ -168,7 +197,9 @@ describe('GET /metrics', () => {
       await lro.store.createMany(Array.from({ length: 5 }, () => hubOp('flaky', { fail_attempts: 0 })));
       const ops = workerOps(lro.db);
       const claimed = await ops.claim({ routings: ['hub'], kinds: ['flaky'], limit: 5, worker_id: 'w', owner_type: 'hub' });
-      const done = await ops.completeMany({ done: claimed.map((op) => ({ op_id: op.op_id, epoch: op.lease_epoch, result: { attempt: 1 }, summary: null })) });
+      const done = await ops.completeMany({
+        done: claimed.map((op) => ({ op_id: op.op_id, epoch: op.lease_epoch, result: { attempt: 1 }, summary: null })),
+      });
       expect(done).toHaveLength(5);
       expect(new Set(done.map((op) => op.finished_at!.getTime())).size).toBe(1);
       const finished = async () => (await scrape(url)).samples.get(key('lro_ops_finished_total', { kind: 'flaky', status: 'succeeded' }));
@@ -194,13 +225,16 @@ describe('GET /readyz', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ ok: true, db: 'up', migrations: { current: LATEST, latest: LATEST } });
 
-    const { rows: [row] } = await lro.db.query('DELETE FROM lro_migrations WHERE id = $1 RETURNING *', [LATEST]);
+    const {
+      rows: [row],
+    } = await lro.db.query('DELETE FROM lro_migrations WHERE id = $1 RETURNING *', [LATEST]);
     try {
       const behind = await fetch(`${base}/readyz`);
       expect(behind.status).toBe(503);
       expect(await behind.json()).toEqual({
         error: {
-          code: 'not_ready', message: `the database lacks migrations ${LATEST} (run lro migrate)`,
+          code: 'not_ready',
+          message: `the database lacks migrations ${LATEST} (run lro migrate)`,
           details: { db: 'up', migrations: { current: LATEST - 1, latest: LATEST }, missing: [LATEST] },
         },
       });
@@ -216,7 +250,8 @@ describe('GET /readyz', () => {
       const ahead = await fetch(`${base}/readyz`);
       expect(ahead.status).toBe(503);
       expect((await ahead.json()).error).toMatchObject({
-        code: 'not_ready', details: { db: 'up', migrations: { current: LATEST + 1, latest: LATEST }, missing: [] },
+        code: 'not_ready',
+        details: { db: 'up', migrations: { current: LATEST + 1, latest: LATEST }, missing: [] },
       });
     } finally {
       await lro.db.query('DELETE FROM lro_migrations WHERE id = $1', [LATEST + 1]);

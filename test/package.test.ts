@@ -7,7 +7,16 @@ import { createTestDatabase } from './helpers/db.js';
 describe("the package entry point ('lro')", () => {
   it('exports the engine, kinds, migrations, client, clock and logger', async () => {
     const lro = await import('lro');
-    for (const name of ['Lro', 'KindRegistry', 'defaultKinds', 'migrate', 'LroClient', 'ManualClock', 'systemClock', 'createLogger'] as const) {
+    for (const name of [
+      'Lro',
+      'KindRegistry',
+      'defaultKinds',
+      'migrate',
+      'LroClient',
+      'ManualClock',
+      'systemClock',
+      'createLogger',
+    ] as const) {
       expect(lro[name], name).toBeDefined();
     }
     expect(new lro.ManualClock().now()).toBeTypeOf('number');

@@ -22,8 +22,12 @@ describe('progress never becomes one row update per event', () => {
     expect(done.progress_summary).toMatchObject({ percent: 100, phase: 'burst' });
     await worker.close(); // a backend flushes its statistics when it exits
 
-    const { rows } = await client.db.query(`SELECT pg_stat_clear_snapshot();
-      SELECT n_tup_upd::int AS updates FROM pg_stat_user_tables WHERE relname = 'long_running_operations'`).then((r: any) => r[1]);
+    const { rows } = await client.db
+      .query(
+        `SELECT pg_stat_clear_snapshot();
+      SELECT n_tup_upd::int AS updates FROM pg_stat_user_tables WHERE relname = 'long_running_operations'`,
+      )
+      .then((r: any) => r[1]);
     const seconds = (done.finished_at!.getTime() - done.started_at!.getTime()) / 1000;
     const stateChanges = 2; // queued → running → succeeded
     const bound = Math.floor(seconds / summaryIntervalS) + stateChanges + 2;

@@ -22,10 +22,15 @@ const kinds = testKinds().register({
   async run({ progress }) {
     const errors: string[] = [];
     const bad = [
-      { phase: 'x', level: 'loud' }, { phase: 'x', detail: 'y'.repeat(70_000) }, { phase: 'x', detail: { n: 1n } },
+      { phase: 'x', level: 'loud' },
+      { phase: 'x', detail: 'y'.repeat(70_000) },
+      { phase: 'x', detail: { n: 1n } },
       // Postgres jsonb cannot store \u0000, wherever it hides.
-      { phase: 'x\u0000' }, { phase: 'x', message: 'a\u0000b' }, { phase: 'x', progress: { current: 1, total: 2, unit: 'u\u0000' } },
-      { phase: 'x', detail: { 'k\u0000': 1 } }, { phase: 'x', detail: { list: ['ok', '\u0000'] } },
+      { phase: 'x\u0000' },
+      { phase: 'x', message: 'a\u0000b' },
+      { phase: 'x', progress: { current: 1, total: 2, unit: 'u\u0000' } },
+      { phase: 'x', detail: { 'k\u0000': 1 } },
+      { phase: 'x', detail: { list: ['ok', '\u0000'] } },
     ];
     progress({ phase: 'x', progress: 10 });
     for (const event of bad) {
@@ -155,16 +160,21 @@ describe('progress on the op stream', () => {
     // `lro ops watch` draws the same events: its last frame has no ETA on the bar of the phase that died.
     const out = new PassThrough();
     let drawn = '';
-    out.on('data', (chunk) => { drawn += chunk; });
+    out.on('data', (chunk) => {
+      drawn += chunk;
+    });
     const bars = new PhaseBars(out);
     for (const e of events) bars.show({ id: e.seq, event: e.type, data: e } as WatchEvent);
     bars.stop();
-    const lastPrepare = drawn.split('\n').filter((l) => l.includes('prepare')).at(-1);
+    const lastPrepare = drawn
+      .split('\n')
+      .filter((l) => l.includes('prepare'))
+      .at(-1);
     expect(lastPrepare).toMatch(/prepare\s+\|.*\| 50% 2\/4 steps \d+\.\d\/s\s+step 2 of 4/);
     await pool.stop();
   });
 
-  it('a canceled op\'s summaries carry no ETA, though its last heartbeat stored one', async () => {
+  it("a canceled op's summaries carry no ETA, though its last heartbeat stored one", async () => {
     const pool = lro.workerPool({ concurrency: 1, summaryIntervalS: 0.1, heartbeatS: 0.2 });
     await pool.start();
     const { op } = await lro.store.create(hubOp('demo', { hang: true, steps: 4, step_ms: 300 }));
@@ -185,7 +195,7 @@ describe('progress on the op stream', () => {
     await pool.stop();
   });
 
-  it('a finished op\'s stream is dropped after the retention period', async () => {
+  it("a finished op's stream is dropped after the retention period", async () => {
     const { op } = await lro.store.create(hubOp('demo'));
     const canceled = await lro.store.cancel(op.op_id);
     await eventsUntilTerminal(op);
@@ -202,7 +212,9 @@ describe('progress on the op stream', () => {
 describe('OpPublisher under pressure', () => {
   it('replaces intermediate plain updates of a phase, keeps the last one, messages and order', async () => {
     const addr = { storage: 'persist.hub', name: `lro.${crypto.randomUUID()}` };
-    const publisher = new OpPublisher(lro.streams, addr, (err) => { throw err; });
+    const publisher = new OpPublisher(lro.streams, addr, (err) => {
+      throw err;
+    });
     for (let i = 1; i <= 5000; i++) {
       publisher.push({ type: 'progress', phase: 'copy', progress: { current: i, total: 5000 } });
       if (i === 2500) publisher.push({ type: 'progress', phase: 'copy', message: 'halfway', level: 'info' });
@@ -241,7 +253,7 @@ describe('ProgressTracker', () => {
     expect(t.checkStall(60_000)).toBe(false); // said once
   });
 
-  it('a phase announced at the start measures its speed from when it started running, not from the op\'s start', () => {
+  it("a phase announced at the start measures its speed from when it started running, not from the op's start", () => {
     let now = 0;
     const t = new ProgressTracker(() => now);
     for (const phase of ['prepare', 'work']) t.record({ phase, progress: { current: 0, total: 20, unit: 'steps' } });
@@ -282,7 +294,7 @@ describe('ProgressTracker', () => {
     expect(t.summary()!.phases.find((p) => p.phase === 'c')!.speed).toBe(2); // speeds stay
   });
 
-  it('stall detection runs on the injected clock from the tracker\'s creation', () => {
+  it("stall detection runs on the injected clock from the tracker's creation", () => {
     let now = 1_000_000;
     const t = new ProgressTracker(() => now);
     now += 59_000;

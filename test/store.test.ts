@@ -12,7 +12,10 @@ async function rowCount(): Promise<number> {
 
 /** Asserts that `promise` rejects with an LroError of `code` whose message matches. */
 async function rejectsWith(promise: Promise<unknown>, code: string, message: RegExp) {
-  const err = await promise.then(() => null, (e) => e);
+  const err = await promise.then(
+    () => null,
+    (e) => e,
+  );
   expect(err).toBeInstanceOf(LroError);
   expect(err.code).toBe(code);
   expect(err.message).toMatch(message);
@@ -23,8 +26,16 @@ describe('create and get', () => {
     const hostId = '6f1c1d52-59a4-4f0e-9e3c-0d5d5c0e0a11';
     const { op, created } = await store.create(hubOp('demo', { host_id: hostId }), { createdBy: 'acct-1' });
     expect(created).toBe(true);
-    expect(op).toMatchObject({ kind: 'demo', status: 'queued', routing: `host:${hostId}`, attempt: 0, max_attempts: 3,
-      created_by: 'acct-1', scope_type: 'hub', scope_id: 'hub' });
+    expect(op).toMatchObject({
+      kind: 'demo',
+      status: 'queued',
+      routing: `host:${hostId}`,
+      attempt: 0,
+      max_attempts: 3,
+      created_by: 'acct-1',
+      scope_type: 'hub',
+      scope_id: 'hub',
+    });
     expect(op.input).toMatchObject({ phases: ['prepare', 'work', 'finish'], steps: 10 });
     expect(await store.get(op.op_id)).toMatchObject({ op_id: op.op_id, status: 'queued' });
   });
@@ -120,7 +131,14 @@ describe('list', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await store.list({ scope_type: 'project', scope_id: project.id, kind: 'demo', status: 'queued', limit: 10, ...(cursor ? { cursor } : {}) });
+      const page = await store.list({
+        scope_type: 'project',
+        scope_id: project.id,
+        kind: 'demo',
+        status: 'queued',
+        limit: 10,
+        ...(cursor ? { cursor } : {}),
+      });
       seen.push(...page.ops.map((o) => o.op_id));
       // A new op arriving mid-paging does not shift the pages behind the cursor.
       if (!cursor) await store.create({ kind: 'demo', scope: project });

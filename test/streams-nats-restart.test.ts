@@ -20,10 +20,15 @@ async function startServer() {
   const bin = natsServerBin();
   let failed: Error | undefined;
   server = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
-  server.on('error', (err) => { failed = err; });
+  server.on('error', (err) => {
+    failed = err;
+  });
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve(true);
+      });
       s.on('error', () => resolve(false));
     });
     if (up) return;
@@ -69,8 +74,10 @@ describe('NATS restart during a stream', () => {
     await stopServer();
     await startServer();
     await publishing;
-    await Promise.race([reading, new Promise((_, reject) => setTimeout(() => reject(new Error(
-      `reader stuck after ${received.length} items`)), 20_000))]);
+    await Promise.race([
+      reading,
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`reader stuck after ${received.length} items`)), 20_000)),
+    ]);
     ac.abort();
 
     const seqs = received.map((i) => ('seq' in i ? i.seq : `gap ${i.from_seq}-${i.to_seq}`));

@@ -11,4 +11,9 @@ const streams = new ProgressStreams(await NatsStreamBackend.connect(url));
 const other = new ProgressStreams(await NatsStreamBackend.connect(url));
 afterAll(() => Promise.all([streams.close(), other.close()]));
 
-streamContract('nats', () => streams, () => other, async (clock) => new ProgressStreams(await NatsStreamBackend.connect(url, { clock })));
+streamContract(
+  'nats',
+  () => streams,
+  () => other,
+  async (clock) => new ProgressStreams(await NatsStreamBackend.connect(url, { clock })),
+);

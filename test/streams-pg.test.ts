@@ -11,8 +11,12 @@ const streams = lro.streams; // the default `pg` streams, closed with the Lro
 const other = new ProgressStreams(new PgStreamBackend({ db: lro.db, listener: lro.listener, connectionString: url }));
 afterAll(() => other.close());
 
-streamContract('pg', () => streams, () => other,
-  async (clock) => new ProgressStreams(new PgStreamBackend({ db: lro.db, listener: lro.listener, clock })));
+streamContract(
+  'pg',
+  () => streams,
+  () => other,
+  async (clock) => new ProgressStreams(new PgStreamBackend({ db: lro.db, listener: lro.listener, clock })),
+);
 
 describe('pg adapter: age limit', () => {
   it('a maintenance pass drops events older than max_age_s, keeping the newest so seqs go on', async () => {

@@ -19,9 +19,22 @@ beforeAll(async () => {
   for (const name of Object.keys({ hostAdmin: 0, collab: 0, attacker: 0, busy: 0, racer: 0, retrier: 0 }) as (keyof typeof people)[]) {
     people[name] = (await call('POST', '/v1/accounts', { token: ADMIN_TOKEN, body: { name } })).body;
   }
-  hostId = (await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: { name: 'h', region: 'eu-central', admin_account_id: people.hostAdmin.account_id } })).body.host_id;
-  hostedProject = (await call('POST', '/v1/projects', { token: people.hostAdmin.token, body: { title: 'hosted', host_id: hostId } })).body.project_id;
-  expect((await call('POST', `/v1/projects/${hostedProject}/collaborators`, { token: people.hostAdmin.token, body: { account_id: people.collab.account_id } })).status).toBe(200);
+  hostId = (
+    await call('POST', '/v1/hosts', {
+      token: ADMIN_TOKEN,
+      body: { name: 'h', region: 'eu-central', admin_account_id: people.hostAdmin.account_id },
+    })
+  ).body.host_id;
+  hostedProject = (await call('POST', '/v1/projects', { token: people.hostAdmin.token, body: { title: 'hosted', host_id: hostId } })).body
+    .project_id;
+  expect(
+    (
+      await call('POST', `/v1/projects/${hostedProject}/collaborators`, {
+        token: people.hostAdmin.token,
+        body: { account_id: people.collab.account_id },
+      })
+    ).status,
+  ).toBe(200);
   attackerProject = (await call('POST', '/v1/projects', { token: people.attacker.token, body: { title: 'mine' } })).body.project_id;
 });
 
@@ -32,7 +45,7 @@ const opCount = async () => (await lro.db.query('SELECT count(*)::int AS n FROM 
 const waitDone = async (opId: string) => (await call('GET', `/v1/ops/${opId}/wait?timeout_s=20`, { token: ADMIN_TOKEN })).body;
 
 describe('routing is authorised against the caller (item 1)', () => {
-  it('an account cannot fill another tenant\'s host: 403 for the attack, nothing written, the host admin\'s op runs', async () => {
+  it("an account cannot fill another tenant's host: 403 for the attack, nothing written, the host admin's op runs", async () => {
     const pool = lro.workerPool({ routing: [`host:${hostId}`], concurrency: 2 });
     await pool.start();
     const before = await opCount();
@@ -43,10 +56,16 @@ describe('routing is authorised against the caller (item 1)', () => {
       expect(res.body.error.message).toContain(`host ${hostId}`);
     }
     // Same with the attacker's own account as the scope, and without the priority.
-    const own = await call('POST', '/v1/ops', { token: people.attacker.token, body: demo(accountScope(people.attacker), { host_id: hostId, hang: true }) });
+    const own = await call('POST', '/v1/ops', {
+      token: people.attacker.token,
+      body: demo(accountScope(people.attacker), { host_id: hostId, hang: true }),
+    });
     expect(own.status).toBe(403);
     expect(await opCount()).toBe(before);
-    const adminsOwn = await call('POST', '/v1/ops', { token: people.hostAdmin.token, body: demo(accountScope(people.hostAdmin), { host_id: hostId, steps: 1, step_ms: 0 }) });
+    const adminsOwn = await call('POST', '/v1/ops', {
+      token: people.hostAdmin.token,
+      body: demo(accountScope(people.hostAdmin), { host_id: hostId, steps: 1, step_ms: 0 }),
+    });
     expect(adminsOwn.status).toBe(201);
     expect(await waitDone(adminsOwn.body.op_id)).toMatchObject({ status: 'succeeded', routing: `host:${hostId}` });
     await pool.stop();
@@ -71,7 +90,10 @@ describe('routing is authorised against the caller (item 1)', () => {
 
   it('a host that does not exist is refused exactly like one the caller may not use', async () => {
     const answer = async (host: string) => {
-      const res = await call('POST', '/v1/ops', { token: people.attacker.token, body: demo(accountScope(people.attacker), { host_id: host }) });
+      const res = await call('POST', '/v1/ops', {
+        token: people.attacker.token,
+        body: demo(accountScope(people.attacker), { host_id: host }),
+      });
       return { status: res.status, body: JSON.stringify(res.body).replaceAll(host, '<host>') };
     };
     const [real, missing] = [await answer(hostId), await answer(missingHost)];
@@ -81,15 +103,24 @@ describe('routing is authorised against the caller (item 1)', () => {
 
   it('retry re-checks the retrying caller: 403 when it may not route there or no longer may use the scope', async () => {
     // The hub admin puts an op on the host in the attacker's project; the attacker can read it but not rerun it there.
-    const placed = await call('POST', '/v1/ops', { token: ADMIN_TOKEN, body: demo({ type: 'project', id: attackerProject }, { host_id: hostId }) });
+    const placed = await call('POST', '/v1/ops', {
+      token: ADMIN_TOKEN,
+      body: demo({ type: 'project', id: attackerProject }, { host_id: hostId }),
+    });
     expect((await call('POST', `/v1/ops/${placed.body.op_id}/cancel`, { token: ADMIN_TOKEN })).body.status).toBe('canceled');
     const before = await opCount();
     const retry = await call('POST', `/v1/ops/${placed.body.op_id}/retry`, { token: people.attacker.token });
     expect(retry).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
     // A collaborator's op on the host; once removed from the project it may still read its op but not retry it.
     const retrier = people.retrier;
-    await call('POST', `/v1/projects/${hostedProject}/collaborators`, { token: people.hostAdmin.token, body: { account_id: retrier.account_id } });
-    const own = await call('POST', '/v1/ops', { token: retrier.token, body: demo({ type: 'project', id: hostedProject }, { host_id: hostId }) });
+    await call('POST', `/v1/projects/${hostedProject}/collaborators`, {
+      token: people.hostAdmin.token,
+      body: { account_id: retrier.account_id },
+    });
+    const own = await call('POST', '/v1/ops', {
+      token: retrier.token,
+      body: demo({ type: 'project', id: hostedProject }, { host_id: hostId }),
+    });
     expect(own.status).toBe(201);
     await call('POST', `/v1/ops/${own.body.op_id}/cancel`, { token: retrier.token });
     await lro.db.query('DELETE FROM project_collaborators WHERE account_id = $1', [retrier.account_id]);
@@ -121,7 +152,10 @@ describe('priority and volume (item 2)', () => {
     expect(top).toMatchObject({ status: 201, body: { priority: 100 } });
     await call('POST', `/v1/ops/${top.body.op_id}/cancel`, { token: people.attacker.token });
     // The admin's urgent op in the attacker's project: the attacker's retry of it runs at 100, not 1000.
-    const urgent = await call('POST', '/v1/ops', { token: ADMIN_TOKEN, body: demo({ type: 'project', id: attackerProject }, {}, { priority: 1000 }) });
+    const urgent = await call('POST', '/v1/ops', {
+      token: ADMIN_TOKEN,
+      body: demo({ type: 'project', id: attackerProject }, {}, { priority: 1000 }),
+    });
     expect(urgent.body.priority).toBe(1000);
     await call('POST', `/v1/ops/${urgent.body.op_id}/cancel`, { token: ADMIN_TOKEN });
     const retried = await call('POST', `/v1/ops/${urgent.body.op_id}/retry`, { token: people.attacker.token });
@@ -147,23 +181,30 @@ describe('priority and volume (item 2)', () => {
     expect(keyed.body.status).toBe('canceled');
     const withKey = await call('POST', '/v1/ops', { token: busy.token, body: demo(accountScope(busy), {}, { dedupe_key: 'k' }) });
     expect(withKey).toMatchObject({ status: 201, body: { created: true } });
-    expect(await call('POST', '/v1/ops', { token: busy.token, body: demo(accountScope(busy), {}, { dedupe_key: 'k' }) }))
-      .toMatchObject({ status: 200, body: { op_id: withKey.body.op_id, created: false } });
+    expect(await call('POST', '/v1/ops', { token: busy.token, body: demo(accountScope(busy), {}, { dedupe_key: 'k' }) })).toMatchObject({
+      status: 200,
+      body: { op_id: withKey.body.op_id, created: false },
+    });
     expect((await call('POST', '/v1/ops', { token: busy.token, body: demo(accountScope(busy)) })).status).toBe(429);
     await call('POST', `/v1/ops/${ids[1]}/cancel`, { token: busy.token });
     expect((await call('POST', '/v1/ops', { token: busy.token, body: demo(accountScope(busy)) })).status).toBe(201);
     // The admin creates past any account's cap.
-    for (let i = 0; i <= LIMIT; i++) expect((await call('POST', '/v1/ops', { token: ADMIN_TOKEN, body: demo({ type: 'hub' }) })).status).toBe(201);
+    for (let i = 0; i <= LIMIT; i++)
+      expect((await call('POST', '/v1/ops', { token: ADMIN_TOKEN, body: demo({ type: 'hub' }) })).status).toBe(201);
   });
 
   it('concurrent creates cannot overshoot the cap: 30 at once from an idle account make exactly 3 ops', async () => {
     const { racer } = people;
-    const answers = await Promise.all(Array.from({ length: 30 }, () =>
-      call('POST', '/v1/ops', { token: racer.token, body: demo(accountScope(racer)) })));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => call('POST', '/v1/ops', { token: racer.token, body: demo(accountScope(racer)) })),
+    );
     const statuses = answers.map((a) => a.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(LIMIT);
     expect(statuses.filter((s) => s === 429)).toHaveLength(30 - LIMIT);
-    const active = await lro.db.query("SELECT count(*)::int AS n FROM long_running_operations WHERE created_by = $1 AND status IN ('queued', 'running')", [racer.account_id]);
+    const active = await lro.db.query(
+      "SELECT count(*)::int AS n FROM long_running_operations WHERE created_by = $1 AND status IN ('queued', 'running')",
+      [racer.account_id],
+    );
     expect(active.rows[0].n).toBe(LIMIT);
   });
 
@@ -195,16 +236,24 @@ describe('project placement (item 4)', () => {
     expect(badRegion).toMatchObject({ status: 400, body: { error: { code: 'invalid_input' } } });
     expect(badRegion.body.error.message).toContain('"atlantis" is not a backup region; GET /v1/regions lists them');
     expect((await lro.db.query('SELECT count(*)::int AS n FROM projects')).rows[0].n).toBe(before);
-    expect(await place(people.hostAdmin.token, { title: 'ok', host_id: hostId, backup_region: 'eu-central' }))
-      .toMatchObject({ status: 201, body: { host_id: hostId, backup_region: 'eu-central' } });
+    expect(await place(people.hostAdmin.token, { title: 'ok', host_id: hostId, backup_region: 'eu-central' })).toMatchObject({
+      status: 201,
+      body: { host_id: hostId, backup_region: 'eu-central' },
+    });
     expect((await place(people.attacker.token, { title: 'ok', backup_region: 'local' })).status).toBe(201);
     // Collaborators of a project on a host may run ops there, so only the host admin adds them.
     const other = people.racer.account_id;
-    expect(await call('POST', `/v1/projects/${hostedProject}/collaborators`, { token: people.collab.token, body: { account_id: other } }))
-      .toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
-    expect((await call('POST', `/v1/projects/${attackerProject}/collaborators`, { token: people.attacker.token, body: { account_id: other } })).status).toBe(200);
+    expect(
+      await call('POST', `/v1/projects/${hostedProject}/collaborators`, { token: people.collab.token, body: { account_id: other } }),
+    ).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    expect(
+      (await call('POST', `/v1/projects/${attackerProject}/collaborators`, { token: people.attacker.token, body: { account_id: other } }))
+        .status,
+    ).toBe(200);
     // The database holds the rule too (for `lro admin project-create` and any other writer).
-    await expect(lro.db.query("INSERT INTO projects (title, backup_region) VALUES ('x', 'atlantis')")).rejects.toThrow(/projects_backup_region_fkey/);
+    await expect(lro.db.query("INSERT INTO projects (title, backup_region) VALUES ('x', 'atlantis')")).rejects.toThrow(
+      /projects_backup_region_fkey/,
+    );
   });
 });
 
@@ -229,27 +278,38 @@ describe('retry with a dedupe key now held by another op (item 10)', () => {
 });
 
 describe('siblings found by a security read', () => {
-  it('a host admin reads, lists and cancels ops running on its host, whoever\'s scope they are in', async () => {
-    const { body: op } = await call('POST', '/v1/ops', { token: people.collab.token, body: demo(accountScope(people.collab), { host_id: hostId, hang: true }) });
+  it("a host admin reads, lists and cancels ops running on its host, whoever's scope they are in", async () => {
+    const { body: op } = await call('POST', '/v1/ops', {
+      token: people.collab.token,
+      body: demo(accountScope(people.collab), { host_id: hostId, hang: true }),
+    });
     expect((await call('GET', `/v1/ops/${op.op_id}`, { token: people.hostAdmin.token })).status).toBe(200);
     const listed = await call('GET', '/v1/ops?status=running,queued&limit=500', { token: people.hostAdmin.token });
     expect(listed.body.ops.map((o: { op_id: string }) => o.op_id)).toContain(op.op_id);
     const others = await call('GET', '/v1/ops?limit=500', { token: people.attacker.token });
     expect(others.body.ops.map((o: { op_id: string }) => o.op_id)).not.toContain(op.op_id);
-    expect((await call('POST', `/v1/ops/${op.op_id}/cancel`, { token: people.hostAdmin.token })).body).toMatchObject({ status: 'canceled' });
+    expect((await call('POST', `/v1/ops/${op.op_id}/cancel`, { token: people.hostAdmin.token })).body).toMatchObject({
+      status: 'canceled',
+    });
     // Not every account: the attacker still gets the same 404 as for an op that does not exist.
     expect((await call('GET', `/v1/ops/${op.op_id}`, { token: people.attacker.token })).status).toBe(404);
   });
 
   it('a host id in capitals routes to the host as hosts claim it (lowercase), so the check and the routing agree', async () => {
-    const res = await call('POST', '/v1/ops', { token: people.collab.token, body: demo(accountScope(people.collab), { host_id: hostId.toUpperCase(), hang: true }) });
+    const res = await call('POST', '/v1/ops', {
+      token: people.collab.token,
+      body: demo(accountScope(people.collab), { host_id: hostId.toUpperCase(), hang: true }),
+    });
     expect(res).toMatchObject({ status: 201, body: { routing: `host:${hostId}` } });
     await call('POST', `/v1/ops/${res.body.op_id}/cancel`, { token: ADMIN_TOKEN });
   });
 
-  it('a host\'s region must be a backup region, like a project\'s (400, nothing written)', async () => {
+  it("a host's region must be a backup region, like a project's (400, nothing written)", async () => {
     const res = await call('POST', '/v1/hosts', { token: ADMIN_TOKEN, body: { name: 'far', region: 'mars' } });
-    expect(res).toMatchObject({ status: 400, body: { error: { code: 'invalid_input', message: 'region "mars" is not a backup region; GET /v1/regions lists them' } } });
+    expect(res).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_input', message: 'region "mars" is not a backup region; GET /v1/regions lists them' } },
+    });
   });
 
   it('/metrics and /readyz answer no other origin (no CORS), while the API does', async () => {

@@ -37,24 +37,38 @@ const base = `http://127.0.0.1:${port}`;
 afterAll(() => hub.close());
 
 async function post(path: string, token: string, body: unknown) {
-  const res = await fetch(base + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(base + path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return res.json();
 }
 const owner = await post('/v1/accounts', ADMIN_TOKEN, { name: 'owner' });
 const other = await post('/v1/accounts', ADMIN_TOKEN, { name: 'other' });
 const project = await post('/v1/projects', owner.token, { title: 'ui' });
-const createOp = (input: object) => post('/v1/ops', owner.token, { kind: 'demo', scope: { type: 'project', id: project.project_id }, input });
+const createOp = (input: object) =>
+  post('/v1/ops', owner.token, { kind: 'demo', scope: { type: 'project', id: project.project_id }, input });
 
 let browser: Browser;
 beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: chromiumPath(),
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 afterAll(() => browser?.close());
 // The page's bundle is built at its first request: build it before a test races an op against it.
-beforeAll(async () => { expect((await fetch(`${base}/assets/app.js`)).status).toBe(200); });
+beforeAll(async () => {
+  expect((await fetch(`${base}/assets/app.js`)).status).toBe(200);
+});
 
 async function openOp(opId: string, token = owner.token): Promise<Page> {
   const page = await browser.newPage();
@@ -66,14 +80,19 @@ const statusText = (page: Page) => page.locator('lro-progress .status-text');
 const valueOf = async (page: Page) => Number((await overall(page).getAttribute('aria-valuenow')) ?? -1);
 
 describe('the op view in a real browser', () => {
-  it('a demo op\'s bars advance phase by phase and end at 100, succeeded; a screenshot is kept', async () => {
+  it("a demo op's bars advance phase by phase and end at 100, succeeded; a screenshot is kept", async () => {
     const op = await createOp({ steps: 10, step_ms: 100 });
     const page = await openOp(op.op_id);
     const seen: number[] = [];
-    await expect.poll(async () => {
-      if (await overall(page).count()) seen.push(await valueOf(page));
-      return statusText(page).textContent();
-    }, { timeout: 20_000, interval: 100 }).toBe('succeeded');
+    await expect
+      .poll(
+        async () => {
+          if (await overall(page).count()) seen.push(await valueOf(page));
+          return statusText(page).textContent();
+        },
+        { timeout: 20_000, interval: 100 },
+      )
+      .toBe('succeeded');
     seen.push(await valueOf(page));
     expect(seen.at(-1)).toBe(100);
     expect(seen.some((v) => v > 0 && v < 100)).toBe(true);
@@ -109,26 +128,37 @@ describe('the op view in a real browser', () => {
     const page = await openOp(op.op_id);
     const log = page.locator('lro-progress ol[aria-label=messages]');
     const lines = () => log.locator('li').count();
-    const geometry = () => log.evaluate((ol) => {
-      const last = ol.lastElementChild!.getBoundingClientRect();
-      const box = ol.getBoundingClientRect();
-      return { top: ol.scrollTop, fromBottom: ol.scrollHeight - ol.scrollTop - ol.clientHeight, lastInView: last.bottom <= box.bottom + 1 && last.top >= box.top };
-    });
+    const geometry = () =>
+      log.evaluate((ol) => {
+        const last = ol.lastElementChild!.getBoundingClientRect();
+        const box = ol.getBoundingClientRect();
+        return {
+          top: ol.scrollTop,
+          fromBottom: ol.scrollHeight - ol.scrollTop - ol.clientHeight,
+          lastInView: last.bottom <= box.bottom + 1 && last.top >= box.top,
+        };
+      });
     await expect.poll(lines, { timeout: 15_000 }).toBeGreaterThan(20); // more than the box shows
     expect(await geometry()).toMatchObject({ lastInView: true });
-    expect((await log.locator('li').first().textContent())).toBe('prepare: step 1 of 50'); // oldest first
+    expect(await log.locator('li').first().textContent()).toBe('prepare: step 1 of 50'); // oldest first
     // Nodes taken now must be the same nodes after more events: the view is changed, not rebuilt.
     const kept = await page.evaluateHandle(() => {
       const root = document.querySelector('lro-progress')!.shadowRoot!;
-      return ['[role=progressbar][aria-label=work]', '[role=progressbar][aria-label=overall]', 'ol', 'ol li', '.status-text'].map((sel) => [sel, root.querySelector(sel)] as const);
+      return ['[role=progressbar][aria-label=work]', '[role=progressbar][aria-label=overall]', 'ol', 'ol li', '.status-text'].map(
+        (sel) => [sel, root.querySelector(sel)] as const,
+      );
     });
-    await log.evaluate((ol) => { ol.scrollTop = 0; }); // a person scrolls up to read
+    await log.evaluate((ol) => {
+      ol.scrollTop = 0;
+    }); // a person scrolls up to read
     const before = await lines();
     await expect.poll(lines, { timeout: 15_000 }).toBeGreaterThan(before + 10);
     expect(await geometry()).toMatchObject({ top: 0, lastInView: false }); // new lines did not move it
     mkdirSync('test-results', { recursive: true });
     await page.screenshot({ path: 'test-results/op-view-scrolled.png', fullPage: true });
-    await log.evaluate((ol) => { ol.scrollTop = ol.scrollHeight; }); // and back to the bottom
+    await log.evaluate((ol) => {
+      ol.scrollTop = ol.scrollHeight;
+    }); // and back to the bottom
     const after = await lines();
     await expect.poll(lines, { timeout: 15_000 }).toBeGreaterThan(after + 5);
     expect(await geometry()).toMatchObject({ lastInView: true }); // it follows again
@@ -137,7 +167,13 @@ describe('the op view in a real browser', () => {
       const root = document.querySelector('lro-progress')!.shadowRoot!;
       return pairs.map(([sel, node]) => `${sel}: ${node !== null && node.isConnected && root.querySelector(sel) === node}`);
     });
-    expect(same).toEqual(['[role=progressbar][aria-label=work]: true', '[role=progressbar][aria-label=overall]: true', 'ol: true', 'ol li: true', '.status-text: true']);
+    expect(same).toEqual([
+      '[role=progressbar][aria-label=work]: true',
+      '[role=progressbar][aria-label=overall]: true',
+      'ol: true',
+      'ol li: true',
+      '.status-text: true',
+    ]);
     await page.close();
   });
 
@@ -147,18 +183,24 @@ describe('the op view in a real browser', () => {
     await expect.poll(() => statusText(page).textContent(), { timeout: 10_000 }).toBe('running');
     await page.locator('lro-progress ol li').waitFor({ timeout: 10_000 }); // its one step came; it hangs now, no more events
     // Everything that changes until the elapsed time next changes: that must be the only change.
-    const changed = await page.evaluate(() => new Promise<string[]>((resolve) => {
-      const root = document.querySelector('lro-progress')!.shadowRoot!;
-      const seen: string[] = [];
-      const observer = new MutationObserver((records) => {
-        for (const r of records) {
-          const el = r.target.nodeType === Node.TEXT_NODE ? r.target.parentElement! : (r.target as Element);
-          seen.push(`${r.type} in ${el.className}: ${r.target.textContent}`);
-        }
-        if (records.some((r) => /elapsed/.test(r.target.textContent ?? ''))) { observer.disconnect(); resolve(seen); }
-      });
-      observer.observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
-    }));
+    const changed = await page.evaluate(
+      () =>
+        new Promise<string[]>((resolve) => {
+          const root = document.querySelector('lro-progress')!.shadowRoot!;
+          const seen: string[] = [];
+          const observer = new MutationObserver((records) => {
+            for (const r of records) {
+              const el = r.target.nodeType === Node.TEXT_NODE ? r.target.parentElement! : (r.target as Element);
+              seen.push(`${r.type} in ${el.className}: ${r.target.textContent}`);
+            }
+            if (records.some((r) => /elapsed/.test(r.target.textContent ?? ''))) {
+              observer.disconnect();
+              resolve(seen);
+            }
+          });
+          observer.observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
+        }),
+    );
     expect(changed).toEqual([expect.stringMatching(/^characterData in text: {2}· elapsed \d+s$/)]);
     await page.getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => statusText(page).textContent(), { timeout: 2_000 }).toBe('canceled');
@@ -176,7 +218,11 @@ describe('the op view in a real browser', () => {
     expect(await page.locator('lro-progress .bars').textContent()).not.toContain('eta');
     // Though its last progress event carried one (it was running then).
     const { events } = await lro.streams.backend.history(streamOf(await lro.store.get(op.op_id)), 1, 100);
-    expect(events.filter((e) => e.type === 'progress').at(-1)).toMatchObject({ phase: 'prepare', progress: { current: 7 }, eta_s: expect.any(Number) });
+    expect(events.filter((e) => e.type === 'progress').at(-1)).toMatchObject({
+      phase: 'prepare',
+      progress: { current: 7 },
+      eta_s: expect.any(Number),
+    });
     await page.close();
     const stranger = await openOp(op.op_id, other.token);
     await expect.poll(() => statusText(stranger).textContent(), { timeout: 10_000 }).toBe('not found');
@@ -191,7 +237,10 @@ describe('the op view in a real browser', () => {
     expect(await text('fetch')).toMatch(/^fetch: 30% · 3\/10 files · [\d.]+\/s$/); // stopped at 30 %, but unpack took over
     // Though fetch's own last event carried one (it was running then).
     const { events } = await lro.streams.backend.history(streamOf(await lro.store.get(op.op_id)), 1, 100);
-    expect(events.filter((e) => e.type === 'progress' && e.phase === 'fetch').at(-1)).toMatchObject({ progress: { current: 3 }, eta_s: expect.any(Number) });
+    expect(events.filter((e) => e.type === 'progress' && e.phase === 'fetch').at(-1)).toMatchObject({
+      progress: { current: 3 },
+      eta_s: expect.any(Number),
+    });
     await post(`/v1/ops/${op.op_id}/cancel`, owner.token, {});
     await expect.poll(() => statusText(page).textContent(), { timeout: 10_000 }).toBe('canceled');
     expect(await page.locator('lro-progress .bars').textContent()).not.toContain('eta');
@@ -215,7 +264,7 @@ describe('the op view in a real browser', () => {
     plain.close();
   });
 
-  it('the list shows the caller\'s ops, newest first, and links to their views', async () => {
+  it("the list shows the caller's ops, newest first, and links to their views", async () => {
     const op = await createOp({ steps: 1, step_ms: 1 });
     const page = await browser.newPage();
     await page.goto(`${base}/#token=${owner.token}`);

@@ -76,7 +76,7 @@ describe('worker pool', () => {
     await pool.stop();
   });
 
-  it('retries with backoff, then fails with the last attempt\'s error after max_attempts', async () => {
+  it("retries with backoff, then fails with the last attempt's error after max_attempts", async () => {
     // The backoff passes on a clock the test moves (claims compare run_at with it), not by rewriting run_at.
     const clock = new ManualClock();
     const { lro: timed } = await openTestLro({ connectionString: url, clock });
@@ -120,7 +120,9 @@ describe('worker pool', () => {
     await pool.stop();
     const ops = workerOps(lro.db);
     const stale = { op_id: op.op_id, epoch: done.lease_epoch - 1 };
-    await expect(ops.fail({ ...stale, error: { code: 'x', message: 'x' }, retryable: true, backoff_ms: 0 })).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(ops.fail({ ...stale, error: { code: 'x', message: 'x' }, retryable: true, backoff_ms: 0 })).rejects.toBeInstanceOf(
+      LeaseLostError,
+    );
     expect(await ops.completeMany({ done: [{ ...stale, result: { steps_done: 0 }, summary: null }] })).toEqual([]);
     expect(await ops.heartbeat({ leases: [{ ...stale, summary: { phase: 'x' } }] })).toEqual([]);
     expect(await store.get(op.op_id)).toMatchObject({ status: 'succeeded', result: done.result, progress_summary: done.progress_summary });
@@ -170,7 +172,7 @@ describe('worker pool', () => {
 });
 
 describe('kind timeout', () => {
-  it('an attempt that runs past its kind\'s timeout is aborted and counted as failed', async () => {
+  it("an attempt that runs past its kind's timeout is aborted and counted as failed", async () => {
     const { testKinds } = await import('./helpers/kinds.js');
     const { demoKind } = await import('../src/workers/kinds/demo.js');
     const kinds = testKinds().register({ ...demoKind, name: 'slowpoke', timeoutS: 0.2, maxAttempts: 1 });

@@ -20,7 +20,11 @@ export function graphileSystem(): QueueSystem {
     },
     async start(concurrency, hooks: Hooks) {
       runner = await run({
-        pgPool: db, concurrency, noHandleSignals: true, pollInterval: 2000, logger: quietLogger(),
+        pgPool: db,
+        concurrency,
+        noHandleSignals: true,
+        pollInterval: 2000,
+        logger: quietLogger(),
         taskList: {
           noop: async (payload) => {
             const seq = (payload as { seq?: number }).seq;
@@ -54,10 +58,14 @@ export function graphileSystem(): QueueSystem {
 function quietLogger() {
   // graphile-worker's Logger takes a factory; keep the benchmark output to the table.
   return new (class {
-    scope() { return this; }
+    scope() {
+      return this;
+    }
     info() {}
     debug() {}
     warn() {}
-    error(m: string) { console.error(m); }
+    error(m: string) {
+      console.error(m);
+    }
   })() as never;
 }

@@ -26,8 +26,13 @@ export function lroSystem(streams: 'pg' | 'nats' | 'off' = 'pg', pools = 1): Que
     name: `lro (${streams === 'off' ? 'no streams' : `${streams} streams`}${pools === 1 ? '' : `, ${pools} pools`})`,
     async setup(url) {
       await migrate(url);
-      lro = await Lro.open({ connectionString: url, kinds, poolSize: 20, events: streams !== 'off',
-        streamsSpec: streams === 'nats' ? (process.env.NATS_URL ?? 'nats://127.0.0.1:4222') : 'pg' });
+      lro = await Lro.open({
+        connectionString: url,
+        kinds,
+        poolSize: 20,
+        events: streams !== 'off',
+        streamsSpec: streams === 'nats' ? (process.env.NATS_URL ?? 'nats://127.0.0.1:4222') : 'pg',
+      });
     },
     async start(concurrency, h) {
       hooks = h;

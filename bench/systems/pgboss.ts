@@ -33,7 +33,9 @@ export function pgBossSystem(batchSize: number): QueueSystem {
     waitDone: null,
     async pending() {
       const { rows } = await (boss.getDb() as any).executeSql(
-        `SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state <> 'completed'`, [queue]);
+        `SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state <> 'completed'`,
+        [queue],
+      );
       return rows[0].n;
     },
     stop: () => boss.stop({ graceful: false, wait: true }),

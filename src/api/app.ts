@@ -66,7 +66,11 @@ export function buildHub(opts: HubOptions): FastifyInstance {
   const access = new Access({ db: opts.lro.db, adminToken: opts.adminToken });
   const db = opts.lro.db;
   const ctx: HubContext = {
-    lro: opts.lro, access, hosts: new HostStore({ db }), projects: new ProjectStore({ db }), regions: new RegionStore({ db }),
+    lro: opts.lro,
+    access,
+    hosts: new HostStore({ db }),
+    projects: new ProjectStore({ db }),
+    regions: new RegionStore({ db }),
   };
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);

@@ -31,9 +31,15 @@ const options = (access: RouteAccess) => ({ config: { access } });
  * object: plugins write into a route's `config` (helmet does), which must not leak to other routes.
  */
 export const route = {
-  get public() { return options('public'); },
-  get account() { return options('account'); },
-  get admin() { return options('admin'); },
+  get public() {
+    return options('public');
+  },
+  get account() {
+    return options('account');
+  },
+  get admin() {
+    return options('admin');
+  },
 };
 
 /**

@@ -103,16 +103,21 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
  */
 export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket) {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const error = err.code === 'HPE_HEADER_OVERFLOW' ? new LroError('headers_too_large', 'request headers are too large (at most 16 KiB in all)')
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new LroError('request_timeout', 'the request took too long to arrive')
-      : new InvalidInputError('malformed HTTP request');
+  const error =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new LroError('headers_too_large', 'request headers are too large (at most 16 KiB in all)')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new LroError('request_timeout', 'the request took too long to arrive')
+        : new InvalidInputError('malformed HTTP request');
   const status = HTTP_STATUS[error.code];
   // Not `err` itself: its rawPacket holds the request's bytes, tokens in the URL and headers included.
   this.log.debug({ code: err.code, reason: (err as { reason?: string }).reason }, `client error ${status}`);
   if (socket.writable) {
     const text = JSON.stringify(body(error));
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
-      + `Content-Length: ${Buffer.byteLength(text)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${text}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${text}`,
+    );
   }
   socket.destroy(err);
 }

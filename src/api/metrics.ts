@@ -2,10 +2,20 @@ import { defaultLogger } from '../lro/log.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Lro } from '../app/lro.js';
 import {
-  appendChannel, listen, rescueChannel, sseClientChannel, type AppendMessage, type RescueMessage, type SseClientMessage,
+  appendChannel,
+  listen,
+  rescueChannel,
+  sseClientChannel,
+  type AppendMessage,
+  type RescueMessage,
+  type SseClientMessage,
 } from '../lro/instruments.js';
 import {
-  operationCountActive, operationFinishedSince, operationQueueStats, type FinishedMark, type FinishedOp,
+  operationCountActive,
+  operationFinishedSince,
+  operationQueueStats,
+  type FinishedMark,
+  type FinishedOp,
 } from '../lro/sql/metrics.js';
 
 export interface HubMetricsOptions {
@@ -46,38 +56,91 @@ export class HubMetrics {
 
   constructor(lro: Lro, opts: HubMetricsOptions = {}) {
     this.#lro = lro;
-    this.#o = { now: () => undefined, settleS: 5, finishedPerScrape: 5000, timeoutMs: 5000, onError: (err) => defaultLogger().warn({ err }, 'metrics: database statements failed'), ...opts };
+    this.#o = {
+      now: () => undefined,
+      settleS: 5,
+      finishedPerScrape: 5000,
+      timeoutMs: 5000,
+      onError: (err) => defaultLogger().warn({ err }, 'metrics: database statements failed'),
+      ...opts,
+    };
     // Finished ops count from the hub's start; Prometheus' rate() and increase() expect counters to.
     this.#mark = { finished_us: String(Date.now() * 1000), op_id: '00000000-0000-0000-0000-000000000000' };
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry }); // process_* and nodejs_*: CPU, memory, event loop lag, GC
     const collect = () => this.#scrape();
     this.#m = {
-      dbUp: new Gauge({ name: 'lro_db_up', help: '1 when this scrape\'s database statements succeeded', registers, collect }),
-      ops: new Gauge({ name: 'lro_ops', help: 'Active ops (queued, running) by kind and status', labelNames: ['kind', 'status'], registers, collect }),
-      queued: new Gauge({ name: 'lro_queued_ops', help: 'Queued ops by routing, due or waiting out a retry backoff', labelNames: ['routing'], registers, collect }),
-      oldest: new Gauge({
-        name: 'lro_oldest_queued_age_seconds', help: 'How long the oldest due queued op of each routing has waited',
-        labelNames: ['routing'], registers, collect,
+      dbUp: new Gauge({ name: 'lro_db_up', help: "1 when this scrape's database statements succeeded", registers, collect }),
+      ops: new Gauge({
+        name: 'lro_ops',
+        help: 'Active ops (queued, running) by kind and status',
+        labelNames: ['kind', 'status'],
+        registers,
+        collect,
       }),
-      finished: new Counter({ name: 'lro_ops_finished_total', help: 'Ops that reached a terminal status, by kind and status', labelNames: ['kind', 'status'], registers, collect }),
-      retries: new Counter({ name: 'lro_op_retries_total', help: 'Attempts beyond the first of finished ops (failures retried, leases rescued)', labelNames: ['kind'], registers, collect }),
+      queued: new Gauge({
+        name: 'lro_queued_ops',
+        help: 'Queued ops by routing, due or waiting out a retry backoff',
+        labelNames: ['routing'],
+        registers,
+        collect,
+      }),
+      oldest: new Gauge({
+        name: 'lro_oldest_queued_age_seconds',
+        help: 'How long the oldest due queued op of each routing has waited',
+        labelNames: ['routing'],
+        registers,
+        collect,
+      }),
+      finished: new Counter({
+        name: 'lro_ops_finished_total',
+        help: 'Ops that reached a terminal status, by kind and status',
+        labelNames: ['kind', 'status'],
+        registers,
+        collect,
+      }),
+      retries: new Counter({
+        name: 'lro_op_retries_total',
+        help: 'Attempts beyond the first of finished ops (failures retried, leases rescued)',
+        labelNames: ['kind'],
+        registers,
+        collect,
+      }),
       wait: new Histogram({
-        name: 'lro_op_enqueue_to_start_seconds', help: 'Enqueue to first start of finished ops that ran',
-        labelNames: ['kind'], buckets: WAIT_BUCKETS, registers, collect,
+        name: 'lro_op_enqueue_to_start_seconds',
+        help: 'Enqueue to first start of finished ops that ran',
+        labelNames: ['kind'],
+        buckets: WAIT_BUCKETS,
+        registers,
+        collect,
       }),
       run: new Histogram({
-        name: 'lro_op_run_seconds', help: 'First start to finish of finished ops that ran, by outcome',
-        labelNames: ['kind', 'status'], buckets: RUN_BUCKETS, registers, collect,
+        name: 'lro_op_run_seconds',
+        help: 'First start to finish of finished ops that ran, by outcome',
+        labelNames: ['kind', 'status'],
+        buckets: RUN_BUCKETS,
+        registers,
+        collect,
       }),
-      rescues: new Counter({ name: 'lro_lease_rescues_total', help: 'Stale leases rescued by this process\'s maintainer, by what became of the op', labelNames: ['kind', 'outcome'], registers }),
+      rescues: new Counter({
+        name: 'lro_lease_rescues_total',
+        help: "Stale leases rescued by this process's maintainer, by what became of the op",
+        labelNames: ['kind', 'outcome'],
+        registers,
+      }),
       // One observation per append (the events of one stream handed over together share their lag):
       // an observe costs microseconds, and a busy op appends tens of thousands of events a second.
       appendLag: new Histogram({
-        name: 'lro_stream_append_lag_seconds', help: 'Stream appends in this process: events handed to the adapter to committed',
-        buckets: LAG_BUCKETS, registers,
+        name: 'lro_stream_append_lag_seconds',
+        help: 'Stream appends in this process: events handed to the adapter to committed',
+        buckets: LAG_BUCKETS,
+        registers,
       }),
-      appended: new Counter({ name: 'lro_stream_events_appended_total', help: 'Events this process committed to progress streams', registers }),
+      appended: new Counter({
+        name: 'lro_stream_events_appended_total',
+        help: 'Events this process committed to progress streams',
+        registers,
+      }),
       sse: new Gauge({ name: 'lro_sse_clients', help: 'SSE clients connected to this hub', registers }),
     };
     this.#unsubscribe = [
@@ -102,7 +165,9 @@ export class HubMetrics {
 
   /** One database refresh per scrape, however many metrics ask for it. */
   async #scrape(): Promise<void> {
-    this.#refreshing ??= this.#refresh().finally(() => { this.#refreshing = null; });
+    this.#refreshing ??= this.#refresh().finally(() => {
+      this.#refreshing = null;
+    });
     try {
       await withDeadline(this.#refreshing, this.#o.timeoutMs, 'metrics statements');
     } catch {

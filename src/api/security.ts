@@ -9,7 +9,8 @@ import type { FastifyHelmetOptions } from '@fastify/helmet';
 export function redactUrl(url: string): string {
   return url.replace(/([?&;])([^=&;?#]*)(?:=[^&;#]*)?/g, (pair, sep: string, name: string) =>
     // Fastify decodes names too (access%5Ftoken is access_token), so decide on the decoded one.
-    (/token/i.test(decodeName(name)) ? `${sep}${name}=[redacted]` : pair));
+    /token/i.test(decodeName(name)) ? `${sep}${name}=[redacted]` : pair,
+  );
 }
 
 function decodeName(name: string): string {
@@ -28,7 +29,11 @@ function decodeName(name: string): string {
 export const logRedaction = {
   serializers: {
     req: (req: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) => ({
-      method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort,
+      method: req.method,
+      url: redactUrl(req.url),
+      host: req.host,
+      remoteAddress: req.ip,
+      remotePort: req.socket?.remotePort,
     }),
   },
   redact: { paths: ['req.headers.authorization', 'headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },

@@ -18,8 +18,7 @@ const frame = (item: StreamItem) =>
     ? `event: gap\ndata: ${JSON.stringify(item)}\n\n`
     : `id: ${item.seq}\nevent: ${item.type}\ndata: ${JSON.stringify(item)}\n\n`;
 
-const isTerminalSummary = (item: StreamItem) =>
-  item.type === 'summary' && isTerminal(String(item.summary.status));
+const isTerminalSummary = (item: StreamItem) => item.type === 'summary' && isTerminal(String(item.summary.status));
 
 /**
  * `GET /v1/ops/:op_id/events`: SSE with `id: <seq>` from `fromSeq`, keep-alive comments, closed after
@@ -46,14 +45,17 @@ export async function streamOpEvents(p: { lro: Lro; op: Operation; fromSeq: numb
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
   // Should the terminal summary never reach the stream (it is best effort), end from the row.
   let fallback: NodeJS.Timeout | undefined;
-  void lro.wait(op.op_id, WATCH_ROW_MS, ac.signal).then((final) => {
-    if (!isTerminal(final.status) || ac.signal.aborted) return;
-    fallback = setTimeout(() => {
-      if (ac.signal.aborted) return;
-      res.write(`event: summary\ndata: ${JSON.stringify({ type: 'summary', summary: summaryOf(final) })}\n\n`);
-      ac.abort();
-    }, TERMINAL_GRACE_MS);
-  }, () => {});
+  void lro.wait(op.op_id, WATCH_ROW_MS, ac.signal).then(
+    (final) => {
+      if (!isTerminal(final.status) || ac.signal.aborted) return;
+      fallback = setTimeout(() => {
+        if (ac.signal.aborted) return;
+        res.write(`event: summary\ndata: ${JSON.stringify({ type: 'summary', summary: summaryOf(final) })}\n\n`);
+        ac.abort();
+      }, TERMINAL_GRACE_MS);
+    },
+    () => {},
+  );
   report<SseClientMessage>(sseClientChannel, () => ({ db: lro.db, delta: 1 }));
   try {
     for await (const batch of lro.streams.readBatches(streamOf(op), { fromSeq: p.fromSeq, signal: ac.signal })) {

@@ -34,10 +34,18 @@ export function assets(): Promise<Map<string, string>> {
     const { build } = await import('esbuild');
     const result = await build({
       entryPoints: { app: `${DIR}app.ts`, 'lro-progress': `${DIR}index.ts` },
-      bundle: true, format: 'esm', target: 'es2022', minify: true, write: false, outdir: '/assets', logLevel: 'silent',
+      bundle: true,
+      format: 'esm',
+      target: 'es2022',
+      minify: true,
+      write: false,
+      outdir: '/assets',
+      logLevel: 'silent',
     });
     return new Map(result.outputFiles.map((f) => [f.path.split('/').pop()!, f.text]));
   })();
-  built.catch(() => { built = null; });
+  built.catch(() => {
+    built = null;
+  });
   return built;
 }

@@ -79,19 +79,38 @@ export class Lro {
     const applicationName = opts.applicationName ?? 'lro';
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? defaultLogger();
-    this.db = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? DEFAULTS.poolSize, application_name: applicationName });
+    this.db = new pg.Pool({
+      connectionString: opts.connectionString,
+      max: opts.poolSize ?? DEFAULTS.poolSize,
+      application_name: applicationName,
+    });
     // An idle client whose server connection died: the pool drops it; nothing to crash over.
     this.db.on('error', () => {});
     this.kinds = opts.kinds ?? defaultKinds();
-    this.listener = new PgListener({ connectionString: opts.connectionString, applicationName: `${applicationName}-listen`, log: this.log });
-    const pgStreams = () => new PgStreamBackend({
-      db: this.db, listener: this.listener, connectionString: opts.connectionString, clock: this.clock, log: this.log,
+    this.listener = new PgListener({
+      connectionString: opts.connectionString,
+      applicationName: `${applicationName}-listen`,
+      log: this.log,
     });
+    const pgStreams = () =>
+      new PgStreamBackend({
+        db: this.db,
+        listener: this.listener,
+        connectionString: opts.connectionString,
+        clock: this.clock,
+        log: this.log,
+      });
     this.streams = opts.streams ?? new ProgressStreams(pgStreams(), { log: this.log });
     this.events = opts.events === false ? undefined : new OpEvents(this.streams, { log: this.log });
     this.#opts = opts;
-    this.store = new OperationStore({ db: this.db, kinds: this.kinds, defaultLeaseS: opts.leaseS, events: this.events,
-      maxActivePerAccount: opts.maxActivePerAccount, clock: this.clock });
+    this.store = new OperationStore({
+      db: this.db,
+      kinds: this.kinds,
+      defaultLeaseS: opts.leaseS,
+      events: this.events,
+      maxActivePerAccount: opts.maxActivePerAccount,
+      clock: this.clock,
+    });
     this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener, clock: this.clock });
   }
 
@@ -118,8 +137,14 @@ export class Lro {
 
   workerPool(opts: Omit<WorkerPoolOptions, 'ops' | 'listener' | 'kinds' | 'events' | 'clock'> = {}): WorkerPool {
     const pool = new WorkerPool({
-      ...defined({ stallS: this.#opts.stallS }), ...opts, ops: workerOps(this.db), listener: this.listener, kinds: this.kinds, events: this.events,
-      clock: this.clock, log: opts.log ?? this.log,
+      ...defined({ stallS: this.#opts.stallS }),
+      ...opts,
+      ops: workerOps(this.db),
+      listener: this.listener,
+      kinds: this.kinds,
+      events: this.events,
+      clock: this.clock,
+      log: opts.log ?? this.log,
     });
     this.#pools.add(pool);
     return pool;
@@ -128,7 +153,12 @@ export class Lro {
   /** The rescuer, expirer and stream retention on this Lro's pool, streams, clock and logger. */
   maintainer(opts: Omit<MaintainerOptions, 'db' | 'events'> = {}): Maintainer {
     const m = new Maintainer({
-      db: this.db, events: this.events, clock: this.clock, log: this.log, ...defined({ retentionS: this.#opts.retentionS }), ...opts,
+      db: this.db,
+      events: this.events,
+      clock: this.clock,
+      log: this.log,
+      ...defined({ retentionS: this.#opts.retentionS }),
+      ...opts,
     });
     this.#maintainers.add(m);
     return m;

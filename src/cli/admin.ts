@@ -35,33 +35,56 @@ async function account(db: pg.Pool, id: string) {
 
 /** `lro admin …`: accounts, tokens, hosts, projects and collaborators, directly in the database. */
 export function adminCommands(program: Command): void {
-  const admin = program.command('admin').description('accounts, tokens, hosts, projects, collaborators (DATABASE_URL, else the embedded database)');
-  admin.command('account-create <name>').description('a new account and its first API token').action((name: string) =>
-    withDb(async (_db, access) => {
-      const { account: a, token } = await access.createAccount(parseOrThrow(AccountBody, { name }, 'account').name);
-      return { ...a, token };
-    }));
-  admin.command('token-create <account_id>').description('another API token for an account').action((id: string) =>
-    withDb(async (db, access) => ({ account_id: (await account(db, id)).account_id, token: await access.issueToken(id) })));
-  admin.command('host-create').description('a host (its admin account optional)')
-    .requiredOption('--name <name>').requiredOption('--region <region>').option('--admin <account_id>')
-    .action((o) => withDb(async (db) => {
-      const host = parseOrThrow(HostBody, { name: o.name, region: o.region }, 'host');
-      const admin = o.admin ? (await account(db, o.admin)).account_id : null;
-      return new HostStore({ db }).create({ ...host, admin_account_id: admin }, { region: '--region' });
-    }));
-  admin.command('project-create').description('a project owned by an account (placed on a host, with a backup region: optional)')
-    .requiredOption('--title <title>').requiredOption('--owner <account_id>').option('--host <host_id>')
+  const admin = program
+    .command('admin')
+    .description('accounts, tokens, hosts, projects, collaborators (DATABASE_URL, else the embedded database)');
+  admin
+    .command('account-create <name>')
+    .description('a new account and its first API token')
+    .action((name: string) =>
+      withDb(async (_db, access) => {
+        const { account: a, token } = await access.createAccount(parseOrThrow(AccountBody, { name }, 'account').name);
+        return { ...a, token };
+      }),
+    );
+  admin
+    .command('token-create <account_id>')
+    .description('another API token for an account')
+    .action((id: string) =>
+      withDb(async (db, access) => ({ account_id: (await account(db, id)).account_id, token: await access.issueToken(id) })),
+    );
+  admin
+    .command('host-create')
+    .description('a host (its admin account optional)')
+    .requiredOption('--name <name>')
+    .requiredOption('--region <region>')
+    .option('--admin <account_id>')
+    .action((o) =>
+      withDb(async (db) => {
+        const host = parseOrThrow(HostBody, { name: o.name, region: o.region }, 'host');
+        const admin = o.admin ? (await account(db, o.admin)).account_id : null;
+        return new HostStore({ db }).create({ ...host, admin_account_id: admin }, { region: '--region' });
+      }),
+    );
+  admin
+    .command('project-create')
+    .description('a project owned by an account (placed on a host, with a backup region: optional)')
+    .requiredOption('--title <title>')
+    .requiredOption('--owner <account_id>')
+    .option('--host <host_id>')
     .option('--backup-region <region>')
-    .action((o) => withDb(async (db) => {
-      const p = parseOrThrow(ProjectBody, { title: o.title, host_id: o.host, backup_region: o.backupRegion }, 'project');
-      const owner = (await account(db, o.owner)).account_id;
-      return new ProjectStore({ db }).create({ ...p, created_by: owner }, { backup_region: '--backup-region' });
-    }));
+    .action((o) =>
+      withDb(async (db) => {
+        const p = parseOrThrow(ProjectBody, { title: o.title, host_id: o.host, backup_region: o.backupRegion }, 'project');
+        const owner = (await account(db, o.owner)).account_id;
+        return new ProjectStore({ db }).create({ ...p, created_by: owner }, { backup_region: '--backup-region' });
+      }),
+    );
   admin.command('collaborator-add <project_id> <account_id>').action((projectId: string, accountId: string) =>
     withDb(async (db) => {
       const project_id = parseOrThrow(Id, projectId, 'project id');
       await new ProjectStore({ db }).addCollaborator({ project_id, account_id: (await account(db, accountId)).account_id });
       return { project_id: projectId, account_id: accountId };
-    }));
+    }),
+  );
 }

@@ -24,16 +24,20 @@ async function runDaemon(config: Config, applicationName: string, start: (lro: L
   let served: Served | undefined;
   const pools: WorkerPool[] = [];
   const log = cliLogger(config);
-  const { shutdown } = await serve(async () => {
-    db = await openDatabase(config, (m) => log.info(m));
-    lro = await Lro.open({ ...lroOptions(config, db.url, applicationName), log });
-    served = await start(lro);
-    pools.push(...served.pools);
-  }, async (opts) => {
-    await served?.stop();
-    await lro?.close(opts);
-    await db?.stop();
-  }, { log, pools, stopTimeoutMs: config.LRO_STOP_TIMEOUT_S * 1000 });
+  const { shutdown } = await serve(
+    async () => {
+      db = await openDatabase(config, (m) => log.info(m));
+      lro = await Lro.open({ ...lroOptions(config, db.url, applicationName), log });
+      served = await start(lro);
+      pools.push(...served.pools);
+    },
+    async (opts) => {
+      await served?.stop();
+      await lro?.close(opts);
+      await db?.stop();
+    },
+    { log, pools, stopTimeoutMs: config.LRO_STOP_TIMEOUT_S * 1000 },
+  );
   await shutdown.done;
 }
 
@@ -69,7 +73,9 @@ export function workerCommand(config: Config, o: WorkerCommandOptions): Promise<
     const ownerType = o.routing.includes('hub') ? 'hub' : 'host';
     const pools: WorkerPool[] = [];
     for (let i = 0; i < Math.max(1, o.pools); i++) {
-      pools.push(lro.workerPool({ ...poolOptions(config), routing: o.routing, ownerType, concurrency: o.concurrency ?? config.LRO_CONCURRENCY }));
+      pools.push(
+        lro.workerPool({ ...poolOptions(config), routing: o.routing, ownerType, concurrency: o.concurrency ?? config.LRO_CONCURRENCY }),
+      );
       await pools.at(-1)!.start();
     }
     if (o.maintenance) lro.maintainer().start();

@@ -25,8 +25,10 @@ export function textLines(out: { write(s: string): unknown }): { write(line: str
   return {
     write(line: string) {
       const record = JSON.parse(line) as Record<string, unknown>;
-      const extra = Object.entries(record).filter(([k]) => !STANDARD.has(k))
-        .map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('');
+      const extra = Object.entries(record)
+        .filter(([k]) => !STANDARD.has(k))
+        .map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join('');
       out.write(`${String(record.msg ?? '')}${extra}\n`);
     },
   };

@@ -22,7 +22,8 @@ const int = (v: string) => {
   return n;
 };
 
-const program = new Command('lro').description('long-running operations on Postgres')
+const program = new Command('lro')
+  .description('long-running operations on Postgres')
   .addHelpText('after', EXIT_HELP)
   // Usage errors exit with EXIT.usage, below, instead of commander's 1 (set first: subcommands inherit it).
   .exitOverride();
@@ -48,7 +49,7 @@ program
   .description('the demo: embedded Postgres unless DATABASE_URL is set, the hub with two hosts, a demo token, demo ops with progress')
   .option('--demo-ops <n>', 'demo ops to create', int, 3)
   .option('--exit-when-done', 'stop once the demo ops are finished', false)
-  .option('--port <port>', 'the hub\'s port (PORT, 8080; 0 picks a free one)', int)
+  .option('--port <port>', "the hub's port (PORT, 8080; 0 picks a free one)", int)
   .action(async (o) => {
     const { startCommand } = await import('./start.js');
     return startCommand(loadConfig(), { demoOps: o.demoOps, exitWhenDone: o.exitWhenDone, port: o.port });
@@ -76,7 +77,7 @@ program
 program
   .command('host')
   .description('a host: runs the ops routed to host:<id> (DATABASE_URL, else the embedded database)')
-  .requiredOption('--id <host_id>', 'this host\'s id (lro admin host-create)')
+  .requiredOption('--id <host_id>', "this host's id (lro admin host-create)")
   .option('--data-dir <dir>', 'where projects live (LRO_DATA_DIR)')
   .action(async (o) => {
     const config = loadConfig();

@@ -23,13 +23,21 @@ const line = (op: { op_id: string; kind: string; status: string; scope_type: str
 
 /** `lro ops …`: the hub's ops API from the command line, `--json` for scripts. */
 export function opsCommands(program: Command): void {
-  const ops = program.command('ops').description('create, inspect and control ops through the hub (LRO_URL, LRO_TOKEN)')
-    .option('--url <url>', 'hub URL (LRO_URL)').option('--token <token>', 'API token (LRO_TOKEN)').option('--json', 'print JSON', false);
+  const ops = program
+    .command('ops')
+    .description('create, inspect and control ops through the hub (LRO_URL, LRO_TOKEN)')
+    .option('--url <url>', 'hub URL (LRO_URL)')
+    .option('--token <token>', 'API token (LRO_TOKEN)')
+    .option('--json', 'print JSON', false);
   const g = () => ops.opts() as { url?: string; token?: string; json: boolean };
 
-  ops.command('create <kind>').description('create an op')
+  ops
+    .command('create <kind>')
+    .description('create an op')
     .requiredOption('--scope <type:id>', 'project:<id>, account:<id>, host:<id> or hub')
-    .option('--input <json>', 'input as JSON', '{}').option('--dedupe-key <key>').option('--ttl <seconds>')
+    .option('--input <json>', 'input as JSON', '{}')
+    .option('--dedupe-key <key>')
+    .option('--ttl <seconds>')
     .action(async (kind: string, o) => {
       const [type, id] = String(o.scope).split(':');
       let input: unknown;
@@ -39,8 +47,11 @@ export function opsCommands(program: Command): void {
         throw new LroError('invalid_json', '--input is not valid JSON');
       }
       const { op, created } = await client(g()).create({
-        kind, scope: { type: type as never, ...(id ? { id } : {}) }, input,
-        ...(o.dedupeKey ? { dedupe_key: o.dedupeKey } : {}), ...(o.ttl ? { ttl_s: Number(o.ttl) } : {}),
+        kind,
+        scope: { type: type as never, ...(id ? { id } : {}) },
+        input,
+        ...(o.dedupeKey ? { dedupe_key: o.dedupeKey } : {}),
+        ...(o.ttl ? { ttl_s: Number(o.ttl) } : {}),
       });
       print({ op, created }, g().json, () => `${created ? 'created' : 'existing'} ${line(op)}`);
     });
@@ -48,14 +59,22 @@ export function opsCommands(program: Command): void {
     const op = await client(g()).get(id);
     print(op, g().json, () => line(op));
   });
-  ops.command('list').option('--scope <type:id>').option('--kind <kind>').option('--status <list>').option('--limit <n>', '', '50')
+  ops
+    .command('list')
+    .option('--scope <type:id>')
+    .option('--kind <kind>')
+    .option('--status <list>')
+    .option('--limit <n>', '', '50')
     .action(async (o) => {
       const [scope_type, scope_id] = o.scope ? String(o.scope).split(':') : [];
       const page = await client(g()).list({ scope_type, scope_id, kind: o.kind, status: o.status, limit: Number(o.limit) });
       print(page, g().json, () => page.ops.map(line).join('\n') || '(none)');
     });
-  ops.command('wait <op_id>').description('until the op ends or the timeout runs out; exit 0 succeeded, 3 failed/canceled/expired, 4 still queued/running')
-    .option('--timeout <seconds>', 'at most 300', seconds, 30).action(async (id: string, o) => {
+  ops
+    .command('wait <op_id>')
+    .description('until the op ends or the timeout runs out; exit 0 succeeded, 3 failed/canceled/expired, 4 still queued/running')
+    .option('--timeout <seconds>', 'at most 300', seconds, 30)
+    .action(async (id: string, o) => {
       const op = await client(g()).wait(id, o.timeout);
       print(op, g().json, () => line(op));
       process.exitCode = exitForStatus(op.status);
@@ -66,7 +85,9 @@ export function opsCommands(program: Command): void {
       print(op, g().json, () => line(op));
     });
   }
-  ops.command('watch <op_id>').description('live progress, one bar per phase; resumes by itself; exit 0 succeeded, 3 failed/canceled/expired')
+  ops
+    .command('watch <op_id>')
+    .description('live progress, one bar per phase; resumes by itself; exit 0 succeeded, 3 failed/canceled/expired')
     .option('--from-seq <n>', 'first event', '1')
     .action(async (id: string, o) => {
       const c = client(g());

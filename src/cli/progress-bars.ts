@@ -13,10 +13,18 @@ export class PhaseBars {
 
   /** @param stream where the bars are drawn @default process.stderr */
   constructor(stream: NodeJS.WritableStream = process.stderr) {
-    this.#multi = new cliProgress.MultiBar({
-      format: ' {phase} |{bar}| {percentage}% {value}/{total} {unit} {speed} {eta_text} {msg}',
-      hideCursor: true, clearOnComplete: false, stopOnComplete: false, noTTYOutput: true, notTTYSchedule: 1000, stream,
-    }, cliProgress.Presets.shades_classic);
+    this.#multi = new cliProgress.MultiBar(
+      {
+        format: ' {phase} |{bar}| {percentage}% {value}/{total} {unit} {speed} {eta_text} {msg}',
+        hideCursor: true,
+        clearOnComplete: false,
+        stopOnComplete: false,
+        noTTYOutput: true,
+        notTTYSchedule: 1000,
+        stream,
+      },
+      cliProgress.Presets.shades_classic,
+    );
   }
 
   show(e: WatchEvent): void {
@@ -33,9 +41,11 @@ export class PhaseBars {
     const p = d.progress;
     const [value, total, unit] = typeof p === 'number' ? [p, 100, '%'] : p ? [p.current, p.total, p.unit ?? ''] : [0, 0, ''];
     const payload = {
-      phase: String(d.phase).padEnd(10), unit, speed: d.speed ? `${d.speed.toFixed(1)}/s` : '',
+      phase: String(d.phase).padEnd(10),
+      unit,
+      speed: d.speed ? `${d.speed.toFixed(1)}/s` : '',
       eta_text: d.eta_s !== undefined ? `eta ${Math.round(d.eta_s)}s` : '',
-      msg: d.message ? String(d.message).slice(0, 40) : (this.#bars.get(d.phase) ? undefined : ''),
+      msg: d.message ? String(d.message).slice(0, 40) : this.#bars.get(d.phase) ? undefined : '',
     };
     if (payload.msg === undefined) delete (payload as { msg?: string }).msg; // keep the phase's last message
     let bar = this.#bars.get(d.phase);

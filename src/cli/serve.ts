@@ -10,7 +10,11 @@ import type { WorkerPool } from '../workers/pool.js';
  * The hub: HTTP API on `port`, hub-routed workers and the maintainer. It listens first, so a port
  * that is taken fails before any op is claimed.
  */
-export async function serveHub(lro: Lro, config: Config, opts: { port: number; host?: string; logLevel?: string }): Promise<{ app: FastifyInstance; pool: WorkerPool }> {
+export async function serveHub(
+  lro: Lro,
+  config: Config,
+  opts: { port: number; host?: string; logLevel?: string },
+): Promise<{ app: FastifyInstance; pool: WorkerPool }> {
   // The request log goes through the process's one logger (at `logLevel`, e.g. quieter for the demo).
   const log = opts.logLevel ? lro.log.child({}, { level: opts.logLevel }) : lro.log;
   const app = buildHub({ lro, adminToken: config.LRO_ADMIN_TOKEN, log });
@@ -30,18 +34,32 @@ async function listen(app: FastifyInstance, host: string, port: number): Promise
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EADDRINUSE' && code !== 'EACCES') throw err;
     const why = code === 'EADDRINUSE' ? 'the port is already in use' : 'not allowed to use this port';
-    throw new Error(`cannot listen on ${host}:${port}: ${why} (${code}); choose another with --port <n> or PORT (--port 0 picks a free one)`, { cause: err });
+    throw new Error(
+      `cannot listen on ${host}:${port}: ${why} (${code}); choose another with --port <n> or PORT (--port 0 picks a free one)`,
+      { cause: err },
+    );
   }
 }
 
 /** A host: workers for ops routed to `host:<id>`, and its liveness on the hosts table. */
-export async function serveHost(lro: Lro, config: Config, opts: { hostId: string; dataDir: string }): Promise<{ pool: WorkerPool; stop(): Promise<void> }> {
+export async function serveHost(
+  lro: Lro,
+  config: Config,
+  opts: { hostId: string; dataDir: string },
+): Promise<{ pool: WorkerPool; stop(): Promise<void> }> {
   const pool = lro.workerPool({
-    ...poolOptions(config), routing: [`host:${opts.hostId}`], ownerType: 'host', workerId: `host-${opts.hostId.slice(0, 8)}`,
+    ...poolOptions(config),
+    routing: [`host:${opts.hostId}`],
+    ownerType: 'host',
+    workerId: `host-${opts.hostId.slice(0, 8)}`,
   });
   await pool.start();
   const liveness = new HostLiveness({
-    hosts: new HostStore({ db: lro.db }), hostId: opts.hostId, intervalMs: config.LRO_HEARTBEAT_S * 1000, log: lro.log, clock: lro.clock,
+    hosts: new HostStore({ db: lro.db }),
+    hostId: opts.hostId,
+    intervalMs: config.LRO_HEARTBEAT_S * 1000,
+    log: lro.log,
+    clock: lro.clock,
   });
   await liveness.start();
   return { pool, stop: () => liveness.stop() };

@@ -51,7 +51,9 @@ export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void
   let first: NodeJS.Signals | null = null;
   let forced = false;
   let resolveDone!: () => void;
-  const done = new Promise<void>((resolve) => { resolveDone = resolve; });
+  const done = new Promise<void>((resolve) => {
+    resolveDone = resolve;
+  });
   const ops = (n: number) => `${n} running op${n === 1 ? '' : 's'}`;
 
   const begin = (why: NodeJS.Signals | null) => {
@@ -60,23 +62,33 @@ export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void
     controller.abort();
     const running = (opts.pools ?? []).reduce((n, p) => n + p.running, 0);
     if (why) log.info(`${why}: finishing ${ops(running)} before stopping (send it again to stop at once)`);
-    stop({}).then(() => {
-      log.info(forced
-        ? `stopped: of ${ops(running)}, those still running were aborted and gave their leases back (they run again; the attempt is not counted)`
-        : `stopped: ${ops(running)} finished or gave their leases back; nothing was left running`);
-    }, (err: unknown) => {
-      log.error(`shutdown failed: ${(err as Error).message}`);
-      process.exitCode ||= 1;
-    }).finally(() => {
-      for (const sig of STOP_SIGNALS) process.off(sig, handler);
-      resolveDone();
-    });
+    stop({})
+      .then(
+        () => {
+          log.info(
+            forced
+              ? `stopped: of ${ops(running)}, those still running were aborted and gave their leases back (they run again; the attempt is not counted)`
+              : `stopped: ${ops(running)} finished or gave their leases back; nothing was left running`,
+          );
+        },
+        (err: unknown) => {
+          log.error(`shutdown failed: ${(err as Error).message}`);
+          process.exitCode ||= 1;
+        },
+      )
+      .finally(() => {
+        for (const sig of STOP_SIGNALS) process.off(sig, handler);
+        resolveDone();
+      });
   };
   /** Ends the process if stopping takes longer than `ms` (unref'd: a clean stop exits first). */
-  const deadline = (ms: number) => setTimeout(() => {
-    log.error(`stopping took over ${ms / 1000} s (is the database gone?): exiting now; ops still running come back when their leases run out`);
-    process.exit(1);
-  }, ms).unref();
+  const deadline = (ms: number) =>
+    setTimeout(() => {
+      log.error(
+        `stopping took over ${ms / 1000} s (is the database gone?): exiting now; ops still running come back when their leases run out`,
+      );
+      process.exit(1);
+    }, ms).unref();
   const handler = (signal: NodeJS.Signals) => {
     if (!firstAt) {
       deadline(stopTimeoutMs);
@@ -106,14 +118,17 @@ export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void
  * `teardown` must cope with what a failed setup left undefined, and stop the database last.
  */
 export async function serve<T>(
-  setup: () => Promise<T>, teardown: (opts: { gracefulMs?: number }) => Promise<void>, opts: ShutdownOptions = {},
+  setup: () => Promise<T>,
+  teardown: (opts: { gracefulMs?: number }) => Promise<void>,
+  opts: ShutdownOptions = {},
 ): Promise<{ value: T; shutdown: Shutdown }> {
   let ready: Promise<T> | undefined;
   let stopping: Promise<void> | undefined;
-  const stop = (o: { gracefulMs?: number }) => (stopping ??= (async () => {
-    await ready?.catch(() => {});
-    await teardown(o);
-  })());
+  const stop = (o: { gracefulMs?: number }) =>
+    (stopping ??= (async () => {
+      await ready?.catch(() => {});
+      await teardown(o);
+    })());
   const shutdown = onShutdown(stop, opts);
   ready = setup();
   try {

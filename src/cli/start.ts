@@ -35,40 +35,55 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
   let stopHosts: (() => Promise<void>)[] = [];
   const pools: WorkerPool[] = [];
   // Signals are handled from the first moment, so that a Ctrl-C at any point stops the database last.
-  const { value: demo, shutdown } = await serve(async () => {
-    db = await openDatabase(config, say);
-    lro = await Lro.open({ ...lroOptions(config, db.url, 'lro-start'), log });
-    const hub = await serveHub(lro, config, { port: opts.port ?? config.PORT, logLevel: 'warn' });
-    app = hub.app;
-    pools.push(hub.pool);
-    const access = new Access({ db: lro.db });
-    const { account, token } = await access.createAccount('demo');
-    const hosts = await Promise.all(['host-a', 'host-b'].map((name) => hostInsert(lro!.db, { name, region: 'local', admin_account_id: account.account_id })));
-    const project = await projectInsert(lro.db, { title: 'demo project', host_id: hosts[0]!.host_id, backup_region: 'local', created_by: account.account_id });
-    const served = await Promise.all(hosts.map((h) => serveHost(lro!, config, { hostId: h.host_id, dataDir: config.LRO_DATA_DIR })));
-    pools.push(...served.map((s) => s.pool));
-    stopHosts = served.map((s) => s.stop);
-    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    say(`lro hub at ${url} with hosts ${hosts.map((h) => h.host_id).join(', ')}`);
-    say(`demo token (account ${account.account_id}): ${token}`);
-    say(`admin token: ${adminToken}`);
-    say(`try: LRO_URL=${url} LRO_TOKEN=${token} npx lro ops list --scope project:${project.project_id}`);
-    return { lro, url, hosts, account, project };
-  }, async (o) => {
-    await app?.close();
-    await Promise.all(stopHosts.map((s) => s()));
-    await lro?.close(o);
-    await db?.stop();
-  }, { log, pools, stopTimeoutMs: config.LRO_STOP_TIMEOUT_S * 1000 });
+  const { value: demo, shutdown } = await serve(
+    async () => {
+      db = await openDatabase(config, say);
+      lro = await Lro.open({ ...lroOptions(config, db.url, 'lro-start'), log });
+      const hub = await serveHub(lro, config, { port: opts.port ?? config.PORT, logLevel: 'warn' });
+      app = hub.app;
+      pools.push(hub.pool);
+      const access = new Access({ db: lro.db });
+      const { account, token } = await access.createAccount('demo');
+      const hosts = await Promise.all(
+        ['host-a', 'host-b'].map((name) => hostInsert(lro!.db, { name, region: 'local', admin_account_id: account.account_id })),
+      );
+      const project = await projectInsert(lro.db, {
+        title: 'demo project',
+        host_id: hosts[0]!.host_id,
+        backup_region: 'local',
+        created_by: account.account_id,
+      });
+      const served = await Promise.all(hosts.map((h) => serveHost(lro!, config, { hostId: h.host_id, dataDir: config.LRO_DATA_DIR })));
+      pools.push(...served.map((s) => s.pool));
+      stopHosts = served.map((s) => s.stop);
+      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      say(`lro hub at ${url} with hosts ${hosts.map((h) => h.host_id).join(', ')}`);
+      say(`demo token (account ${account.account_id}): ${token}`);
+      say(`admin token: ${adminToken}`);
+      say(`try: LRO_URL=${url} LRO_TOKEN=${token} npx lro ops list --scope project:${project.project_id}`);
+      return { lro, url, hosts, account, project };
+    },
+    async (o) => {
+      await app?.close();
+      await Promise.all(stopHosts.map((s) => s()));
+      await lro?.close(o);
+      await db?.stop();
+    },
+    { log, pools, stopTimeoutMs: config.LRO_STOP_TIMEOUT_S * 1000 },
+  );
   if (shutdown.signal.aborted) return shutdown.done;
 
   say(`creating ${opts.demoOps} demo ops`);
   const ids: string[] = [];
   for (let i = 0; i < opts.demoOps; i++) {
-    const input = i === 2
-      ? { steps: 10, step_ms: 150, fail_at_step: 25, permanent: true }
-      : { steps: 10 + 5 * i, step_ms: 80, ...(demo.hosts[i] ? { host_id: demo.hosts[i]!.host_id } : {}) };
-    const { op } = await demo.lro.store.create({ kind: 'demo', scope: { type: 'project', id: demo.project.project_id }, input }, { createdBy: demo.account.account_id });
+    const input =
+      i === 2
+        ? { steps: 10, step_ms: 150, fail_at_step: 25, permanent: true }
+        : { steps: 10 + 5 * i, step_ms: 80, ...(demo.hosts[i] ? { host_id: demo.hosts[i]!.host_id } : {}) };
+    const { op } = await demo.lro.store.create(
+      { kind: 'demo', scope: { type: 'project', id: demo.project.project_id }, input },
+      { createdBy: demo.account.account_id },
+    );
     ids.push(op.op_id);
   }
   const block = new LineBlock();

@@ -30,12 +30,17 @@ export interface ListQuery {
 export type { WatchEvent } from '../shared/events.js';
 
 export class LroApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown, opts?: { cause?: unknown }) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    opts?: { cause?: unknown },
+  ) {
     super(message, opts);
     this.name = 'LroApiError';
   }
 }
-
 
 export class LroClient {
   readonly #base: string;
@@ -88,7 +93,9 @@ export class LroClient {
       let res: Response;
       try {
         res = await retry(() => this.#openEvents(opId, next, signal), {
-          backoff: RETRY.client, signal, fatal: (err) => err instanceof LroApiError,
+          backoff: RETRY.client,
+          signal,
+          fatal: (err) => err instanceof LroApiError,
         });
       } catch (err) {
         if (signal?.aborted) return;
@@ -115,7 +122,8 @@ export class LroClient {
    */
   async #openEvents(opId: string, fromSeq: number, signal?: AbortSignal): Promise<Response> {
     const res = await this.#fetch(`${this.#base}/v1/ops/${encodeURIComponent(opId)}/events?from_seq=${fromSeq}`, {
-      headers: { accept: 'text/event-stream', authorization: `Bearer ${this.#token}` }, signal,
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${this.#token}` },
+      signal,
     });
     if (res.status >= 500) {
       await res.body?.cancel();

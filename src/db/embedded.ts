@@ -70,7 +70,10 @@ async function startServer(dataDir: string, opts: { port?: number; ephemeral?: b
   const port = opts.port ?? (await freePort());
   const logFd = openSync(path.join(dataDir, 'postgres.log'), 'a');
   const child = spawn(bin.postgres, ['-D', dataDir, '-p', String(port)], {
-    ...ids, detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, LC_MESSAGES: 'C' },
+    ...ids,
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env: { ...process.env, LC_MESSAGES: 'C' },
   });
   closeSync(logFd);
   // The server does not keep this process alive: one that ends without stopping it (an error on the
@@ -95,7 +98,9 @@ async function startServer(dataDir: string, opts: { port?: number; ephemeral?: b
     else child.once('exit', () => resolve());
   });
   return {
-    url, pid: child.pid!, owned: true,
+    url,
+    pid: child.pid!,
+    owned: true,
     async stop() {
       process.off('exit', onExit);
       child.ref(); // wait for it, even when nothing else keeps this process alive
@@ -119,7 +124,10 @@ async function withStartLock<T>(dataDir: string, fn: () => Promise<T>): Promise<
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
       if (holder && !alive(holder)) await rm(lockPath, { force: true });
-      else if (Date.now() > deadline) throw new Error(`another lro process (${holder}) has been starting the embedded Postgres in ${dataDir} for too long; if none is, remove ${lockPath}`);
+      else if (Date.now() > deadline)
+        throw new Error(
+          `another lro process (${holder}) has been starting the embedded Postgres in ${dataDir} for too long; if none is, remove ${lockPath}`,
+        );
       else await delay(100); // the other process is initialising or starting the server
     }
   }
@@ -141,14 +149,19 @@ async function runningServer(dataDir: string): Promise<EmbeddedDatabase | null> 
     await untilReady(url, () => !alive(pid));
   } catch (err) {
     if (!alive(pid)) return null; // it stopped meanwhile: start one
-    throw new Error(`${dataDir}/postmaster.pid names process ${pid}, which does not answer on port ${portLine} (${(err as Error).message}); `
-      + 'if that is no Postgres, remove the file', { cause: err });
+    throw new Error(
+      `${dataDir}/postmaster.pid names process ${pid}, which does not answer on port ${portLine} (${(err as Error).message}); ` +
+        'if that is no Postgres, remove the file',
+      { cause: err },
+    );
   }
   const owner = Number((await readFile(path.join(dataDir, OWNER_FILE), 'utf8').catch(() => '')).trim());
   if (owner && alive(owner)) return { url, pid, owned: false, stop: async () => {} };
   await writeFile(path.join(dataDir, OWNER_FILE), `${process.pid}\n`);
   return {
-    url, pid, owned: true,
+    url,
+    pid,
+    owned: true,
     async stop() {
       try {
         process.kill(pid, 'SIGINT');
@@ -217,9 +230,11 @@ async function initialise(dataDir: string, initdb: string, ids: { uid?: number; 
   const pwfile = path.join(os.tmpdir(), `lro-pg-${randomBytes(6).toString('hex')}`);
   await writeFile(pwfile, `${PASSWORD}\n`, { mode: 0o644 }); // read by initdb, which may run as another user
   try {
-    await promisify(execFile)(initdb, [
-      `--pgdata=${dataDir}`, '--auth=password', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C',
-    ], { ...ids, env: { ...process.env, LC_MESSAGES: 'C' } });
+    await promisify(execFile)(
+      initdb,
+      [`--pgdata=${dataDir}`, '--auth=password', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
+      { ...ids, env: { ...process.env, LC_MESSAGES: 'C' } },
+    );
   } catch (err) {
     throw new Error(`initdb failed for ${dataDir}: ${(err as { stderr?: string }).stderr || (err as Error).message}`);
   } finally {

@@ -116,11 +116,16 @@ export class Access {
     if (routing === 'hub') return;
     const hostId = hostOf(routing);
     // The routing must name the host exactly as hosts claim it (a lowercase uuid), not merely one Postgres casts to it.
-    const usable = hostId !== null && hostId === hostId.toLowerCase()
-      && (await hostIsUsableBy(this.#db, { host_id: hostId, account_id: caller.account_id }));
+    const usable =
+      hostId !== null &&
+      hostId === hostId.toLowerCase() &&
+      (await hostIsUsableBy(this.#db, { host_id: hostId, account_id: caller.account_id }));
     if (!usable) {
-      throw new ForbiddenError(`you may not run ops on host ${hostId ?? routing.replace(/^host:/, '')}: only its host admin and the collaborators ` +
-        'of a project placed on it may', { routing });
+      throw new ForbiddenError(
+        `you may not run ops on host ${hostId ?? routing.replace(/^host:/, '')}: only its host admin and the collaborators ` +
+          'of a project placed on it may',
+        { routing },
+      );
     }
   }
 }

@@ -28,9 +28,14 @@ export class ProjectStore {
     fields = { backup_region: 'backup_region' },
   ): Promise<ProjectView> {
     if (p.backup_region) await requireRegion(this.#db, p.backup_region, fields.backup_region);
-    return translatingPg(() => projectInsert(this.#db, {
-      title: p.title, created_by: p.created_by, host_id: p.host_id ?? null, backup_region: p.backup_region ?? null,
-    }));
+    return translatingPg(() =>
+      projectInsert(this.#db, {
+        title: p.title,
+        created_by: p.created_by,
+        host_id: p.host_id ?? null,
+        backup_region: p.backup_region ?? null,
+      }),
+    );
   }
 
   /** The project with its backup state, or null. */

@@ -4,8 +4,14 @@ import { text } from '../lro/schemas.js';
 
 export const Id = z.uuid({ message: 'must be a uuid' });
 export const AccountBody = z.strictObject({ name: text({ min: 1, max: 200 }) });
-export const HostBody = z.strictObject({ name: text({ min: 1, max: 200 }), region: text({ min: 1, max: 100 }), admin_account_id: Id.optional() });
+export const HostBody = z.strictObject({
+  name: text({ min: 1, max: 200 }),
+  region: text({ min: 1, max: 100 }),
+  admin_account_id: Id.optional(),
+});
 export const ProjectBody = z.strictObject({
-  title: text({ min: 1, max: 200 }), host_id: Id.optional(), backup_region: text({ min: 1, max: 100 }).optional(),
+  title: text({ min: 1, max: 200 }),
+  host_id: Id.optional(),
+  backup_region: text({ min: 1, max: 100 }).optional(),
 });
 export const CollaboratorBody = z.strictObject({ account_id: Id });

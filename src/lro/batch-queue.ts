@@ -88,7 +88,14 @@ export class BatchQueue<I, O> {
         } catch (err) {
           if (batch.length === 1 || !this.#o.splitOnFailure) this.#fail(err, batch);
           else {
-            await Promise.all(batch.map((b) => this.#runRetried([b.item]).then((o) => b.resolve(o[0]!), (e) => this.#fail(e, [b]))));
+            await Promise.all(
+              batch.map((b) =>
+                this.#runRetried([b.item]).then(
+                  (o) => b.resolve(o[0]!),
+                  (e) => this.#fail(e, [b]),
+                ),
+              ),
+            );
           }
         }
         if (this.#o.lingerMs > 0 && this.#queue.length < this.#o.maxBatch) {
@@ -110,7 +117,10 @@ export class BatchQueue<I, O> {
   }
 
   #fail(err: unknown, batch: Entry<I, O>[]): void {
-    this.#o.onFailure?.(err, batch.map((b) => b.item));
+    this.#o.onFailure?.(
+      err,
+      batch.map((b) => b.item),
+    );
     for (const b of batch) b.reject(err);
   }
 }

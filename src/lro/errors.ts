@@ -115,7 +115,8 @@ export function translatePgError(err: unknown): unknown {
       return new InvalidInputError(message);
     case '23505': // unique_violation
       return new ConflictError(message, { constraint: (err as { constraint?: string }).constraint });
-    case '23503': { // foreign_key_violation
+    case '23503': {
+      // foreign_key_violation
       const missing = FK_MISSING.exec((err as { detail?: string }).detail ?? '');
       if (!missing) return new ConflictError(message, { constraint: (err as { constraint?: string }).constraint });
       const [, column, value, table] = missing;

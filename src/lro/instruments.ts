@@ -37,5 +37,7 @@ export function report<T>(channel: diagnostics_channel.Channel, make: () => T): 
 export function listen<T>(channel: diagnostics_channel.Channel, fn: (message: T) => void): () => void {
   const handler = (message: unknown) => fn(message as T);
   channel.subscribe(handler);
-  return () => { channel.unsubscribe(handler); };
+  return () => {
+    channel.unsubscribe(handler);
+  };
 }

@@ -47,7 +47,8 @@ export class PgListener extends EventEmitter<ListenerEvents> {
     this.#pingMs = opts.pingMs ?? 15_000;
     this.#log = (opts.log ?? defaultLogger()).child({ component: 'listener' });
     this.#pinger = new Ticker(() => this.runOnce(), {
-      intervalMs: this.#pingMs, onError: (err) => this.#log.error({ err }, 'listener ping failed'),
+      intervalMs: this.#pingMs,
+      onError: (err) => this.#log.error({ err }, 'listener ping failed'),
     });
   }
 
@@ -94,18 +95,23 @@ export class PgListener extends EventEmitter<ListenerEvents> {
   /** One connect: listens on every channel, or throws (the connection closed). */
   async #connect(signal: AbortSignal): Promise<void> {
     const client = new pg.Client({
-      connectionString: this.#connectionString, application_name: this.#applicationName,
-      connectionTimeoutMillis: this.#pingMs, query_timeout: this.#pingMs,
+      connectionString: this.#connectionString,
+      application_name: this.#applicationName,
+      connectionTimeoutMillis: this.#pingMs,
+      query_timeout: this.#pingMs,
     });
     client.on('error', (err) => this.#lost(client, err));
     client.on('end', () => this.#lost(client, new Error('listener connection ended')));
     client.on('notification', (n) => this.emit('notification', n.channel as Channel, n.payload ?? ''));
     try {
       // A stop does not wait for a connect in flight (it may hang until `pingMs`): the connect is left behind, ended.
-      await untilAborted((async () => {
-        await client.connect();
-        await client.query(CHANNELS.map((c) => `LISTEN ${c}`).join('; '));
-      })(), signal);
+      await untilAborted(
+        (async () => {
+          await client.connect();
+          await client.query(CHANNELS.map((c) => `LISTEN ${c}`).join('; '));
+        })(),
+        signal,
+      );
     } catch (err) {
       client.removeAllListeners('end');
       // Never wait for this end: a connect that timed out has its socket destroyed already, and
@@ -138,7 +144,8 @@ export class PgListener extends EventEmitter<ListenerEvents> {
     const signal = this.#ac?.signal;
     if (!signal || this.#reconnecting) return;
     this.#reconnecting = retry(() => this.#connect(signal), {
-      backoff: RETRY.connection, signal,
+      backoff: RETRY.connection,
+      signal,
       onRetry: (err, attempt, delayMs) => {
         // The first failure and every tenth at warn: an outage is heard without a line per retry.
         this.#log[attempt % 10 === 1 ? 'warn' : 'debug']({ err, attempt, delay_ms: delayMs }, 'listener reconnect failed');

@@ -59,7 +59,8 @@ export class OpEvents {
   async summaries(ops: Operation[], extra?: Record<string, unknown>): Promise<void> {
     const backend = this.#streams.backend;
     const results = await Promise.allSettled(
-      ops.map((op) => backend.append(streamOf(op), [{ type: 'summary', summary: summaryOf(op, extra) }])));
+      ops.map((op) => backend.append(streamOf(op), [{ type: 'summary', summary: summaryOf(op, extra) }])),
+    );
     for (const r of results) if (r.status === 'rejected' && !(r.reason instanceof StaleEpochError)) return this.#onError(r.reason);
   }
 }

@@ -15,7 +15,11 @@ const storable = (s: string) => !UNSTORABLE.test(s);
  * would come back as a 500 from the database, or a puzzling 400, instead of a clear 400 from us).
  */
 export const text = (opts: { min?: number; max: number }) =>
-  z.string().min(opts.min ?? 0).max(opts.max).refine(storable, UNSTORABLE_MESSAGE);
+  z
+    .string()
+    .min(opts.min ?? 0)
+    .max(opts.max)
+    .refine(storable, UNSTORABLE_MESSAGE);
 
 /**
  * Where a JSON value holds an unstorable string or key (`input.a[2]`), or null. Iterative: a 64 KiB
@@ -50,8 +54,11 @@ export function assertStorable(value: unknown, what: string): void {
  * integer, so it fits both JavaScript and Postgres bigint (`1e19` or 23 digits are refused, not
  * clamped: a client sending them is broken, and a 400 stops an EventSource from reconnecting).
  */
-export const SeqText = z.string().regex(/^\d{1,16}$/, 'must be a non-negative integer')
-  .transform(Number).pipe(z.int().min(0).max(Number.MAX_SAFE_INTEGER));
+export const SeqText = z
+  .string()
+  .regex(/^\d{1,16}$/, 'must be a non-negative integer')
+  .transform(Number)
+  .pipe(z.int().min(0).max(Number.MAX_SAFE_INTEGER));
 
 export const ScopeSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('hub'), id: z.literal('hub').default('hub') }),
@@ -63,15 +70,16 @@ export const CreateOpSchema = z.strictObject({
   scope: ScopeSchema,
   input: z.unknown().optional(),
   dedupe_key: text({ min: 1, max: 200 }).optional(),
-  ttl_s: z.int().min(1).max(365 * 86_400).optional(),
+  ttl_s: z
+    .int()
+    .min(1)
+    .max(365 * 86_400)
+    .optional(),
   max_attempts: z.int().min(1).max(100).optional(),
   priority: z.int().min(-1000).max(1000).optional(),
 });
 
-const statusList = z.preprocess(
-  (v) => (typeof v === 'string' ? v.split(',') : v),
-  z.array(z.enum(STATUSES)).min(1).max(STATUSES.length),
-);
+const statusList = z.preprocess((v) => (typeof v === 'string' ? v.split(',') : v), z.array(z.enum(STATUSES)).min(1).max(STATUSES.length));
 
 export const ListOpsSchema = z.strictObject({
   scope_type: z.enum(SCOPE_TYPES).optional(),

@@ -47,7 +47,9 @@ export class Ticker implements Service {
   tick(): Promise<void> {
     this.#inFlight ??= this.#pass()
       .then(() => undefined, this.#o.onError)
-      .finally(() => { this.#inFlight = null; });
+      .finally(() => {
+        this.#inFlight = null;
+      });
     return this.#inFlight;
   }
 

@@ -64,7 +64,12 @@ export class OperationStore {
    *   @default systemClock (the database's `now()`)
    */
   constructor(opts: {
-    db: pg.Pool; kinds: KindRegistry; defaultLeaseS?: number; events?: OpEvents; maxActivePerAccount?: number; clock?: Clock;
+    db: pg.Pool;
+    kinds: KindRegistry;
+    defaultLeaseS?: number;
+    events?: OpEvents;
+    maxActivePerAccount?: number;
+    clock?: Clock;
   }) {
     this.#db = opts.db;
     this.#kinds = opts.kinds;
@@ -72,11 +77,14 @@ export class OperationStore {
     this.#clock = opts.clock ?? systemClock;
     this.#events = opts.events ?? null;
     this.#maxActive = opts.maxActivePerAccount ? opts.maxActivePerAccount : null;
-    this.#inserts = new BatchQueue(async (items) => {
-      const rows = await this.#insert(items);
-      const byId = new Map(rows.map((op) => [op.op_id, op]));
-      return items.map((item) => byId.get(item.op_id) ?? null);
-    }, { maxInFlight: 3, splitOnFailure: true });
+    this.#inserts = new BatchQueue(
+      async (items) => {
+        const rows = await this.#insert(items);
+        const byId = new Map(rows.map((op) => [op.op_id, op]));
+        return items.map((item) => byId.get(item.op_id) ?? null);
+      },
+      { maxInFlight: 3, splitOnFailure: true },
+    );
   }
 
   /**
@@ -102,9 +110,11 @@ export class OperationStore {
       }
       // The holder of the key (or one of the account's ops) finished between our insert and our read.
     }
-    throw new ConflictError(params.dedupe_key
-      ? `dedupe key ${params.dedupe_key} is contended; try again`
-      : `account ${params.created_by} is at its cap of active ops while some finish; try again`);
+    throw new ConflictError(
+      params.dedupe_key
+        ? `dedupe key ${params.dedupe_key} is contended; try again`
+        : `account ${params.created_by} is at its cap of active ops while some finish; try again`,
+    );
   }
 
   /**
@@ -147,7 +157,9 @@ export class OperationStore {
   async cancel(opId: unknown, opts: { now?: Date | null } = {}): Promise<Operation> {
     const id = parseOrThrow(OpIdSchema, opId, 'op_id');
     const op = await sql.operationCancel(this.#db, {
-      op_id: id, error: { code: 'canceled', message: 'canceled by request' }, now: opts.now ?? this.#clock.sqlNow(),
+      op_id: id,
+      error: { code: 'canceled', message: 'canceled by request' },
+      now: opts.now ?? this.#clock.sqlNow(),
     });
     if (op) {
       void this.#events?.summaries([op]);
@@ -197,9 +209,11 @@ export class OperationStore {
   /** Inserts, capping each account's active ops when there is a cap and an account to cap. */
   #insert(ops: (sql.OperationInsertParams & { op_id?: string })[]): Promise<Operation[]> {
     const max = this.#maxActive;
-    return guard(() => (max !== null && ops.some((op) => op.created_by !== null)
-      ? sql.operationInsertManyCapped(this.#db, ops, { max_active: max })
-      : sql.operationInsertMany(this.#db, ops)));
+    return guard(() =>
+      max !== null && ops.some((op) => op.created_by !== null)
+        ? sql.operationInsertManyCapped(this.#db, ops, { max_active: max })
+        : sql.operationInsertMany(this.#db, ops),
+    );
   }
 
   /** Validates a create request, computes its routing and authorises it; writes nothing. */
@@ -216,8 +230,11 @@ export class OperationStore {
     // Refused rather than clamped: a caller who asked for 1000 should learn it did not get it.
     const range = opts.priorityRange;
     if (range && req.priority !== undefined && (req.priority < range.min || req.priority > range.max)) {
-      throw new InvalidInputError(`priority ${req.priority} is outside the range you may use, ${range.min}..${range.max}`,
-        { priority: req.priority, min: range.min, max: range.max });
+      throw new InvalidInputError(`priority ${req.priority} is outside the range you may use, ${range.min}..${range.max}`, {
+        priority: req.priority,
+        min: range.min,
+        max: range.max,
+      });
     }
     return {
       kind: req.kind,
@@ -240,8 +257,12 @@ export class OperationStore {
 /** An account already has its cap of active ops (LRO_MAX_ACTIVE_PER_ACCOUNT). */
 export class TooManyOpsError extends LroError {
   constructor(accountId: string, limit: number) {
-    super('too_many_ops', `account ${accountId} already has ${limit} active (queued or running) ops, its limit ` +
-      '(LRO_MAX_ACTIVE_PER_ACCOUNT); wait for some to finish, or cancel some, and try again', { details: { limit } });
+    super(
+      'too_many_ops',
+      `account ${accountId} already has ${limit} active (queued or running) ops, its limit ` +
+        '(LRO_MAX_ACTIVE_PER_ACCOUNT); wait for some to finish, or cancel some, and try again',
+      { details: { limit } },
+    );
   }
 }
 

@@ -42,7 +42,9 @@ export class OperationWaiter {
     // still lets a wait time out.
     let timedOut = false;
     let woken = false;
-    let wake: () => void = () => { woken = true; };
+    let wake: () => void = () => {
+      woken = true;
+    };
     let mark = ++this.#tick;
     const subscriber = () => {
       mark = ++this.#tick;
@@ -81,7 +83,9 @@ export class OperationWaiter {
             resolve();
           }
         });
-        wake = () => { woken = true; };
+        wake = () => {
+          woken = true;
+        };
       }
     } finally {
       set.delete(subscriber);
@@ -94,7 +98,9 @@ export class OperationWaiter {
     if (current && current.tick > after) return current.op;
     const entry = { tick: ++this.#tick, op: this.#store.get(opId) };
     this.#reads.set(opId, entry);
-    const forget = () => { if (this.#reads.get(opId) === entry) this.#reads.delete(opId); };
+    const forget = () => {
+      if (this.#reads.get(opId) === entry) this.#reads.delete(opId);
+    };
     entry.op.then(forget, forget);
     return entry.op;
   }

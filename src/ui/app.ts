@@ -39,8 +39,9 @@ let refresh: ReturnType<typeof setInterval> | null = null;
 function listView() {
   const params = new URLSearchParams(location.search);
   main.innerHTML = `<h1>Operations</h1>
-    <form id="filters">${['scope_type', 'scope_id', 'kind', 'status'].map((f) =>
-      `<label>${f.replace('_', ' ')} <input name="${f}" value="${escapeHtml(params.get(f) ?? '')}"></label>`).join(' ')}
+    <form id="filters">${['scope_type', 'scope_id', 'kind', 'status']
+      .map((f) => `<label>${f.replace('_', ' ')} <input name="${f}" value="${escapeHtml(params.get(f) ?? '')}"></label>`)
+      .join(' ')}
       <button>Filter</button> <button type="button" id="signout">Sign out</button></form>
     <table><thead><tr><th>op</th><th>kind</th><th>status</th><th>progress</th><th>scope</th><th>created</th></tr></thead><tbody></tbody></table>
     <p id="list-error" role="alert"></p>`;
@@ -51,7 +52,10 @@ function listView() {
     history.pushState(null, '', `/?${q}`);
     route();
   });
-  main.querySelector('#signout')!.addEventListener('click', () => { sessionStorage.removeItem(KEY); route(); });
+  main.querySelector('#signout')!.addEventListener('click', () => {
+    sessionStorage.removeItem(KEY);
+    route();
+  });
   const load = async () => {
     const q = new URLSearchParams(location.search);
     q.set('limit', '100');
@@ -62,11 +66,15 @@ function listView() {
       return;
     }
     main.querySelector('#list-error')!.textContent = '';
-    main.querySelector('tbody')!.innerHTML = body.ops.map((op: any) => `<tr data-op="${op.op_id}">
+    main.querySelector('tbody')!.innerHTML = body.ops
+      .map(
+        (op: any) => `<tr data-op="${op.op_id}">
       <td><a href="/ops/${op.op_id}">${op.op_id.slice(0, 8)}</a></td><td>${escapeHtml(op.kind)}</td>
       <td class="status">${op.status}${op.cancel_requested_at && op.status === 'running' ? ' (cancel requested)' : ''}</td>
       <td>${op.status === 'succeeded' ? 100 : Math.round(op.progress_summary?.percent ?? 0)}%</td>
-      <td>${op.scope_type}:${escapeHtml(op.scope_id.slice(0, 8))}</td><td>${new Date(op.created_at).toLocaleString()}</td></tr>`).join('');
+      <td>${op.scope_type}:${escapeHtml(op.scope_id.slice(0, 8))}</td><td>${new Date(op.created_at).toLocaleString()}</td></tr>`,
+      )
+      .join('');
   };
   void load();
   refresh = setInterval(load, 2000);
@@ -85,7 +93,8 @@ function opView(opId: string) {
     const terminal = isTerminal(s.status);
     const known = s.connection !== 'not_found' && s.connection !== 'unauthorized';
     (main.querySelector('[data-action=cancel]') as HTMLButtonElement).hidden = !known || terminal;
-    (main.querySelector('[data-action=retry]') as HTMLButtonElement).hidden = !known || !['failed', 'canceled', 'expired'].includes(s.status);
+    (main.querySelector('[data-action=retry]') as HTMLButtonElement).hidden =
+      !known || !['failed', 'canceled', 'expired'].includes(s.status);
     (main.querySelector('[data-action=dismiss]') as HTMLButtonElement).hidden = !known || !terminal;
   });
   main.querySelector('.actions')!.addEventListener('click', async (e) => {
@@ -93,7 +102,7 @@ function opView(opId: string) {
     if (!action) return;
     const res = await api('POST', `/v1/ops/${opId}/${action}`);
     const body = await res.json();
-    main.querySelector('#action-error')!.textContent = res.ok ? '' : body.error?.message ?? `HTTP ${res.status}`;
+    main.querySelector('#action-error')!.textContent = res.ok ? '' : (body.error?.message ?? `HTTP ${res.status}`);
     if (res.ok && action === 'retry') navigate(`/ops/${body.op_id}`);
   });
 }

@@ -26,7 +26,12 @@ li[data-level=error]::before { content: "error: "; font-weight: 600; }
 `;
 
 const LABELS: Record<string, string> = {
-  queued: 'queued', running: 'running', succeeded: 'succeeded', failed: 'failed', canceled: 'canceled', expired: 'expired',
+  queued: 'queued',
+  running: 'running',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  canceled: 'canceled',
+  expired: 'expired',
 };
 
 export function statusText(s: OpState): string {
@@ -38,7 +43,12 @@ export function statusText(s: OpState): string {
   return text;
 }
 
-const fmtSeconds = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${Math.round(s % 60)}s` : `${Math.round(s)}s`);
+const fmtSeconds = (s: number) =>
+  s >= 3600
+    ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${Math.round(s % 60)}s`
+      : `${Math.round(s)}s`;
 
 function phaseText(p: PhaseState): string {
   const parts = [`${Math.round(p.percent ?? 0)}%`];
@@ -159,7 +169,10 @@ class OpView {
   #appendLog(log: OpState['log']): void {
     if (log.length === this.#logged) return;
     const ol = this.#log;
-    if (log.length < this.#logged) { ol.replaceChildren(); this.#logged = 0; }
+    if (log.length < this.#logged) {
+      ol.replaceChildren();
+      this.#logged = 0;
+    }
     ol.hidden = false;
     // Measured before the new lines go in: at the bottom now means follow them.
     const follow = ol.scrollHeight - ol.scrollTop - ol.clientHeight <= BOTTOM_SLACK_PX;
@@ -182,12 +195,20 @@ export class LroProgressElement extends HTMLElement {
   #state: OpState | null = null;
   #ticker: ReturnType<typeof setInterval> | null = null;
 
-  connectedCallback() { this.#start(); }
-  disconnectedCallback() { this.#stop(); }
-  attributeChangedCallback() { if (this.isConnected) this.#start(); }
+  connectedCallback() {
+    this.#start();
+  }
+  disconnectedCallback() {
+    this.#stop();
+  }
+  attributeChangedCallback() {
+    if (this.isConnected) this.#start();
+  }
 
   /** The latest state (for the page around it: its buttons). */
-  get state(): OpState | null { return this.#state; }
+  get state(): OpState | null {
+    return this.#state;
+  }
 
   #start() {
     this.#stop();
@@ -196,11 +217,16 @@ export class LroProgressElement extends HTMLElement {
     if (!opId) return;
     const view = (this.#view = new OpView(this.#root));
     this.#state = null;
-    this.#watch = watchOp({ baseUrl: this.getAttribute('base-url') ?? '', token, opId, onUpdate: (s) => {
-      this.#state = s;
-      view.update(s);
-      this.dispatchEvent(new CustomEvent('lro-update', { detail: s }));
-    } });
+    this.#watch = watchOp({
+      baseUrl: this.getAttribute('base-url') ?? '',
+      token,
+      opId,
+      onUpdate: (s) => {
+        this.#state = s;
+        view.update(s);
+        this.dispatchEvent(new CustomEvent('lro-update', { detail: s }));
+      },
+    });
     this.#ticker = setInterval(() => this.#state && view.tick(this.#state), 1000); // elapsed time
   }
 

@@ -31,27 +31,45 @@ export interface OpState {
   lastSeq: number;
 }
 
-
 export function watchOp(opts: { baseUrl?: string; token: string; opId: string; onUpdate: (s: OpState) => void }): { stop(): void } {
   const base = (opts.baseUrl ?? '').replace(/\/$/, '');
   const ac = new AbortController();
   const phases = new Map<string, PhaseState>();
   /** Per phase: the progress of its first event, and whether it has started running (moved past it, or spoke). */
   const starts = new Map<string, { first: number | undefined; started: boolean }>();
-  const state: OpState = { opId: opts.opId, status: 'queued', stalled: false, cancelRequested: false, phases: [], overall: 0, log: [], connection: 'connecting', lastSeq: 0 };
+  const state: OpState = {
+    opId: opts.opId,
+    status: 'queued',
+    stalled: false,
+    cancelRequested: false,
+    phases: [],
+    overall: 0,
+    log: [],
+    connection: 'connecting',
+    lastSeq: 0,
+  };
   const emit = () => {
     // An op that ended has no running phase, so no ETA (its last progress events still carry theirs).
     state.phases = [...phases.values()].map((p) => (isTerminal(state.status) ? { ...p, eta_s: undefined } : p));
     const weight = state.phases.reduce((s, p) => s + p.weight, 0);
-    state.overall = state.status === 'succeeded' ? 100 : weight ? state.phases.reduce((s, p) => s + (p.percent ?? 0) * p.weight, 0) / weight : 0;
+    state.overall =
+      state.status === 'succeeded' ? 100 : weight ? state.phases.reduce((s, p) => s + (p.percent ?? 0) * p.weight, 0) / weight : 0;
     opts.onUpdate({ ...state, phases: state.phases.map((p) => ({ ...p })), log: [...state.log] });
   };
 
   function apply(e: WatchEvent) {
     if (e.event === 'summary') {
       const s = e.data.summary;
-      Object.assign(state, { status: s.status, stalled: !!s.stalled, cancelRequested: !!s.cancel_requested, attempt: s.attempt,
-        error: s.error, result: s.result, startedAt: s.started_at, finishedAt: s.finished_at });
+      Object.assign(state, {
+        status: s.status,
+        stalled: !!s.stalled,
+        cancelRequested: !!s.cancel_requested,
+        attempt: s.attempt,
+        error: s.error,
+        result: s.result,
+        startedAt: s.started_at,
+        finishedAt: s.finished_at,
+      });
       // The worker's summary knows which phases run: one without an ETA there has none.
       for (const p of s.progress?.phases ?? []) phases.set(p.phase, { ...phases.get(p.phase), ...p, eta_s: p.eta_s });
     } else if (e.event === 'progress') {
@@ -60,11 +78,18 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
       const p = data.progress;
       const next: PhaseState = { ...prior, speed: data.speed ?? prior.speed, eta_s: data.eta_s };
       if (typeof p === 'number') next.percent = p;
-      else if (p) Object.assign(next, { current: p.current, total: p.total, unit: p.unit ?? prior.unit, weight: p.weight ?? prior.weight,
-        percent: p.total > 0 ? Math.min(100, (100 * p.current) / p.total) : null });
+      else if (p)
+        Object.assign(next, {
+          current: p.current,
+          total: p.total,
+          unit: p.unit ?? prior.unit,
+          weight: p.weight ?? prior.weight,
+          percent: p.total > 0 ? Math.min(100, (100 * p.current) / p.total) : null,
+        });
       phases.set(data.phase, next);
       startPhase(data.phase, typeof p === 'number' ? p : p?.current, !!data.message);
-      if (data.message) state.log.push({ seq: data.seq, level: data.level ?? 'info', phase: data.phase, message: data.message, ts: data.ts });
+      if (data.message)
+        state.log.push({ seq: data.seq, level: data.level ?? 'info', phase: data.phase, message: data.message, ts: data.ts });
       if (state.stalled) state.stalled = false;
     }
     if (e.event !== 'gap' && typeof e.data.seq === 'number') state.lastSeq = e.data.seq;
@@ -87,21 +112,34 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
   /** Opens the stream after the last event seen; null when there is nothing to watch (not found, not allowed). */
   async function open(): Promise<Response | null> {
     const res = await fetch(`${base}/v1/ops/${encodeURIComponent(opts.opId)}/events?from_seq=${state.lastSeq + 1}`, {
-      headers: { accept: 'text/event-stream', authorization: `Bearer ${opts.token}` }, signal: ac.signal,
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${opts.token}` },
+      signal: ac.signal,
     });
-    if (res.status === 404 || res.status === 400) { state.connection = 'not_found'; return null; }
-    if (res.status === 401) { state.connection = 'unauthorized'; return null; }
+    if (res.status === 404 || res.status === 400) {
+      state.connection = 'not_found';
+      return null;
+    }
+    if (res.status === 401) {
+      state.connection = 'unauthorized';
+      return null;
+    }
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
     return res;
   }
 
-  const lost = () => { state.connection = 'lost'; emit(); };
+  const lost = () => {
+    state.connection = 'lost';
+    emit();
+  };
   void (async () => {
     while (!ac.signal.aborted) {
       // retry() throws only when stopped.
       const res = await retry(open, { backoff: RETRY.client, signal: ac.signal, onRetry: lost }).catch(() => null);
       if (ac.signal.aborted) return;
-      if (!res) { emit(); return; }
+      if (!res) {
+        emit();
+        return;
+      }
       state.connection = 'live';
       emit();
       try {
@@ -112,7 +150,11 @@ export function watchOp(opts: { baseUrl?: string; token: string; opId: string; o
       } catch {
         if (ac.signal.aborted) return;
       }
-      if (isTerminal(state.status)) { state.connection = 'ended'; emit(); return; }
+      if (isTerminal(state.status)) {
+        state.connection = 'ended';
+        emit();
+        return;
+      }
       lost();
       await sleep(backoffMs(1, RETRY.client), ac.signal).catch(() => {});
     }

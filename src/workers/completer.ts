@@ -27,17 +27,22 @@ export class Completer {
    * @param opts.onDone the ops a write completed
    */
   constructor(opts: {
-    complete: WorkerOps['completeMany']; onError: (err: unknown) => void; onLost: (opIds: string[]) => void;
+    complete: WorkerOps['completeMany'];
+    onError: (err: unknown) => void;
+    onLost: (opIds: string[]) => void;
     onDone?: (ops: Operation[]) => void;
   }) {
-    this.#queue = new BatchQueue(async (batch) => {
-      const done = await opts.complete({ done: batch });
-      const held = new Map(done.map((op) => [op.op_id, op]));
-      const lost = batch.filter((c) => !held.has(c.op_id)).map((c) => c.op_id);
-      if (lost.length > 0) opts.onLost(lost);
-      opts.onDone?.(done);
-      return batch.map((c) => held.get(c.op_id) ?? null);
-    }, { maxBatch: MAX_BATCH, retry: { backoff: RETRY.connection, onRetry: (err) => opts.onError(err) } });
+    this.#queue = new BatchQueue(
+      async (batch) => {
+        const done = await opts.complete({ done: batch });
+        const held = new Map(done.map((op) => [op.op_id, op]));
+        const lost = batch.filter((c) => !held.has(c.op_id)).map((c) => c.op_id);
+        if (lost.length > 0) opts.onLost(lost);
+        opts.onDone?.(done);
+        return batch.map((c) => held.get(c.op_id) ?? null);
+      },
+      { maxBatch: MAX_BATCH, retry: { backoff: RETRY.connection, onRetry: (err) => opts.onError(err) } },
+    );
   }
 
   push(c: Completion): void {

@@ -26,8 +26,14 @@ export class Heartbeater implements Service {
    * @param opts.stallMs no progress for this long marks a running op stalled (`onStall` once)
    */
   constructor(opts: {
-    intervalMs: number; heartbeatMs: number; stallMs: number; active: () => Iterable<RunningOp>;
-    beat: WorkerOps['heartbeat']; onError: (err: unknown) => void; onStall: (r: RunningOp) => void; clock?: Clock;
+    intervalMs: number;
+    heartbeatMs: number;
+    stallMs: number;
+    active: () => Iterable<RunningOp>;
+    beat: WorkerOps['heartbeat'];
+    onError: (err: unknown) => void;
+    onStall: (r: RunningOp) => void;
+    clock?: Clock;
   }) {
     this.#clock = opts.clock ?? systemClock;
     this.#intervalMs = opts.intervalMs;
@@ -58,7 +64,9 @@ export class Heartbeater implements Service {
     this.#abortUnrenewed();
     this.#inFlight ??= this.#tick(opts.now ?? this.#clock.sqlNow(), opts.all ?? false)
       .catch(this.#onError)
-      .finally(() => { this.#inFlight = null; });
+      .finally(() => {
+        this.#inFlight = null;
+      });
     return this.#inFlight;
   }
 
@@ -77,7 +85,10 @@ export class Heartbeater implements Service {
       const leaseMs = r.op.lease_s * 1000;
       // One look of margin, but never most of a lease that is shorter than the pool's looks.
       if (silentMs + Math.min(this.#intervalMs, leaseMs / 4) >= leaseMs) {
-        r.abort('lease_lost', `no heartbeat renewed the lease on op ${r.op.op_id} (epoch ${r.epoch}) for ${(silentMs / 1000).toFixed(1)} s`);
+        r.abort(
+          'lease_lost',
+          `no heartbeat renewed the lease on op ${r.op.op_id} (epoch ${r.epoch}) for ${(silentMs / 1000).toFixed(1)} s`,
+        );
       }
     }
   }

@@ -55,7 +55,10 @@ export interface WorkerPoolOptions {
 export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> implements Service {
   readonly workerId: string;
   readonly #o: Required<Omit<WorkerPoolOptions, 'serves' | 'log' | 'events' | 'clock'>> & {
-    serves: string[]; log: Logger; events: OpEvents | null; clock: Clock;
+    serves: string[];
+    log: Logger;
+    events: OpEvents | null;
+    clock: Clock;
   };
   readonly #active = new Map<string, RunningOp>();
   readonly #heartbeater: Heartbeater;
@@ -83,20 +86,36 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
     this.workerId = opts.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
     const log = (opts.log ?? defaultLogger()).child({ worker_id: this.workerId });
     this.#o = {
-      routing: ['hub'], concurrency: DEFAULTS.concurrency, pollMs: DEFAULTS.pollMs, heartbeatS: DEFAULTS.heartbeatS,
-      summaryIntervalS: DEFAULTS.summaryIntervalS, stallS: DEFAULTS.stallS, gracefulMs: DEFAULTS.gracefulMs,
-      ownerType: 'hub', workerId: this.workerId, ...(defined(opts) as WorkerPoolOptions), serves: opts.serves ?? opts.kinds.names(), log,
-      events: opts.events ?? null, clock: opts.clock ?? systemClock,
+      routing: ['hub'],
+      concurrency: DEFAULTS.concurrency,
+      pollMs: DEFAULTS.pollMs,
+      heartbeatS: DEFAULTS.heartbeatS,
+      summaryIntervalS: DEFAULTS.summaryIntervalS,
+      stallS: DEFAULTS.stallS,
+      gracefulMs: DEFAULTS.gracefulMs,
+      ownerType: 'hub',
+      workerId: this.workerId,
+      ...(defined(opts) as WorkerPoolOptions),
+      serves: opts.serves ?? opts.kinds.names(),
+      log,
+      events: opts.events ?? null,
+      clock: opts.clock ?? systemClock,
     };
     const events = this.#o.events;
     const onError = (err: unknown) => this.#error(err);
     this.#heartbeater = new Heartbeater({
-      intervalMs: 1000 * Math.min(this.#o.heartbeatS, this.#o.summaryIntervalS), heartbeatMs: 1000 * this.#o.heartbeatS,
-      stallMs: 1000 * this.#o.stallS, active: () => this.#active.values(), beat: this.#o.ops.heartbeat, onError,
-      onStall: (r) => void events?.summaries([r.live()], { stalled: true }), clock: this.#o.clock,
+      intervalMs: 1000 * Math.min(this.#o.heartbeatS, this.#o.summaryIntervalS),
+      heartbeatMs: 1000 * this.#o.heartbeatS,
+      stallMs: 1000 * this.#o.stallS,
+      active: () => this.#active.values(),
+      beat: this.#o.ops.heartbeat,
+      onError,
+      onStall: (r) => void events?.summaries([r.live()], { stalled: true }),
+      clock: this.#o.clock,
     });
     this.#completer = new Completer({
-      complete: (p) => this.#o.ops.completeMany({ ...p, now: this.#o.clock.sqlNow() }), onError,
+      complete: (p) => this.#o.ops.completeMany({ ...p, now: this.#o.clock.sqlNow() }),
+      onError,
       onLost: (ids) => log.warn({ op_ids: ids }, `${ids.length} completions refused: leases lost`),
       onDone: (ops) => void events?.summaries(ops),
     });
@@ -135,7 +154,9 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
       return this.#stopping;
     }
     if (!this.#started) return;
-    this.#stopping = this.#stop(opts).finally(() => { this.#stopping = null; });
+    this.#stopping = this.#stop(opts).finally(() => {
+      this.#stopping = null;
+    });
     return this.#stopping;
   }
 
@@ -186,8 +207,13 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
         const free = this.#o.concurrency - this.#active.size;
         if (free <= 0 || !this.#started) break;
         const ops = await this.#o.ops.claim({
-          routings: this.#o.routing, kinds: this.#o.serves, limit: free,
-          worker_id: this.workerId, owner_type: this.#o.ownerType, after: this.#after, now: this.#o.clock.sqlNow(),
+          routings: this.#o.routing,
+          kinds: this.#o.serves,
+          limit: free,
+          worker_id: this.workerId,
+          owner_type: this.#o.ownerType,
+          after: this.#after,
+          now: this.#o.clock.sqlNow(),
         });
         for (const op of ops) this.#after[op.routing] = accountKey(op); // in claim order: the last one counts
         if (ops.length > 0) void this.#o.events?.summaries(ops); // queued before any progress of theirs
@@ -207,7 +233,11 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
     const r = new RunningOp(op, publisher, this.#o.clock);
     this.#active.set(op.op_id, r);
     const task = runOp(r, this.#o.kinds.get(op.kind), {
-      ops: this.#o.ops, completer: this.#completer, log: this.#o.log, events, clock: this.#o.clock,
+      ops: this.#o.ops,
+      completer: this.#completer,
+      log: this.#o.log,
+      events,
+      clock: this.#o.clock,
     }).finally(() => {
       this.#active.delete(r.op.op_id);
       this.#tasks.delete(task);

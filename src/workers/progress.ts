@@ -117,7 +117,11 @@ export class ProgressTracker {
     const weight = phases.reduce((s, ph) => s + ph.weight, 0);
     const percent = weight > 0 ? phases.reduce((s, ph) => s + (ph.percent ?? 0) * ph.weight, 0) / weight : null;
     return {
-      phase: this.#current, percent, message: this.#message, phases, stalled: this.#stalled,
+      phase: this.#current,
+      percent,
+      message: this.#message,
+      phases,
+      stalled: this.#stalled,
       updated_at: new Date(this.#lastEventAt).toISOString(),
     };
   }
@@ -147,7 +151,8 @@ export class ProgressTracker {
 /** Takes a speed sample when the anchor is at least SAMPLE_MS old, smooths it into the phase's speed and sets its ETA. */
 function sample(clock: PhaseClock, next: PhaseSummary, current: number, t: number, priorSpeed: number | undefined): void {
   const anchor = clock.anchor;
-  if (!anchor || current < anchor.current) clock.anchor = { at: t, current }; // the phase went back: measure afresh
+  if (!anchor || current < anchor.current)
+    clock.anchor = { at: t, current }; // the phase went back: measure afresh
   else if (t - anchor.at >= SAMPLE_MS) {
     const rate = (current - anchor.current) / ((t - anchor.at) / 1000);
     next.speed = priorSpeed === undefined ? rate : ALPHA * rate + (1 - ALPHA) * priorSpeed;

@@ -29,24 +29,28 @@ export class OpPublisher {
   fenced = false;
 
   constructor(streams: ProgressStreams, addr: StreamAddress, onError: (err: unknown) => void) {
-    this.#queue = new BatchQueue(async (batch) => {
-      await streams.backend.append(addr, batch);
-      return batch.map(() => undefined);
-    }, {
-      maxBatch: MAX_BATCH,
-      retry: {
-        backoff: RETRY.connection, giveUpAfterMs: GIVE_UP_MS,
-        fatal: (err) => err instanceof StaleEpochError, // an epoch never becomes current again
-        onRetry: (err) => onError(err),
+    this.#queue = new BatchQueue(
+      async (batch) => {
+        await streams.backend.append(addr, batch);
+        return batch.map(() => undefined);
       },
-      onFailure: (err, batch) => {
-        onError(err);
-        const cleared = this.#queue.clear();
-        if (!(err instanceof StaleEpochError)) return; // the stream is gone: what was queued goes too
-        this.fenced = true;
-        this.dropped += batch.length + cleared;
+      {
+        maxBatch: MAX_BATCH,
+        retry: {
+          backoff: RETRY.connection,
+          giveUpAfterMs: GIVE_UP_MS,
+          fatal: (err) => err instanceof StaleEpochError, // an epoch never becomes current again
+          onRetry: (err) => onError(err),
+        },
+        onFailure: (err, batch) => {
+          onError(err);
+          const cleared = this.#queue.clear();
+          if (!(err instanceof StaleEpochError)) return; // the stream is gone: what was queued goes too
+          this.fenced = true;
+          this.dropped += batch.length + cleared;
+        },
       },
-    });
+    );
   }
 
   push(event: EventBody): void {
@@ -54,8 +58,7 @@ export class OpPublisher {
       this.dropped++;
       return;
     }
-    if (this.#queue.pending >= PRESSURE && isPlain(event)
-      && this.#queue.replaceLast((e) => isPlain(e) && e.phase === event.phase, event)) {
+    if (this.#queue.pending >= PRESSURE && isPlain(event) && this.#queue.replaceLast((e) => isPlain(e) && e.phase === event.phase, event)) {
       this.dropped++;
       return;
     }

@@ -77,7 +77,11 @@ export async function runOp(r: RunningOp, kind: KindDefinition, poolDeps: RunDep
     const input = kind.input.safeParse(op.input);
     if (!input.success) throw new PermanentError(`stored input no longer matches kind ${op.kind}`, 'invalid_input');
     const value = await kind.run({
-      op, input: input.data, signal: r.signal, epoch, attempt: op.attempt,
+      op,
+      input: input.data,
+      signal: r.signal,
+      epoch,
+      attempt: op.attempt,
       progress: (event) => {
         // Bad events throw here, in the handler, with a clear message; the stream never sees them.
         const body = validateEvent({ type: 'progress', ...event });
@@ -119,7 +123,10 @@ async function settle(r: RunningOp, ref: { op_id: string; epoch: number }, err: 
     case 'shutdown':
       return writeOutcome(() => deps.ops.release({ leases: [ref], now: sqlNow(deps) }), deps.log);
     case 'canceled': {
-      const done = await writeOutcome(() => deps.ops.finishCanceled({ ...ref, error: { code: 'canceled', message: 'canceled by request' }, now: sqlNow(deps) }), deps.log);
+      const done = await writeOutcome(
+        () => deps.ops.finishCanceled({ ...ref, error: { code: 'canceled', message: 'canceled by request' }, now: sqlNow(deps) }),
+        deps.log,
+      );
       if (done) return done;
       break; // not a real cancel request (lost race): fall through to an ordinary failure
     }

@@ -14,7 +14,11 @@ export async function startHub(lro: Lro, opts: Pick<HubOptions, 'log' | 'logger'
   await app.listen({ host: '127.0.0.1', port: 0 });
   afterAll(() => app.close());
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  async function call(method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
+  async function call(
+    method: string,
+    path: string,
+    opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  ) {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     let body: string | undefined = opts.raw;
@@ -39,7 +43,8 @@ export interface SseEvent {
  * resolving with the events read so far.
  */
 export async function readSse(
-  url: string, opts: { token?: string; lastEventId?: string; stopAfter?: number; onEvent?: (e: SseEvent) => void; signal?: AbortSignal } = {},
+  url: string,
+  opts: { token?: string; lastEventId?: string; stopAfter?: number; onEvent?: (e: SseEvent) => void; signal?: AbortSignal } = {},
 ): Promise<SseEvent[]> {
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -58,10 +63,15 @@ export async function readSse(
       while ((end = buffer.indexOf('\n\n')) >= 0) {
         const frame = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const fields = Object.fromEntries(frame.split('\n').filter((l) => l && !l.startsWith(':')).map((l) => {
-          const i = l.indexOf(':');
-          return [l.slice(0, i), l.slice(i + 1).trimStart()];
-        }));
+        const fields = Object.fromEntries(
+          frame
+            .split('\n')
+            .filter((l) => l && !l.startsWith(':'))
+            .map((l) => {
+              const i = l.indexOf(':');
+              return [l.slice(0, i), l.slice(i + 1).trimStart()];
+            }),
+        );
         if (fields.data === undefined) continue;
         const event: SseEvent = { id: fields.id, event: fields.event ?? 'message', data: JSON.parse(fields.data) };
         events.push(event);

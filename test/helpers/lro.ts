@@ -20,7 +20,9 @@ export async function openTestLro(opts: Partial<LroOptions> = {}): Promise<{ lro
     return { lro, url };
   }
   let before = new Set<WorkerPool>();
-  beforeEach(() => { before = new Set(lro.pools); });
+  beforeEach(() => {
+    before = new Set(lro.pools);
+  });
   // Registered before the file's own afterEach hooks, so it runs after them.
   afterEach(async () => {
     const leaked = running([...lro.pools].filter((p) => !before.has(p)));
@@ -35,11 +37,16 @@ const running = (pools: WorkerPool[]) => pools.filter((p) => p.started);
 
 function failOnLeak(leaked: WorkerPool[]): void {
   if (leaked.length === 0) return;
-  throw new Error(`the test left worker pool(s) ${leaked.map((p) => p.workerId).join(', ')} running: ` +
-    'stop every pool a test starts (await pool.stop()), also when it fails half-way (onTestFinished)');
+  throw new Error(
+    `the test left worker pool(s) ${leaked.map((p) => p.workerId).join(', ')} running: ` +
+      'stop every pool a test starts (await pool.stop()), also when it fails half-way (onTestFinished)',
+  );
 }
 
 /** A create request for the hub scope. */
 export const hubOp = (kind: string, input: unknown = {}, extra: object = {}) => ({
-  kind, scope: { type: 'hub' as const }, input, ...extra,
+  kind,
+  scope: { type: 'hub' as const },
+  input,
+  ...extra,
 });

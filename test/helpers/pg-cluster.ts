@@ -49,7 +49,10 @@ export async function startPgCluster(): Promise<PgCluster> {
   await migrate(url);
   let destroyed = false;
   return {
-    url, port, stop, start,
+    url,
+    port,
+    stop,
+    start,
     async destroy() {
       if (destroyed) return;
       destroyed = true;

@@ -11,7 +11,11 @@ export const newStream = (): StreamAddress => ({ storage: `persist.project-${ran
 export const progress = (i: number, phase = 'work') => ({ type: 'progress' as const, phase, progress: { current: i, total: 1000 } });
 
 /** Reads until `done(items)` holds; fails after 15 s instead of hanging. */
-export async function collect(iter: AsyncGenerator<StreamItem>, done: (items: StreamItem[]) => boolean, ac?: AbortController): Promise<StreamItem[]> {
+export async function collect(
+  iter: AsyncGenerator<StreamItem>,
+  done: (items: StreamItem[]) => boolean,
+  ac?: AbortController,
+): Promise<StreamItem[]> {
   const items: StreamItem[] = [];
   const timer = setTimeout(() => ac?.abort(), 15_000);
   try {
@@ -33,11 +37,16 @@ const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i)
 
 const summary = (status: string) => ({ type: 'summary' as const, summary: { status } });
 const bodies = (items: StreamItem[]) =>
-  items.map((i) => (i.type === 'progress' ? (i.progress as { current: number }).current : i.type === 'summary' ? i.summary.status : i.type));
+  items.map((i) =>
+    i.type === 'progress' ? (i.progress as { current: number }).current : i.type === 'summary' ? i.summary.status : i.type,
+  );
 
 /** A publish that must be refused for its stale epoch; returns the error. */
 async function refused(publishing: Promise<unknown>, epoch: number, seen: number): Promise<void> {
-  const err = await publishing.then(() => null, (e) => e);
+  const err = await publishing.then(
+    () => null,
+    (e) => e,
+  );
   expect(err).toBeInstanceOf(StaleEpochError);
   expect(err).toMatchObject({ code: 'lease_lost', details: { epoch, seen } });
   expect(err.message).toMatch(new RegExp(`epoch ${epoch} is older than epoch ${seen} it has seen; the events were refused`));
@@ -49,7 +58,9 @@ async function refused(publishing: Promise<unknown>, epoch: number, seen: number
  * `openWithClock` streams on the given clock (closed by the test).
  */
 export function streamContract(
-  name: string, open: () => ProgressStreams, openWriter?: () => ProgressStreams,
+  name: string,
+  open: () => ProgressStreams,
+  openWriter?: () => ProgressStreams,
   openWithClock?: (clock: ManualClock) => Promise<ProgressStreams>,
 ) {
   describe(`progress streams contract: ${name}`, () => {
@@ -68,10 +79,16 @@ export function streamContract(
     it('a late subscriber gets history, then live events, in order', async () => {
       const streams = open();
       const addr = newStream();
-      await streams.publish(addr, range(1, 5).map((i) => progress(i)));
+      await streams.publish(
+        addr,
+        range(1, 5).map((i) => progress(i)),
+      );
       const ac = new AbortController();
       const reading = collect(streams.read(addr, { signal: ac.signal }), upTo(10), ac);
-      await streams.publish(addr, range(6, 10).map((i) => progress(i)));
+      await streams.publish(
+        addr,
+        range(6, 10).map((i) => progress(i)),
+      );
       expect(seqs(await reading)).toEqual(range(1, 10));
       ac.abort();
     });
@@ -92,7 +109,11 @@ export function streamContract(
       const ac = new AbortController();
       setMaxListeners(200, ac.signal); // 100 readers share one signal
       const readers = range(1, 100).map(() => collect(streams.read(addr, { signal: ac.signal }), upTo(300), ac));
-      for (let i = 1; i <= 300; i += 30) await streams.publish(addr, range(i, i + 29).map((n) => progress(n)));
+      for (let i = 1; i <= 300; i += 30)
+        await streams.publish(
+          addr,
+          range(i, i + 29).map((n) => progress(n)),
+        );
       const results = await Promise.all(readers);
       for (const r of results) expect(seqs(r)).toEqual(range(1, 300));
       ac.abort();
@@ -152,7 +173,7 @@ export function streamContract(
       const stamped = async (streams: ProgressStreams, addr: StreamAddress) =>
         (await streams.backend.history(addr, 1, 100)).events.map((e) => [e.seq, Date.parse(e.ts)]);
 
-      it('stamps events with the clock\'s time', async () => {
+      it("stamps events with the clock's time", async () => {
         const clock = new ManualClock(new Date('2001-05-06T07:08:09.123Z'));
         const streams = await openWithClock!(clock);
         onTestFinished(() => streams.close());
@@ -161,7 +182,10 @@ export function streamContract(
         clock.advance(1500);
         await streams.publish(addr, [progress(2)]);
         const t0 = Date.parse('2001-05-06T07:08:09.123Z');
-        expect(await stamped(streams, addr)).toEqual([[1, t0], [2, t0 + 1500]]);
+        expect(await stamped(streams, addr)).toEqual([
+          [1, t0],
+          [2, t0 + 1500],
+        ]);
       });
 
       it('trimAge drops what the clock has aged past max_age_s, keeping the newest so seqs go on', async () => {
@@ -212,8 +236,12 @@ export function streamContract(
         const at = (epoch: number): StreamAddress => ({ ...addr, epoch });
         // Called together, so they share writes; the outcome follows call order.
         const results = await Promise.allSettled([
-          streams.publish(at(1), [progress(1)]), streams.publish(at(2), [progress(2)]), streams.publish(at(1), [progress(98)]),
-          streams.publish(at(3), [progress(3)]), streams.publish(at(2), [progress(99)]), streams.publish(at(3), [progress(4)]),
+          streams.publish(at(1), [progress(1)]),
+          streams.publish(at(2), [progress(2)]),
+          streams.publish(at(1), [progress(98)]),
+          streams.publish(at(3), [progress(3)]),
+          streams.publish(at(2), [progress(99)]),
+          streams.publish(at(3), [progress(4)]),
         ]);
         expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
         const items = await collect(streams.read(addr), upTo(4));

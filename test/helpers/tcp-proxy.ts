@@ -42,11 +42,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     client.on('data', (chunk) => pass(() => link.upstream.write(chunk)));
     link.upstream.on('data', (chunk) => pass(() => client.write(chunk)));
     // A close from either side is real (not part of the fault): it crosses once the path is up.
-    const close = () => pass(() => {
-      links.delete(link);
-      client.destroy();
-      link.upstream.destroy();
-    });
+    const close = () =>
+      pass(() => {
+        links.delete(link);
+        client.destroy();
+        link.upstream.destroy();
+      });
     for (const socket of [client, link.upstream]) socket.on('close', close).on('error', close);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -6,9 +6,12 @@ import { AccountBody, CollaboratorBody, HostBody, Id, ProjectBody } from '../../
 import type { HubContext } from '../app.js';
 import { route } from '../auth.js';
 
-const RegionQuery = z.strictObject({
-  lat: z.coerce.number().min(-90).max(90).optional(), lon: z.coerce.number().min(-180).max(180).optional(),
-}).refine((q) => (q.lat === undefined) === (q.lon === undefined), 'give both lat and lon, or neither');
+const RegionQuery = z
+  .strictObject({
+    lat: z.coerce.number().min(-90).max(90).optional(),
+    lon: z.coerce.number().min(-180).max(180).optional(),
+  })
+  .refine((q) => (q.lat === undefined) === (q.lon === undefined), 'give both lat and lon, or neither');
 
 /** Accounts, hosts, projects and collaborators: the domain the ops act on and who may see them. */
 export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
@@ -30,8 +33,17 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
     const host = await hosts.find(host_id);
     if (!host || !(await access.isHostAdmin(request.caller, host_id))) throw new NotFoundError(`host ${host_id}`);
     const placed = await projects.listByHost(host_id);
-    return { ...host, projects: placed.map((p) => ({ project_id: p.project_id, title: p.title, last_edited: p.last_edited,
-      last_backup: p.last_backup, backup_state: p.backup_state, backup_fresh: p.backup_fresh })) };
+    return {
+      ...host,
+      projects: placed.map((p) => ({
+        project_id: p.project_id,
+        title: p.title,
+        last_edited: p.last_edited,
+        last_backup: p.last_backup,
+        backup_state: p.backup_state,
+        backup_fresh: p.backup_fresh,
+      })),
+    };
   });
 
   app.get('/v1/regions', route.account, async (request) => {

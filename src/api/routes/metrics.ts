@@ -33,9 +33,10 @@ export function metricsRoutes(app: FastifyInstance, ctx: HubContext, opts: HubMe
     }
     const migrations = { current: status.current, latest: status.latest };
     if (status.upToDate) return { ok: true, db: 'up', migrations };
-    const message = status.missing.length > 0
-      ? `the database lacks migrations ${status.missing.join(', ')} (run lro migrate)`
-      : `the database is at migration ${status.current}, newer than this hub's ${status.latest} (deploy the newer hub)`;
+    const message =
+      status.missing.length > 0
+        ? `the database lacks migrations ${status.missing.join(', ')} (run lro migrate)`
+        : `the database is at migration ${status.current}, newer than this hub's ${status.latest} (deploy the newer hub)`;
     throw new NotReadyError(message, { db: 'up', migrations, missing: status.missing });
   });
 }

@@ -5,7 +5,8 @@ import { route } from '../auth.js';
 
 /** The browser page at `/` and `/ops/<op_id>`, and its bundles under `/assets/`. */
 export function uiRoutes(app: FastifyInstance) {
-  const page = async (_req: unknown, reply: { type(t: string): { send(b: string): unknown } }) => reply.type('text/html; charset=utf-8').send(PAGE);
+  const page = async (_req: unknown, reply: { type(t: string): { send(b: string): unknown } }) =>
+    reply.type('text/html; charset=utf-8').send(PAGE);
   // The page's CSP over the hub's headers (helmet merges route options over the global ones).
   app.get('/', { ...route.public, helmet: PAGE_HEADERS }, page);
   app.get('/ops/:op_id', { ...route.public, helmet: PAGE_HEADERS }, page);

@@ -13,9 +13,9 @@ export interface ProjectBackup {
 
 /** A project's snapshots, newest first. */
 export async function backupListByProject(db: Db, projectId: string): Promise<ProjectBackup[]> {
-  const { rows } = await db.query<ProjectBackup>(
-    'SELECT * FROM project_backups WHERE project_id = $1 ORDER BY created_at DESC', [projectId],
-  );
+  const { rows } = await db.query<ProjectBackup>('SELECT * FROM project_backups WHERE project_id = $1 ORDER BY created_at DESC', [
+    projectId,
+  ]);
   return rows;
 }
 

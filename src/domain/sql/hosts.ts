@@ -12,10 +12,11 @@ export interface Host {
 }
 
 export async function hostInsert(db: Db, p: { name: string; region: string; admin_account_id: string | null }): Promise<Host> {
-  const { rows } = await db.query<Host>(
-    'INSERT INTO hosts (name, region, admin_account_id) VALUES ($1, $2, $3) RETURNING *',
-    [p.name, p.region, p.admin_account_id],
-  );
+  const { rows } = await db.query<Host>('INSERT INTO hosts (name, region, admin_account_id) VALUES ($1, $2, $3) RETURNING *', [
+    p.name,
+    p.region,
+    p.admin_account_id,
+  ]);
   return rows[0]!;
 }
 
@@ -29,10 +30,11 @@ export async function hostGet(db: Db, hostId: string): Promise<Host | null> {
  * (deleted while it ran). `now` pins the clock in tests; the database's otherwise.
  */
 export async function hostSetStatus(db: Db, p: { host_id: string; status: 'running' | 'off'; now?: Date | null }): Promise<boolean> {
-  const { rowCount } = await db.query(
-    'UPDATE hosts SET status = $2, last_seen = coalesce($3::timestamptz, now()) WHERE host_id = $1',
-    [p.host_id, p.status, p.now ?? null],
-  );
+  const { rowCount } = await db.query('UPDATE hosts SET status = $2, last_seen = coalesce($3::timestamptz, now()) WHERE host_id = $1', [
+    p.host_id,
+    p.status,
+    p.now ?? null,
+  ]);
   return rowCount === 1;
 }
 

@@ -29,7 +29,8 @@ const VIEW_COLUMNS = `*, ${BACKUP_STATE} AS backup_state, (${BACKUP_STATE}) = 'f
 
 /** Creates a project with its creator as the first collaborator, in one statement. */
 export async function projectInsert(
-  db: Db, p: { title: string; host_id: string | null; backup_region: string | null; created_by: string },
+  db: Db,
+  p: { title: string; host_id: string | null; backup_region: string | null; created_by: string },
 ): Promise<ProjectView> {
   const { rows } = await db.query<ProjectView>(
     `WITH p AS (INSERT INTO projects (title, host_id, backup_region, created_by) VALUES ($1, $2, $3, $4) RETURNING *),
@@ -47,18 +48,16 @@ export async function projectGet(db: Db, projectId: string): Promise<ProjectView
 
 /** The projects on a host, oldest first, with their backup state (for the host admin page). */
 export async function projectListByHost(db: Db, hostId: string): Promise<ProjectView[]> {
-  const { rows } = await db.query<ProjectView>(
-    `SELECT ${VIEW_COLUMNS} FROM projects WHERE host_id = $1 ORDER BY created_at`, [hostId],
-  );
+  const { rows } = await db.query<ProjectView>(`SELECT ${VIEW_COLUMNS} FROM projects WHERE host_id = $1 ORDER BY created_at`, [hostId]);
   return rows;
 }
 
 /** Adds a collaborator (no-op when already one); a missing project or account is a foreign key violation. */
 export async function projectCollaboratorAdd(db: Db, p: { project_id: string; account_id: string }): Promise<void> {
-  await db.query(
-    'INSERT INTO project_collaborators (project_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-    [p.project_id, p.account_id],
-  );
+  await db.query('INSERT INTO project_collaborators (project_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+    p.project_id,
+    p.account_id,
+  ]);
 }
 
 /**

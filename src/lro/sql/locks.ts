@@ -37,7 +37,9 @@ export async function withAdvisoryXactLock<T>(db: pg.Pool, key: number, fn: (cli
     await client.query('COMMIT');
     return value;
   } catch (err) {
-    await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
+    await client.query('ROLLBACK').catch((e: Error) => {
+      broken = e;
+    });
     throw err;
   } finally {
     client.off('error', onError);

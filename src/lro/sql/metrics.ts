@@ -24,7 +24,10 @@ export async function operationCountActive(db: Db): Promise<{ kind: string; stat
  * Per routing: queued ops, and the age of the oldest one that is due (`run_at` passed: a retry
  * waiting out its backoff is not late yet). An index-only scan of `lro_claim_idx`.
  */
-export async function operationQueueStats(db: Db, p: { now?: Date | null } = {}): Promise<{ routing: string; queued: number; oldest_due_s: number }[]> {
+export async function operationQueueStats(
+  db: Db,
+  p: { now?: Date | null } = {},
+): Promise<{ routing: string; queued: number; oldest_due_s: number }[]> {
   const { rows } = await db.query<{ routing: string; queued: number; oldest_due_s: number | null }>(
     `WITH t AS (SELECT coalesce($1::timestamptz, now()) AS now)
      SELECT routing, count(*)::int AS queued,
@@ -59,7 +62,8 @@ export interface FinishedOp extends FinishedMark {
  * dropped: every op of the last `LRO_RETENTION_S`); the mark is kept in µs, which a JS Date cannot hold.
  */
 export async function operationFinishedSince(
-  db: Db, p: { after: FinishedMark; settle_s: number; limit: number; now?: Date | null },
+  db: Db,
+  p: { after: FinishedMark; settle_s: number; limit: number; now?: Date | null },
 ): Promise<FinishedOp[]> {
   const { rows } = await db.query<FinishedOp>(
     `WITH t AS (SELECT coalesce($4::timestamptz, now()) - make_interval(secs => $3::float8) AS until,

@@ -12,9 +12,7 @@ import type { Db } from './operations.js';
  * oldest first. The cutoff is taken by the statement's clock (`now`, else the database's), like
  * every other time decision in SQL, not by the caller's wall clock.
  */
-export async function operationRetentionDue(
-  db: Db, p: { retention_s: number; limit: number; now?: Date | null },
-): Promise<Operation[]> {
+export async function operationRetentionDue(db: Db, p: { retention_s: number; limit: number; now?: Date | null }): Promise<Operation[]> {
   const { rows } = await db.query<Operation>(
     `SELECT * FROM long_running_operations
       WHERE finished_at IS NOT NULL AND events_dropped_at IS NULL

@@ -120,7 +120,6 @@ export async function operationClaim(db: Db, p: ClaimParams): Promise<Operation[
   }
 }
 
-
 export interface LeaseRef {
   op_id: string;
   epoch: number;
@@ -132,7 +131,8 @@ export interface LeaseRef {
  * was lost.
  */
 export async function operationHeartbeat(
-  db: Db, p: { leases: (LeaseRef & { summary: unknown })[]; now?: Date | null },
+  db: Db,
+  p: { leases: (LeaseRef & { summary: unknown })[]; now?: Date | null },
 ): Promise<{ op_id: string; cancel_requested_at: Date | null }[]> {
   const { rows } = await db.query(
     `WITH t AS (SELECT ${NOW(4)} AS now),
@@ -140,8 +140,12 @@ export async function operationHeartbeat(
      UPDATE ${T} o SET heartbeat_at = t.now, progress_summary = coalesce(h.summary, o.progress_summary)
      FROM h, t WHERE o.op_id = h.op_id AND o.status = 'running' AND o.lease_epoch = h.epoch
      RETURNING o.op_id, o.cancel_requested_at`,
-    [p.leases.map((l) => l.op_id), p.leases.map((l) => l.epoch),
-     p.leases.map((l) => (l.summary === undefined ? null : JSON.stringify(l.summary))), p.now ?? null],
+    [
+      p.leases.map((l) => l.op_id),
+      p.leases.map((l) => l.epoch),
+      p.leases.map((l) => (l.summary === undefined ? null : JSON.stringify(l.summary))),
+      p.now ?? null,
+    ],
   );
   return rows;
 }
@@ -153,7 +157,8 @@ export async function operationHeartbeat(
  * Returns the ops that were still held (the others were lost).
  */
 export async function operationCompleteMany(
-  db: Db, p: { done: (LeaseRef & { result: unknown; summary: unknown })[]; now?: Date | null },
+  db: Db,
+  p: { done: (LeaseRef & { result: unknown; summary: unknown })[]; now?: Date | null },
 ): Promise<Operation[]> {
   const { rows } = await db.query<Operation>(
     `WITH t AS (SELECT ${NOW(5)} AS now),
@@ -166,8 +171,13 @@ export async function operationCompleteMany(
        heartbeat_at = t.now, progress_summary = coalesce(c.summary, o.progress_summary)
      FROM c, t WHERE o.op_id = c.op_id AND o.status = 'running' AND o.lease_epoch = c.epoch
      RETURNING o.*`,
-    [p.done.map((d) => d.op_id), p.done.map((d) => d.epoch), p.done.map((d) => JSON.stringify(d.result ?? null)),
-     p.done.map((d) => (d.summary === undefined ? null : JSON.stringify(d.summary))), p.now ?? null],
+    [
+      p.done.map((d) => d.op_id),
+      p.done.map((d) => d.epoch),
+      p.done.map((d) => JSON.stringify(d.result ?? null)),
+      p.done.map((d) => (d.summary === undefined ? null : JSON.stringify(d.summary))),
+      p.now ?? null,
+    ],
   );
   return rows;
 }
@@ -177,7 +187,8 @@ export async function operationCompleteMany(
  * retryable, else failed; canceled instead when a cancel was requested. `last_error` always keeps it.
  */
 export async function operationFail(
-  db: Db, p: LeaseRef & { error: OpError; retryable: boolean; backoff_ms: number; summary?: unknown; now?: Date | null },
+  db: Db,
+  p: LeaseRef & { error: OpError; retryable: boolean; backoff_ms: number; summary?: unknown; now?: Date | null },
 ): Promise<Operation | null> {
   // `n` locks the row (FOR UPDATE): a plain read would decide from the statement's snapshot, and a
   // cancel that committed while this statement waited on the row lock would be lost (the op requeued
@@ -194,8 +205,15 @@ export async function operationFail(
        owner_id = CASE WHEN n.next = 'queued' THEN NULL ELSE o.owner_id END,
        owner_type = CASE WHEN n.next = 'queued' THEN NULL ELSE o.owner_type END
      FROM n, t WHERE o.op_id = n.op_id AND o.status = 'running' AND o.lease_epoch = $2 RETURNING o.*`,
-    [p.op_id, p.epoch, JSON.stringify(p.error), p.retryable, p.backoff_ms, p.now ?? null,
-     p.summary === undefined ? null : JSON.stringify(p.summary)],
+    [
+      p.op_id,
+      p.epoch,
+      JSON.stringify(p.error),
+      p.retryable,
+      p.backoff_ms,
+      p.now ?? null,
+      p.summary === undefined ? null : JSON.stringify(p.summary),
+    ],
   );
   return rows[0] ?? null;
 }

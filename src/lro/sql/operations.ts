@@ -60,7 +60,9 @@ export async function operationInsertMany(db: Db, ops: (OperationInsertParams & 
  * with nothing to cap take the plain one.
  */
 export async function operationInsertManyCapped(
-  db: Db, ops: (OperationInsertParams & { op_id?: string })[], p: { max_active: number },
+  db: Db,
+  ops: (OperationInsertParams & { op_id?: string })[],
+  p: { max_active: number },
 ): Promise<Operation[]> {
   const wanted = new Map<string, number>();
   for (const op of ops) if (op.created_by !== null) wanted.set(op.created_by, (wanted.get(op.created_by) ?? 0) + 1);
@@ -87,7 +89,8 @@ export async function operationCountActiveByCreator(db: Db, p: { created_by: str
 }
 
 export async function operationGetActiveByDedupe(
-  db: Db, p: { scope_type: string; scope_id: string; kind: string; dedupe_key: string },
+  db: Db,
+  p: { scope_type: string; scope_id: string; kind: string; dedupe_key: string },
 ): Promise<Operation | null> {
   const { rows } = await db.query<Operation>(
     `SELECT * FROM ${T} WHERE scope_type = $1 AND scope_id = $2 AND kind = $3 AND dedupe_key = $4
@@ -128,9 +131,18 @@ export async function operationList(db: Db, p: OperationListParams): Promise<(Op
              -- a host in the caller's scopes also brings the ops routed to it, whoever's scope they are in
              OR routing IN (SELECT 'host:' || s.id FROM unnest($9::text[], $10::text[]) AS s(type, id) WHERE s.type = 'host'))
       ORDER BY created_at DESC, op_id DESC LIMIT $8`,
-    [p.scope_type ?? null, p.scope_id ?? null, p.kind ?? null, p.status ?? null, p.include_dismissed ?? false,
-     p.before?.created_us ?? null, p.before?.op_id ?? null, p.limit,
-     p.scopes?.map((x) => x.type) ?? null, p.scopes?.map((x) => x.id) ?? null],
+    [
+      p.scope_type ?? null,
+      p.scope_id ?? null,
+      p.kind ?? null,
+      p.status ?? null,
+      p.include_dismissed ?? false,
+      p.before?.created_us ?? null,
+      p.before?.op_id ?? null,
+      p.limit,
+      p.scopes?.map((x) => x.type) ?? null,
+      p.scopes?.map((x) => x.id) ?? null,
+    ],
   );
   return rows;
 }
@@ -179,6 +191,13 @@ export async function operationMarkEventsDropped(db: Db, p: { op_ids: string[]; 
 }
 
 export {
-  operationClaim, operationHeartbeat, operationCompleteMany, operationFail, operationFinishCanceled,
-  operationRelease, operationRescue, type ClaimParams, type LeaseRef,
+  operationClaim,
+  operationHeartbeat,
+  operationCompleteMany,
+  operationFail,
+  operationFinishCanceled,
+  operationRelease,
+  operationRescue,
+  type ClaimParams,
+  type LeaseRef,
 } from './operations-worker.js';

@@ -85,8 +85,14 @@ export async function streamAppend(db: Db, p: { items: AppendItem[]; now?: Date 
      SELECT CASE WHEN j.ok THEN j.seq::float8 END AS seq, CASE WHEN j.ok THEN to_jsonb(j.ts) #>> '{}' END AS ts, j.mark AS epoch
        FROM judged j, (SELECT count(*) FROM notified) k
       ORDER BY j.ord`,
-    [items.map((i) => i.storage), items.map((i) => i.stream), items.map((i) => JSON.stringify(i.body)),
-     items.map((i) => i.epoch ?? null), p.now ?? null, DEFAULTS.streamMaxMsgs],
+    [
+      items.map((i) => i.storage),
+      items.map((i) => i.stream),
+      items.map((i) => JSON.stringify(i.body)),
+      items.map((i) => i.epoch ?? null),
+      p.now ?? null,
+      DEFAULTS.streamMaxMsgs,
+    ],
   );
   return rows;
 }

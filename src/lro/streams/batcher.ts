@@ -31,7 +31,10 @@ export class AppendBatcher {
     if (!queue) {
       const { perStream: _, ...opts } = this.#opts;
       const created: BatchQueue<AppendRequest, AppendOutcome> = new BatchQueue(this.#write, {
-        ...opts, onIdle: () => { if (this.#queues.get(key) === created) this.#queues.delete(key); },
+        ...opts,
+        onIdle: () => {
+          if (this.#queues.get(key) === created) this.#queues.delete(key);
+        },
       });
       this.#queues.set(key, (queue = created));
     }
@@ -40,7 +43,10 @@ export class AppendBatcher {
     const written = Promise.all(bodies.map((body) => q.push({ addr, body }).then((o) => (o instanceof Error ? Promise.reject(o) : o))));
     // The append lag (handed to the batcher → committed), for a hub's metrics in this process.
     if (appendChannel.hasSubscribers) {
-      void written.then(() => report<AppendMessage>(appendChannel, () => ({ seconds: (performance.now() - start) / 1000, events: bodies.length })), () => {});
+      void written.then(
+        () => report<AppendMessage>(appendChannel, () => ({ seconds: (performance.now() - start) / 1000, events: bodies.length })),
+        () => {},
+      );
     }
     return written;
   }

@@ -28,7 +28,8 @@ export async function subjectLast(jsm: JetStreamManager, subject: string): Promi
   if (!msg) return { state: { lastSeq: 0, lastStreamSeq: 0, epoch: 0 }, msgId: null };
   return {
     state: {
-      lastSeq: msg.json<StreamEvent[]>().at(-1)?.seq ?? 0, lastStreamSeq: msg.seq,
+      lastSeq: msg.json<StreamEvent[]>().at(-1)?.seq ?? 0,
+      lastStreamSeq: msg.seq,
       epoch: Number(msg.header?.get(EPOCH_HEADER) || 0),
     },
     msgId: msg.header?.get('Nats-Msg-Id') ?? null,

@@ -1,18 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import {
-  DeliverPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager,
-} from '@nats-io/jetstream';
+import { DeliverPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { retry } from '../../shared/backoff.js';
 import { DEFAULTS, RETRY } from '../../shared/defaults.js';
 import { systemClock, type Clock } from '../clock.js';
 import { defaultLogger, type Logger } from '../log.js';
 import { AppendBatcher, type AppendOutcome, type AppendRequest } from './batcher.js';
 import {
-  EPOCH_HEADER, JS_STREAM, SUBJECTS, apiCode, judge, subjectLast, subjectOf, subjectTrim, type Judged, type SubjectState,
+  EPOCH_HEADER,
+  JS_STREAM,
+  SUBJECTS,
+  apiCode,
+  judge,
+  subjectLast,
+  subjectOf,
+  subjectTrim,
+  type Judged,
+  type SubjectState,
 } from './nats-subjects.js';
 import {
-  DEFAULT_STREAM_CONFIG, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend, type StreamConfig,
+  DEFAULT_STREAM_CONFIG,
+  type EventBody,
+  type HistoryPage,
+  type StreamAddress,
+  type StreamBackend,
+  type StreamConfig,
   type StreamEvent,
 } from './types.js';
 
@@ -48,7 +60,8 @@ export class NatsStreamBackend implements StreamBackend {
   readonly #state = new Map<string, SubjectState>();
   readonly #configs = new Map<string, StreamConfig>();
   readonly #batcher = new AppendBatcher((items) => this.#write(items), {
-    maxBatch: 200, perStream: true,
+    maxBatch: 200,
+    perStream: true,
   });
   readonly #reconnectListeners = new Set<() => void>();
   readonly #clock: Clock;
@@ -85,13 +98,17 @@ export class NatsStreamBackend implements StreamBackend {
     const nc = await connect({ servers: url, name: 'lro', maxReconnectAttempts: -1, reconnectTimeWait: 200 });
     const jsm = await jetstreamManager(nc);
     const config = {
-      name: JS_STREAM, subjects: [SUBJECTS], storage: StorageType.File,
-      max_msgs_per_subject: DEFAULT_STREAM_CONFIG.max_msgs, duplicate_window: 120_000_000_000,
+      name: JS_STREAM,
+      subjects: [SUBJECTS],
+      storage: StorageType.File,
+      max_msgs_per_subject: DEFAULT_STREAM_CONFIG.max_msgs,
+      duplicate_window: 120_000_000_000,
       max_age: (opts.maxAgeS ?? DEFAULTS.retentionS) * 1_000_000_000,
     };
     const existing = await jsm.streams.info(JS_STREAM).catch(() => null);
     if (!existing) await jsm.streams.add(config);
-    else if (existing.config.max_age !== config.max_age) await jsm.streams.update(JS_STREAM, { ...existing.config, max_age: config.max_age });
+    else if (existing.config.max_age !== config.max_age)
+      await jsm.streams.update(JS_STREAM, { ...existing.config, max_age: config.max_age });
     return new NatsStreamBackend(nc, jsm, opts);
   }
 
@@ -108,40 +125,51 @@ export class NatsStreamBackend implements StreamBackend {
     const subject = subjectOf(items[0]!.addr);
     let state: SubjectState | undefined = this.#state.get(subject);
     let batch: Judged | undefined;
-    return retry(async () => {
-      if (!state) state = (await subjectLast(this.#jsm, subject)).state;
-      batch ??= judge(items, state, this.#ts());
-      for (let raced = 0; ; raced++) {
-        if (batch.events.length === 0) return batch.outcomes; // every event refused: nothing to write
-        const msgId = `${subject}:${batch.events[0]!.seq}:${this.#writer}`;
-        try {
-          const h = headers();
-          h.set(EPOCH_HEADER, String(batch.epoch));
-          const ack = await this.#js.publish(subject, JSON.stringify(batch.events), {
-            msgID: msgId, expect: { lastSubjectSequence: state.lastStreamSeq }, timeout: 5000, headers: h,
-          });
-          state = { lastSeq: batch.events.at(-1)!.seq, lastStreamSeq: ack.seq, epoch: batch.epoch };
-          this.#remember(subject, state);
-          const cfg = this.#configs.get(subject);
-          if (cfg && cfg.max_msgs < DEFAULT_STREAM_CONFIG.max_msgs) {
-            await this.#jsm.streams.purge(JS_STREAM, { filter: subject, keep: cfg.max_msgs });
+    return retry(
+      async () => {
+        if (!state) state = (await subjectLast(this.#jsm, subject)).state;
+        batch ??= judge(items, state, this.#ts());
+        for (let raced = 0; ; raced++) {
+          if (batch.events.length === 0) return batch.outcomes; // every event refused: nothing to write
+          const msgId = `${subject}:${batch.events[0]!.seq}:${this.#writer}`;
+          try {
+            const h = headers();
+            h.set(EPOCH_HEADER, String(batch.epoch));
+            const ack = await this.#js.publish(subject, JSON.stringify(batch.events), {
+              msgID: msgId,
+              expect: { lastSubjectSequence: state.lastStreamSeq },
+              timeout: 5000,
+              headers: h,
+            });
+            state = { lastSeq: batch.events.at(-1)!.seq, lastStreamSeq: ack.seq, epoch: batch.epoch };
+            this.#remember(subject, state);
+            const cfg = this.#configs.get(subject);
+            if (cfg && cfg.max_msgs < DEFAULT_STREAM_CONFIG.max_msgs) {
+              await this.#jsm.streams.purge(JS_STREAM, { filter: subject, keep: cfg.max_msgs });
+            }
+            return batch.outcomes;
+          } catch (err) {
+            if (apiCode(err) !== WRONG_LAST_SEQUENCE || raced >= MAX_RACES) throw err;
+            // Another writer got there first, or our own message landed but its ack was lost.
+            const last = await subjectLast(this.#jsm, subject);
+            state = last.state;
+            this.#remember(subject, state);
+            if (last.msgId === msgId) return batch.outcomes;
+            batch = judge(items, state, this.#ts());
           }
-          return batch.outcomes;
-        } catch (err) {
-          if (apiCode(err) !== WRONG_LAST_SEQUENCE || raced >= MAX_RACES) throw err;
-          // Another writer got there first, or our own message landed but its ack was lost.
-          const last = await subjectLast(this.#jsm, subject);
-          state = last.state;
-          this.#remember(subject, state);
-          if (last.msgId === msgId) return batch.outcomes;
-          batch = judge(items, state, this.#ts());
         }
-      }
-    }, {
-      backoff: RETRY.connection, deadline: Date.now() + DEFAULTS.appendGiveUpMs,
-      onRetry: (err, attempt, delayMs) => this.#log[attempt % 10 === 1 ? 'warn' : 'debug']( // the first and every tenth
-        { err, attempt, delay_ms: delayMs, subject }, 'stream append failed; retrying'),
-    });
+      },
+      {
+        backoff: RETRY.connection,
+        deadline: Date.now() + DEFAULTS.appendGiveUpMs,
+        onRetry: (err, attempt, delayMs) =>
+          this.#log[attempt % 10 === 1 ? 'warn' : 'debug'](
+            // the first and every tenth
+            { err, attempt, delay_ms: delayMs, subject },
+            'stream append failed; retrying',
+          ),
+      },
+    );
   }
 
   /** The time events are stamped with: the one clock's. */
@@ -190,7 +218,10 @@ export class NatsStreamBackend implements StreamBackend {
     let catchUp = true;
     let wake: (() => void) | null = null;
     const poke = () => wake?.();
-    const onReconnect = () => { catchUp = true; poke(); };
+    const onReconnect = () => {
+      catchUp = true;
+      poke();
+    };
     this.#reconnectListeners.add(onReconnect);
     signal.addEventListener('abort', poke, { once: true });
     const receiving = (async () => {
@@ -224,7 +255,9 @@ export class NatsStreamBackend implements StreamBackend {
           }
           continue;
         }
-        await new Promise<void>((r) => { wake = r; });
+        await new Promise<void>((r) => {
+          wake = r;
+        });
         wake = null;
       }
     } finally {

@@ -7,7 +7,13 @@ import { defaultLogger, type Logger } from '../log.js';
 import * as sql from '../sql/stream-events.js';
 import { AppendBatcher } from './batcher.js';
 import {
-  StaleEpochError, type EventBody, type HistoryPage, type StreamAddress, type StreamBackend, type StreamConfig, type StreamEvent,
+  StaleEpochError,
+  type EventBody,
+  type HistoryPage,
+  type StreamAddress,
+  type StreamBackend,
+  type StreamConfig,
+  type StreamEvent,
 } from './types.js';
 
 /** Tries of one append that keeps losing races with other writers to the same streams. */
@@ -51,7 +57,12 @@ export class PgStreamBackend implements StreamBackend {
   constructor(opts: { db: pg.Pool; listener: PgListener; connectionString?: string; clock?: Clock; log?: Logger }) {
     this.#db = opts.db;
     this.#appendDb = opts.connectionString
-      ? new pg.Pool({ connectionString: opts.connectionString, max: 2, application_name: 'lro-streams', options: '-c synchronous_commit=off' })
+      ? new pg.Pool({
+          connectionString: opts.connectionString,
+          max: 2,
+          application_name: 'lro-streams',
+          options: '-c synchronous_commit=off',
+        })
       : opts.db;
     if (this.#appendDb !== opts.db) {
       // An idle connection that died: the pool drops it and the next append opens another.
@@ -62,15 +73,20 @@ export class PgStreamBackend implements StreamBackend {
     this.#clock = opts.clock ?? systemClock;
     // One queue for every stream: appends to many streams (e.g. the summaries of a claimed batch)
     // go to Postgres in one statement.
-    this.#batcher = new AppendBatcher(async (items) => {
-      const rows = await retryConflict(() => sql.streamAppend(this.#appendDb, {
-        items: items.map((i) => ({ storage: i.addr.storage, stream: i.addr.name, body: i.body, epoch: i.addr.epoch })),
-        now: this.#clock.sqlNow(),
-      }));
-      return rows.map((r, i) => (r.seq === null
-        ? new StaleEpochError(items[i]!.addr, r.epoch)
-        : ({ ...items[i]!.body, seq: r.seq, ts: r.ts }) as StreamEvent));
-    }, { maxBatch: 1000, perStream: false, lingerMs: 5 });
+    this.#batcher = new AppendBatcher(
+      async (items) => {
+        const rows = await retryConflict(() =>
+          sql.streamAppend(this.#appendDb, {
+            items: items.map((i) => ({ storage: i.addr.storage, stream: i.addr.name, body: i.body, epoch: i.addr.epoch })),
+            now: this.#clock.sqlNow(),
+          }),
+        );
+        return rows.map((r, i) =>
+          r.seq === null ? new StaleEpochError(items[i]!.addr, r.epoch) : ({ ...items[i]!.body, seq: r.seq, ts: r.ts } as StreamEvent),
+        );
+      },
+      { maxBatch: 1000, perStream: false, lingerMs: 5 },
+    );
   }
 
   /**
@@ -111,7 +127,10 @@ export class PgStreamBackend implements StreamBackend {
       await this.start();
       let cursor = fromSeq;
       while (!signal.aborted) {
-        if (!changed) await new Promise<void>((r) => { wake = r; });
+        if (!changed)
+          await new Promise<void>((r) => {
+            wake = r;
+          });
         wake = null;
         if (signal.aborted) break;
         changed = false;

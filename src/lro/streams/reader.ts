@@ -97,10 +97,14 @@ class Tail {
     const signal = this.#ac.signal;
     while (!signal.aborted) {
       await retry(() => this.#follow(signal), {
-        backoff: RETRY.connection, signal,
+        backoff: RETRY.connection,
+        signal,
         // The first failure and every tenth: a long outage is heard without a line per reader per retry.
-        onRetry: (err, attempt, delayMs) => this.#log[attempt % 10 === 1 ? 'warn' : 'debug'](
-          { err, attempt, delay_ms: delayMs, stream: this.#addr.name }, 'stream tail lost; following again'),
+        onRetry: (err, attempt, delayMs) =>
+          this.#log[attempt % 10 === 1 ? 'warn' : 'debug'](
+            { err, attempt, delay_ms: delayMs, stream: this.#addr.name },
+            'stream tail lost; following again',
+          ),
       }).catch(() => {}); // ends only when stopped
     }
   }

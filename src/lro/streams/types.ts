@@ -22,9 +22,13 @@ export interface StreamAddress {
 /** An append was refused: its epoch is older than one the stream has seen (another worker owns the op). */
 export class StaleEpochError extends LroError {
   constructor(addr: StreamAddress, seen: number) {
-    super('lease_lost', `stream ${addr.storage} ${addr.name}: epoch ${addr.epoch} is older than epoch ${seen} it has seen; the events were refused`, {
-      details: { storage: addr.storage, stream: addr.name, epoch: addr.epoch, seen },
-    });
+    super(
+      'lease_lost',
+      `stream ${addr.storage} ${addr.name}: epoch ${addr.epoch} is older than epoch ${seen} it has seen; the events were refused`,
+      {
+        details: { storage: addr.storage, stream: addr.name, epoch: addr.epoch, seen },
+      },
+    );
   }
 }
 

@@ -9,7 +9,10 @@ export const DemoInput = z.strictObject({
   step_ms: z.int().min(0).max(60_000).default(100),
   fail_at_step: z.int().min(1).optional(),
   hang: z.boolean().default(false),
-  host_id: z.uuid().transform((id) => id.toLowerCase()).optional(),
+  host_id: z
+    .uuid()
+    .transform((id) => id.toLowerCase())
+    .optional(),
   /** `fail_at_step` throws a PermanentError (no retries) instead of an ordinary one. */
   permanent: z.boolean().default(false),
 });
