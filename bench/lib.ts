@@ -49,3 +49,6 @@ export async function machineContext(): Promise<string> {
 
 /** Resolves after `ms` — pacing between latency samples so workers are idle, never a wait for an event. */
 export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A Markdown table row. */
+export const mdRow = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;

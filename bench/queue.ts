@@ -6,7 +6,7 @@
  */
 import { writeFile, mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { freshDatabase, machineContext, median, pause, percentile } from './lib.js';
+import { freshDatabase, machineContext, mdRow, median, pause, percentile } from './lib.js';
 import { graphileSystem } from './systems/graphile.js';
 import { lroSystem } from './systems/lro.js';
 import { pgBossSystem } from './systems/pgboss.js';
@@ -134,9 +134,16 @@ const lines = [
   ...chosen.map((key) => {
     const rate = median(tp[key]!);
     const l = lat[key]!;
-    return `| ${makers[key]!().name} | ${fmt(rate, 0)} | ${fmt(rate / base, 2)} | ${fmt(percentile(l.start, 50))} ms | ${fmt(percentile(l.start, 99))} ms | ${
-      l.wait.length ? `${fmt(percentile(l.wait, 50))} ms` : '—'
-    } | ${l.wait.length ? `${fmt(percentile(l.wait, 99))} ms` : '—'} |`;
+    const ms = (samples: number[], p: number) => (samples.length ? `${fmt(percentile(samples, p))} ms` : '—');
+    return mdRow([
+      makers[key]!().name,
+      fmt(rate, 0),
+      fmt(rate / base, 2),
+      ms(l.start, 50),
+      ms(l.start, 99),
+      ms(l.wait, 50),
+      ms(l.wait, 99),
+    ]);
   }),
 ];
 console.log(lines.join('\n'));

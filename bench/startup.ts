@@ -90,9 +90,8 @@ async function main() {
   const row = (label: string, runs: Run[]) => {
     const v = runs.map((r) => r.ms);
     const cpu = runs.flatMap((r) => (r.cpuMs === null ? [] : [r.cpuMs]));
-    console.log(
-      `  ${label.padEnd(28)} median ${ms(median(v))}   p90 ${ms(percentile(v, 90))}   min ${ms(Math.min(...v))}${cpu.length ? `   cpu median ${ms(median(cpu))}` : ''}`,
-    );
+    const cpuText = cpu.length ? `   cpu median ${ms(median(cpu))}` : '';
+    console.log(`  ${label.padEnd(28)} median ${ms(median(v))}   p90 ${ms(percentile(v, 90))}   min ${ms(Math.min(...v))}${cpuText}`);
   };
   row('node bin/lro.js --help', samples.help);
   row(`node bin/lro.js ops get <id>`, samples.get);

@@ -13,7 +13,7 @@ import { setMaxListeners } from 'node:events';
 import { Lro } from '../src/app/lro.js';
 import { migrate } from '../src/db/migrate.js';
 import { openNatsStreams, type ProgressStreams } from '../src/lro/streams/index.js';
-import { freshDatabase, machineContext, percentile } from './lib.js';
+import { freshDatabase, machineContext, mdRow, percentile } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -130,12 +130,14 @@ for (const a of adapters) {
 }
 console.log(`Machine: ${await machineContext()}`);
 console.log(`One op publishing for ${SECONDS} s, ${SUBS} subscribers in one process.\n`);
-console.log(
-  '| adapter | published | events/s published | events/s delivered (each subscriber) | all delivered | latency p50 | p99 | CPU ms / 1,000 events (node + server) |',
-);
+const head = ['adapter', 'published', 'events/s published', 'events/s delivered (each subscriber)', 'all delivered'];
+console.log(mdRow([...head, 'latency p50', 'p99', 'CPU ms / 1,000 events (node + server)']));
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  console.log(
-    `| ${r.adapter} | ${r.published} | ${r.publishRate.toFixed(0)} | ${r.deliverRate.toFixed(0)} | ${r.complete ? 'yes' : 'no'} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.nodeCpuPer1k.toFixed(1)} + ${r.serverCpuPer1k.toFixed(1)} |`,
-  );
+  const cpu = `${r.nodeCpuPer1k.toFixed(1)} + ${r.serverCpuPer1k.toFixed(1)}`;
+  const [rates, latency] = [
+    [r.publishRate.toFixed(0), r.deliverRate.toFixed(0)],
+    [`${r.p50.toFixed(1)} ms`, `${r.p99.toFixed(1)} ms`],
+  ];
+  console.log(mdRow([r.adapter, r.published, ...rates, r.complete ? 'yes' : 'no', ...latency, cpu]));
 }

@@ -37,7 +37,7 @@ describe('BatchQueue', () => {
       release = r;
     });
     const q: BatchQueue<string, string> = new BatchQueue(
-      async (items) => {
+      async () => {
         await gate;
         throw Object.assign(new Error('stale'), { fatal: true });
       },

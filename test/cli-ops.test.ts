@@ -78,7 +78,9 @@ describe('npx lro admin … and lro ops …', () => {
       expect(usage.code).toBe(2);
       expect(usage.stderr).toContain('must be a number of seconds from 0 to 300');
       const help = (await lroCli(['--help'])).stdout;
-      expect(help).toMatch(/Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*failed, canceled or expired\n {2}4 .*still queued or running/);
+      expect(help).toMatch(
+        /Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*failed, canceled or expired\n {2}4 .*still queued or running/,
+      );
     },
     CLI_TIMEOUT,
   );

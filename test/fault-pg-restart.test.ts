@@ -204,7 +204,7 @@ async function restartMidRun(p: Awaited<ReturnType<typeof platform>>, ops: numbe
 }
 
 describe('PostgreSQL is stopped mid-run and started again 5 s later', () => {
-  it('lease 3 s (shorter than the outage): every op running at the stop is rescued and runs again, never two attempts at once, never succeeding twice', async () => {
+  it('lease 3 s (< outage): each op running at the stop is rescued and runs again, never twice at once or to success', async () => {
     const p = await platform('short', 3);
     const { done, byOp } = await restartMidRun(p, OPS, WATCHED);
     // The ops running at the stop lost their leases: their handlers stopped (or had returned) before
@@ -213,7 +213,7 @@ describe('PostgreSQL is stopped mid-run and started again 5 s later', () => {
     for (const op of done) expect((byOp.get(op.op_id) ?? []).filter((r) => r.epoch === op.lease_epoch)).toHaveLength(1);
   });
 
-  it('lease 10 s (longer than the outage): every op runs exactly once, its heartbeats and completion resuming after the restart', async () => {
+  it('lease 10 s (> outage): every op runs exactly once, its heartbeats and completion resume after the restart', async () => {
     const p = await platform('long', 10);
     const { done, byOp } = await restartMidRun(p, 90, 30);
     for (const op of done) {

@@ -167,7 +167,8 @@ describe('GET /metrics', () => {
     // The oldest due queued op's age, on a pinned clock: exactly how long it has waited.
     scrapeNow = new Date(new Date(waiting.run_at).getTime() + 42_000);
     ({ samples } = await scrape());
-    expect(samples.get(key('lro_oldest_queued_age_seconds', { routing: 'host:00000000-0000-4000-8000-000000000001' }))).toBeCloseTo(42, 2); // run_at in µs, the pin in ms
+    const oldest = samples.get(key('lro_oldest_queued_age_seconds', { routing: 'host:00000000-0000-4000-8000-000000000001' }));
+    expect(oldest).toBeCloseTo(42, 2); // run_at in µs, the pin in ms
     scrapeNow = undefined;
 
     // Stream appends: every stream row here is an event this process appended; one lag observation per append.

@@ -240,7 +240,8 @@ describe('a port that is taken', () => {
   const busyPort = new Promise<number>((resolve) => busy.listen(0, '127.0.0.1', () => resolve((busy.address() as net.AddressInfo).port)));
   afterAll(() => new Promise((resolve) => busy.close(resolve)));
   const hint = (port: number) =>
-    `lro: cannot listen on 127.0.0.1:${port}: the port is already in use (EADDRINUSE); choose another with --port <n> or PORT (--port 0 picks a free one)`;
+    `lro: cannot listen on 127.0.0.1:${port}: the port is already in use (EADDRINUSE); ` +
+    'choose another with --port <n> or PORT (--port 0 picks a free one)';
 
   it(
     'ends lro start with exit 1, the port and the hint, and stops the embedded database it started',

@@ -163,11 +163,12 @@ describe('priority and volume (item 2)', () => {
     await call('POST', `/v1/ops/${retried.body.op_id}/cancel`, { token: people.attacker.token });
   });
 
-  it(`an account at ${LIMIT} active ops gets 429 too_many_ops, and may create again once one finishes; the admin is not capped`, async () => {
+  it(`an account at ${LIMIT} active ops gets 429 too_many_ops, may create again once one finishes; the admin is not capped`, async () => {
     const { busy } = people;
     const ids: string[] = [];
     for (let i = 0; i < LIMIT; i++) {
-      const res = await call('POST', '/v1/ops', { token: busy.token, body: demo(accountScope(busy)) }); // hub-routed, no hub worker: stays queued
+      // hub-routed, no hub worker: stays queued
+      const res = await call('POST', '/v1/ops', { token: busy.token, body: demo(accountScope(busy)) });
       expect(res.status).toBe(201);
       ids.push(res.body.op_id);
     }

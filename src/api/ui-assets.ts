@@ -12,7 +12,8 @@ export const PAGE = `<!doctype html>
 <title>lro</title>
 <style>
 body { font: 15px/1.5 system-ui, sans-serif; margin: 2em auto; max-width: 64em; padding: 0 1em; color: #1b1f24; }
-table { border-collapse: collapse; width: 100%; margin-top: 1em; } th, td { text-align: left; padding: .3em .6em; border-bottom: 1px solid #d0d7de; }
+table { border-collapse: collapse; width: 100%; margin-top: 1em; }
+th, td { text-align: left; padding: .3em .6em; border-bottom: 1px solid #d0d7de; }
 form label { margin-right: .6em; } input { width: 9em; } [role=alert] { color: #b42318; }
 </style></head>
 <body><main></main><script type="module" src="/assets/app.js"></script></body></html>`;

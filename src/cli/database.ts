@@ -24,7 +24,8 @@ export async function openDatabase(config: Config, log: (m: string) => void, opt
   const db = await startEmbeddedPostgres({ dataDir });
   log(
     db.owned
-      ? `database: ${db.url}  (embedded Postgres, data in ${dataDir}; lro commands run with the same LRO_DATA_DIR use it, other shells: export DATABASE_URL=${db.url})`
+      ? `database: ${db.url}  (embedded Postgres, data in ${dataDir}; lro commands run with the same LRO_DATA_DIR use it, ` +
+          `other shells: export DATABASE_URL=${db.url})`
       : `database: ${db.url}  (the embedded Postgres already running on ${dataDir})`,
   );
   try {

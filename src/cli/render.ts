@@ -12,7 +12,8 @@ export function renderOp(op: Operation): string {
   const phase = s?.phases.find((p) => p.phase === s.phase);
   const count = phase?.total !== undefined ? ` ${phase.current}/${phase.total} ${phase.unit ?? ''}`.trimEnd() : '';
   const tail = op.status === 'failed' || op.status === 'canceled' ? `  ${op.error?.message ?? ''}` : '';
-  return `${op.op_id.slice(0, 8)} ${op.kind.padEnd(6)} ${op.status.padEnd(9)} [${bar}] ${pct.toFixed(0).padStart(3)}% ${s?.phase ?? ''}${count}${tail}`;
+  const head = `${op.op_id.slice(0, 8)} ${op.kind.padEnd(6)} ${op.status.padEnd(9)}`;
+  return `${head} [${bar}] ${pct.toFixed(0).padStart(3)}% ${s?.phase ?? ''}${count}${tail}`;
 }
 
 /** Redraws a block of lines in place on a terminal; prints only changed blocks elsewhere. */

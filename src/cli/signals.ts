@@ -67,7 +67,8 @@ export function onShutdown(stop: (opts: { gracefulMs?: number }) => Promise<void
         () => {
           log.info(
             forced
-              ? `stopped: of ${ops(running)}, those still running were aborted and gave their leases back (they run again; the attempt is not counted)`
+              ? `stopped: of ${ops(running)}, those still running were aborted and gave their leases back ` +
+                  '(they run again; the attempt is not counted)'
               : `stopped: ${ops(running)} finished or gave their leases back; nothing was left running`,
           );
         },

@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -126,7 +126,8 @@ async function withStartLock<T>(dataDir: string, fn: () => Promise<T>): Promise<
       if (holder && !alive(holder)) await rm(lockPath, { force: true });
       else if (Date.now() > deadline)
         throw new Error(
-          `another lro process (${holder}) has been starting the embedded Postgres in ${dataDir} for too long; if none is, remove ${lockPath}`,
+          `another lro process (${holder}) has been starting the embedded Postgres in ${dataDir} for too long; ` +
+            `if none is, remove ${lockPath}`,
         );
       else await delay(100); // the other process is initialising or starting the server
     }

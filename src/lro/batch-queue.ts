@@ -125,7 +125,7 @@ export class BatchQueue<I, O> {
   }
 }
 
-export interface BatchQueueOptions<I = any> {
+export interface BatchQueueOptions<I = unknown> {
   /** Items per batch at most. @default 500 */
   maxBatch?: number;
   /**

@@ -20,6 +20,7 @@ export interface HandlerContext<I> {
   log: (message: string, level?: 'debug' | 'info' | 'warn' | 'error') => void;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds kinds of every input and result type
 export interface KindDefinition<I = any, R = any> {
   name: string;
   input: z.ZodType<I>;

@@ -6,6 +6,7 @@ import { SCOPE_TYPES, STATUSES } from '../shared/status.js';
 export const OpIdSchema = z.uuid({ message: 'must be a uuid' });
 
 /** A NUL, or half of a surrogate pair: Postgres text and jsonb can store neither. */
+// eslint-disable-next-line no-control-regex -- finding the NUL is the point
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const UNSTORABLE_MESSAGE = 'must not contain a NUL character (\\u0000) or a lone surrogate (\\ud800): Postgres cannot store them';
 const storable = (s: string) => !UNSTORABLE.test(s);

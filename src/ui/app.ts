@@ -7,6 +7,7 @@ import { escapeHtml, type LroProgressElement } from './lro-progress.js';
 import './lro-progress.js';
 import { isTerminal } from '../shared/status.js';
 import type { OpState } from './watch-op.js';
+import type { Operation } from '../shared/operation.js';
 
 const KEY = 'lro-token';
 const main = document.querySelector('main')!;
@@ -43,7 +44,8 @@ function listView() {
       .map((f) => `<label>${f.replace('_', ' ')} <input name="${f}" value="${escapeHtml(params.get(f) ?? '')}"></label>`)
       .join(' ')}
       <button>Filter</button> <button type="button" id="signout">Sign out</button></form>
-    <table><thead><tr><th>op</th><th>kind</th><th>status</th><th>progress</th><th>scope</th><th>created</th></tr></thead><tbody></tbody></table>
+    <table><thead><tr><th>op</th><th>kind</th><th>status</th><th>progress</th><th>scope</th><th>created</th></tr></thead>
+    <tbody></tbody></table>
     <p id="list-error" role="alert"></p>`;
   main.querySelector('#filters')!.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -68,7 +70,7 @@ function listView() {
     main.querySelector('#list-error')!.textContent = '';
     main.querySelector('tbody')!.innerHTML = body.ops
       .map(
-        (op: any) => `<tr data-op="${op.op_id}">
+        (op: Operation) => `<tr data-op="${op.op_id}">
       <td><a href="/ops/${op.op_id}">${op.op_id.slice(0, 8)}</a></td><td>${escapeHtml(op.kind)}</td>
       <td class="status">${op.status}${op.cancel_requested_at && op.status === 'running' ? ' (cancel requested)' : ''}</td>
       <td>${op.status === 'succeeded' ? 100 : Math.round(op.progress_summary?.percent ?? 0)}%</td>

@@ -20,7 +20,8 @@ const STYLE = `
 .row.overall .fill { background: #1f6feb; }
 .text { font-size: 12px; white-space: nowrap; }
 .error { color: #b42318; margin: .5em 0; }
-ol { margin: .6em 0 0; padding: .3em .6em .3em 3.5em; max-height: 12em; overflow: auto; font-size: 12px; border: 1px solid #d0d7de; border-radius: 3px; background: #f6f8fa; }
+ol { margin: .6em 0 0; padding: .3em .6em .3em 3.5em; max-height: 12em; overflow: auto; font-size: 12px; }
+ol { border: 1px solid #d0d7de; border-radius: 3px; background: #f6f8fa; }
 li[data-level=warn]::before { content: "warning: "; font-weight: 600; }
 li[data-level=error]::before { content: "error: "; font-weight: 600; }
 `;
@@ -191,7 +192,6 @@ export class LroProgressElement extends HTMLElement {
   static observedAttributes = ['op-id', 'base-url', 'token'];
   #watch: { stop(): void } | null = null;
   #root = this.attachShadow({ mode: 'open' });
-  #view: OpView | null = null;
   #state: OpState | null = null;
   #ticker: ReturnType<typeof setInterval> | null = null;
 
@@ -215,7 +215,7 @@ export class LroProgressElement extends HTMLElement {
     const opId = this.getAttribute('op-id');
     const token = this.getAttribute('token') ?? '';
     if (!opId) return;
-    const view = (this.#view = new OpView(this.#root));
+    const view = new OpView(this.#root);
     this.#state = null;
     this.#watch = watchOp({
       baseUrl: this.getAttribute('base-url') ?? '',

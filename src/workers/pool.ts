@@ -41,7 +41,10 @@ export interface WorkerPoolOptions {
   gracefulMs?: number;
   ownerType?: 'hub' | 'host';
   workerId?: string;
-  /** pino; the pool logs through a child bound to its `worker_id`, each op through one bound to `op_id` and `kind`. @default defaultLogger() */
+  /**
+   * pino; the pool logs through a child bound to its `worker_id`, each op through one bound to
+   * `op_id` and `kind`. @default defaultLogger()
+   */
   log?: Logger;
   /** Decides which leases are due, stalls and ETAs, and the `now` of the statements. @default systemClock */
   clock?: Clock;

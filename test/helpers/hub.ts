@@ -88,7 +88,10 @@ export async function readSse(
   return events;
 }
 
-/** Bytes no HTTP client would send (Node's parser refuses them before Fastify), written on a raw socket; the whole answer once it closes. */
+/**
+ * Bytes no HTTP client would send (Node's parser refuses them before Fastify), written on a raw socket;
+ * the whole answer once it closes.
+ */
 export async function rawRequest(base: string, head: string): Promise<{ status: number; headers: string; body: string }> {
   const socket = connect(Number(new URL(base).port), new URL(base).hostname);
   const chunks: Buffer[] = [];

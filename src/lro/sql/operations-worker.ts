@@ -150,6 +150,9 @@ export async function operationHeartbeat(
   return rows;
 }
 
+/** The error a completion records when a cancel was accepted first. */
+const DISCARDED = 'canceled by request; the attempt finished after the cancel was accepted and its result was discarded';
+
 /**
  * Running → succeeded for a batch; → canceled instead for an op whose cancel was accepted before the
  * completion took the row lock (the cancel caller was answered 200, so the op ends canceled; a cancel
@@ -166,7 +169,7 @@ export async function operationCompleteMany(
      UPDATE ${T} o SET status = CASE WHEN o.cancel_requested_at IS NULL THEN 'succeeded' ELSE 'canceled' END,
        result = CASE WHEN o.cancel_requested_at IS NULL THEN c.result END,
        error = CASE WHEN o.cancel_requested_at IS NOT NULL
-                    THEN ${CANCELED('canceled by request; the attempt finished after the cancel was accepted and its result was discarded')} END,
+                    THEN ${CANCELED(DISCARDED)} END,
        finished_at = t.now, updated_at = t.now,
        heartbeat_at = t.now, progress_summary = coalesce(c.summary, o.progress_summary)
      FROM c, t WHERE o.op_id = c.op_id AND o.status = 'running' AND o.lease_epoch = c.epoch

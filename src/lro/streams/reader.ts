@@ -153,7 +153,10 @@ export interface ReadOptions {
   /** The first seq wanted. @default 1 */
   fromSeq?: number;
   signal?: AbortSignal;
-  /** Events a reader may have waiting before it is sent back to storage (batches are shared by all readers, so this is cheap). @default 10000 */
+  /**
+   * Events a reader may have waiting before it is sent back to storage (batches are shared by all
+   * readers, so this is cheap). @default 10000
+   */
   maxQueue?: number;
 }
 

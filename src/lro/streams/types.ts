@@ -6,7 +6,7 @@ import { LEVELS, type EventBody, type ProgressBody, type StreamEvent, type Summa
 import type { Scope } from '../../shared/operation.js';
 
 export { LEVELS };
-export type { EventBody, ProgressBody, StreamEvent, StreamItem, SummaryBody } from '../../shared/events.js';
+export type { EventBody, StreamEvent, StreamItem } from '../../shared/events.js';
 
 /** Where a stream lives: `storage` is the scope's (`persist.project-<id>`, …), `name` is `lro.<op_id>`. */
 export interface StreamAddress {
