@@ -6,7 +6,7 @@ import { accountGet } from '../domain/sql/accounts.js';
 import { HostStore } from '../domain/hosts.js';
 import { ProjectStore } from '../domain/projects.js';
 import { AccountBody, HostBody, Id, ProjectBody } from '../domain/schemas.js';
-import { NotFoundError, translatePgError } from '../lro/errors.js';
+import { foundOr404, translatePgError } from '../lro/errors.js';
 import { parseOrThrow } from '../lro/schemas.js';
 import { openDatabase } from './database.js';
 
@@ -27,10 +27,8 @@ async function withDb(fn: (db: pg.Pool, access: Access) => Promise<unknown>): Pr
   }
 }
 
-async function account(db: pg.Pool, id: string) {
-  const found = await accountGet(db, parseOrThrow(Id, id, 'account id'));
-  if (!found) throw new NotFoundError(`account ${id}`);
-  return found;
+function account(db: pg.Pool, id: string) {
+  return foundOr404(accountGet(db, parseOrThrow(Id, id, 'account id')), `account ${id}`);
 }
 
 /** `lro admin …`: accounts, tokens, hosts, projects and collaborators, directly in the database. */
@@ -53,33 +51,27 @@ export function adminCommands(program: Command): void {
     .action((id: string) =>
       withDb(async (db, access) => ({ account_id: (await account(db, id)).account_id, token: await access.issueToken(id) })),
     );
-  admin
-    .command('host-create')
-    .description('a host (its admin account optional)')
-    .requiredOption('--name <name>')
-    .requiredOption('--region <region>')
-    .option('--admin <account_id>')
-    .action((o) =>
-      withDb(async (db) => {
-        const host = parseOrThrow(HostBody, { name: o.name, region: o.region }, 'host');
-        const admin = o.admin ? (await account(db, o.admin)).account_id : null;
-        return new HostStore({ db }).create({ ...host, admin_account_id: admin }, { region: '--region' });
-      }),
-    );
-  admin
+  const host = admin.command('host-create').description('a host (its admin account optional)');
+  host.requiredOption('--name <name>').requiredOption('--region <region>').option('--admin <account_id>');
+  host.action((o) =>
+    withDb(async (db) => {
+      const body = parseOrThrow(HostBody, { name: o.name, region: o.region }, 'host');
+      const admin = o.admin ? (await account(db, o.admin)).account_id : null;
+      return new HostStore({ db }).create({ ...body, admin_account_id: admin }, { region: '--region' });
+    }),
+  );
+  const project = admin
     .command('project-create')
-    .description('a project owned by an account (placed on a host, with a backup region: optional)')
-    .requiredOption('--title <title>')
-    .requiredOption('--owner <account_id>')
-    .option('--host <host_id>')
-    .option('--backup-region <region>')
-    .action((o) =>
-      withDb(async (db) => {
-        const p = parseOrThrow(ProjectBody, { title: o.title, host_id: o.host, backup_region: o.backupRegion }, 'project');
-        const owner = (await account(db, o.owner)).account_id;
-        return new ProjectStore({ db }).create({ ...p, created_by: owner }, { backup_region: '--backup-region' });
-      }),
-    );
+    .description('a project owned by an account (placed on a host, with a backup region: optional)');
+  project.requiredOption('--title <title>').requiredOption('--owner <account_id>');
+  project.option('--host <host_id>').option('--backup-region <region>');
+  project.action((o) =>
+    withDb(async (db) => {
+      const p = parseOrThrow(ProjectBody, { title: o.title, host_id: o.host, backup_region: o.backupRegion }, 'project');
+      const owner = (await account(db, o.owner)).account_id;
+      return new ProjectStore({ db }).create({ ...p, created_by: owner }, { backup_region: '--backup-region' });
+    }),
+  );
   admin.command('collaborator-add <project_id> <account_id>').action((projectId: string, accountId: string) =>
     withDb(async (db) => {
       const project_id = parseOrThrow(Id, projectId, 'project id');

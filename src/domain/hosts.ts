@@ -1,4 +1,4 @@
-import { NotFoundError, translatingPg } from '../lro/errors.js';
+import { foundOr404, NotFoundError, translatingPg } from '../lro/errors.js';
 import type { Db } from '../lro/sql/operations.js';
 import { requireRegion } from './regions.js';
 import { hostGet, hostInsert, hostSetStatus, type Host } from './sql/hosts.js';
@@ -33,10 +33,8 @@ export class HostStore {
   }
 
   /** The host, or NotFoundError. */
-  async get(hostId: string): Promise<Host> {
-    const host = await this.find(hostId);
-    if (!host) throw new NotFoundError(`host ${hostId}`);
-    return host;
+  get(hostId: string): Promise<Host> {
+    return foundOr404(this.find(hostId), `host ${hostId}`);
   }
 
   /** Marks a host `running` (seen now) or `off`; NotFoundError when the host is gone. */

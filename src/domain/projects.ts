@@ -1,4 +1,4 @@
-import { NotFoundError, translatingPg } from '../lro/errors.js';
+import { foundOr404, translatingPg } from '../lro/errors.js';
 import type { Db } from '../lro/sql/operations.js';
 import { requireRegion } from './regions.js';
 import { backupListByProject, type ProjectBackup } from './sql/backups.js';
@@ -44,10 +44,8 @@ export class ProjectStore {
   }
 
   /** The project with its backup state, or NotFoundError. */
-  async get(projectId: string): Promise<ProjectView> {
-    const project = await this.find(projectId);
-    if (!project) throw new NotFoundError(`project ${projectId}`);
-    return project;
+  get(projectId: string): Promise<ProjectView> {
+    return foundOr404(this.find(projectId), `project ${projectId}`);
   }
 
   /** The projects placed on a host, oldest first. */

@@ -33,56 +33,47 @@ export class LroError extends Error {
   }
 }
 
-export class InvalidInputError extends LroError {
-  constructor(message: string, details?: unknown) {
-    super('invalid_input', message, { details });
-  }
+/** A class of LroError whose code is fixed: `new ForbiddenError(message, details?)`. */
+function coded(code: ErrorCode) {
+  return class extends LroError {
+    constructor(message: string, details?: unknown) {
+      super(code, message, { details });
+    }
+  };
 }
+
+export class InvalidInputError extends coded('invalid_input') {}
 export class UnknownKindError extends LroError {
   constructor(kind: string, known: string[]) {
     super('unknown_kind', `unknown kind ${JSON.stringify(kind)}; known kinds: ${known.join(', ')}`, { details: { known } });
   }
 }
 /** No token, or one nobody issued (401). */
-export class UnauthenticatedError extends LroError {
-  constructor(message: string) {
-    super('unauthenticated', message);
-  }
-}
+export class UnauthenticatedError extends coded('unauthenticated') {}
 /** A known caller asking for what it may not do (403). */
-export class ForbiddenError extends LroError {
-  constructor(message: string, details?: unknown) {
-    super('forbidden', message, { details });
-  }
-}
+export class ForbiddenError extends coded('forbidden') {}
 /** `what` (e.g. `host <uuid>`) does not exist, or the caller may not know that it does (404). */
 export class NotFoundError extends LroError {
   constructor(what: string, details?: unknown) {
     super('not_found', `${what} not found`, { details });
   }
 }
-export class ConflictError extends LroError {
-  constructor(message: string, details?: unknown) {
-    super('conflict', message, { details });
-  }
+/** The row `find` gave, or NotFoundError naming `what` (e.g. `host <uuid>`) when it gave none. */
+export async function foundOr404<T>(find: Promise<T | null>, what: string): Promise<T> {
+  const row = await find;
+  if (row === null) throw new NotFoundError(what);
+  return row;
 }
+export class ConflictError extends coded('conflict') {}
 export class PayloadTooLargeError extends LroError {
   constructor(what: string, size: number, limit: number) {
     super('payload_too_large', `${what} is ${size} bytes; the limit is ${limit} bytes`, { details: { size, limit } });
   }
 }
 /** Not now, try again (a closing hub, a database that is down): 503. */
-export class UnavailableError extends LroError {
-  constructor(message: string) {
-    super('unavailable', message);
-  }
-}
+export class UnavailableError extends coded('unavailable') {}
 /** The hub cannot serve yet (its database is down or at another schema): `/readyz` says why. */
-export class NotReadyError extends LroError {
-  constructor(message: string, details?: unknown) {
-    super('not_ready', message, { details });
-  }
-}
+export class NotReadyError extends coded('not_ready') {}
 /** A worker wrote with a lease epoch that is no longer the op's: another worker owns it now. */
 export class LeaseLostError extends LroError {
   constructor(opId: string, epoch: number) {

@@ -26,19 +26,10 @@ li[data-level=warn]::before { content: "warning: "; font-weight: 600; }
 li[data-level=error]::before { content: "error: "; font-weight: 600; }
 `;
 
-const LABELS: Record<string, string> = {
-  queued: 'queued',
-  running: 'running',
-  succeeded: 'succeeded',
-  failed: 'failed',
-  canceled: 'canceled',
-  expired: 'expired',
-};
-
 export function statusText(s: OpState): string {
   if (s.connection === 'not_found') return 'not found';
   if (s.connection === 'unauthorized') return 'not signed in';
-  let text = LABELS[s.status] ?? s.status;
+  let text: string = s.status;
   if (s.status === 'running' && s.stalled) text = 'stalled (no progress lately)';
   if (s.cancelRequested && s.status === 'running') text = 'cancel requested';
   return text;

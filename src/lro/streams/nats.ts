@@ -18,15 +18,8 @@ import {
   type Judged,
   type SubjectState,
 } from './nats-subjects.js';
-import {
-  DEFAULT_STREAM_CONFIG,
-  type EventBody,
-  type HistoryPage,
-  type StreamAddress,
-  type StreamBackend,
-  type StreamConfig,
-  type StreamEvent,
-} from './types.js';
+import { DEFAULT_STREAM_CONFIG } from './types.js';
+import type { EventBody, HistoryPage, StreamAddress, StreamBackend, StreamConfig, StreamEvent } from './types.js';
 
 export interface NatsStreamOptions {
   /** Events older than this are dropped by the server (stream-wide, on its clock). @default DEFAULTS.retentionS (7 days) */

@@ -6,15 +6,8 @@ import type { PgListener } from '../listener.js';
 import { defaultLogger, type Logger } from '../log.js';
 import * as sql from '../sql/stream-events.js';
 import { AppendBatcher } from './batcher.js';
-import {
-  StaleEpochError,
-  type EventBody,
-  type HistoryPage,
-  type StreamAddress,
-  type StreamBackend,
-  type StreamConfig,
-  type StreamEvent,
-} from './types.js';
+import { StaleEpochError } from './types.js';
+import type { EventBody, HistoryPage, StreamAddress, StreamBackend, StreamConfig, StreamEvent } from './types.js';
 
 /** Tries of one append that keeps losing races with other writers to the same streams. */
 const CONFLICT_TRIES = 21;
