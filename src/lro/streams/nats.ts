@@ -209,8 +209,14 @@ export class NatsStreamBackend implements StreamBackend {
     const sub = this.#nc.subscribe(subjectOf(addr));
     const queue: StreamEvent[][] = [];
     let catchUp = true;
+    // A poke while the loop is busy (a history read in flight) is kept, not lost: the loop then does
+    // not wait. (A lost abort once left close() waiting for this follow for good.)
+    let woken = false;
     let wake: (() => void) | null = null;
-    const poke = () => wake?.();
+    const poke = () => {
+      woken = true;
+      wake?.();
+    };
     const onReconnect = () => {
       catchUp = true;
       poke();
@@ -248,10 +254,13 @@ export class NatsStreamBackend implements StreamBackend {
           }
           continue;
         }
-        await new Promise<void>((r) => {
-          wake = r;
-        });
+        if (!woken) {
+          await new Promise<void>((r) => {
+            wake = r;
+          });
+        }
         wake = null;
+        woken = false;
       }
     } finally {
       signal.removeEventListener('abort', poke);

@@ -47,6 +47,7 @@ class Subscriber {
         resolve();
       };
       this.#wake = done;
+      if (signal?.aborted) return done(); // an abort that came first would never fire again
       signal?.addEventListener('abort', done, { once: true });
     });
   }
