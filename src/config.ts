@@ -9,7 +9,12 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
-  LRO_ADMIN_TOKEN: z.string().min(16).optional(),
+  /** URL-safe characters only: a page sends it as `?access_token=`, where `;`, `#` or `%` would be cut or decoded. */
+  LRO_ADMIN_TOKEN: z
+    .string()
+    .min(16)
+    .regex(/^[A-Za-z0-9._~-]+$/, 'must be URL-safe: letters, digits and . _ ~ -')
+    .optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(DEFAULTS.port),
   LRO_STREAMS: z
     .string()

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Access } from '../domain/access.js';
 import { HostStore } from '../domain/hosts.js';
 import { ProjectStore } from '../domain/projects.js';
@@ -18,7 +18,22 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 
 /** Routes for the operator's tools, answered without CORS. */
-const OPERATOR_PATHS = /^\/(metrics|readyz|healthz)(\?|$)/;
+const OPERATOR_PATHS = /^\/(metrics|readyz|healthz)\/?$/;
+
+/**
+ * Whether a request is for an operator's route: decided on the path the router matches (decoded:
+ * `/%6Detrics` is `/metrics`), and on the matched route where there is one.
+ */
+function forOperator(req: FastifyRequest): boolean {
+  const route = req.routeOptions?.url;
+  if (route && OPERATOR_PATHS.test(route)) return true;
+  const path = (req.url ?? '').split('?')[0]!;
+  try {
+    return OPERATOR_PATHS.test(decodeURIComponent(path));
+  } catch {
+    return true; // a path that cannot be decoded gets no CORS
+  }
+}
 
 export interface HubOptions {
   lro: Lro;
@@ -91,7 +106,7 @@ export function buildHub(opts: HubOptions): FastifyInstance {
   // through a browser that happens to reach the hub (host ids, queue depths).
   const corsOptions = { allowedHeaders: ['authorization', 'content-type', 'last-event-id'], maxAge: 600 };
   void app.register(cors, {
-    delegator: (req, cb) => cb(null, { ...corsOptions, origin: !OPERATOR_PATHS.test(req.url ?? '') }),
+    delegator: (req, cb) => cb(null, { ...corsOptions, origin: !forOperator(req as FastifyRequest) }),
   });
   void app.register(helmet, API_HEADERS); // the page's routes add their own CSP (src/api/routes/ui.ts)
   app.get('/healthz', route.public, async () => ({ ok: true }));

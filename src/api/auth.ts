@@ -51,7 +51,7 @@ function takeToken(request: FastifyRequest): string | undefined {
   const fromQuery = query?.access_token;
   if (query && 'access_token' in query) delete query.access_token;
   const header = request.headers.authorization;
-  const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  const bearer = header && /^bearer\s+/i.test(header) ? header.replace(/^bearer\s+/i, '').trim() : undefined; // the scheme is case-insensitive
   return bearer ?? (typeof fromQuery === 'string' ? fromQuery : undefined);
 }
 

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidInputError, LroError, NotFoundError, UnavailableError, translatePgError, type ErrorCode } from '../lro/errors.js';
 import { bounded } from '../lro/schemas.js';
+import { redactUrl } from './security.js';
 
 /** The one place error codes become HTTP statuses. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -93,7 +94,8 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
-  const error = new NotFoundError(`route ${request.method} ${request.url.split('?')[0]}`);
+  // The path as the log keeps it: a token someone put in it (`;access_token=…`) is not echoed back.
+  const error = new NotFoundError(`route ${request.method} ${redactUrl(request.url).split('?')[0]}`);
   return reply.code(404).send(body(error));
 }
 

@@ -3,21 +3,28 @@ import type { FastifyHelmetOptions } from '@fastify/helmet';
 
 /**
  * `?access_token=…` (or any parameter whose name holds "token") with its value replaced, wherever it
- * sits: after `?` or `&`, or after `;` (a matrix-style path such as `/v1/ops;access_token=…`, which
- * no route serves but the log would still keep).
+ * sits. The query is cut as Fastify's parser cuts it: pairs split on `&` only, a value running to the
+ * next `&` (`;` and `#` included: they are part of the token the hub accepts). In the path, pairs after
+ * `;` (a matrix-style `/v1/ops;access_token=…`, which no route serves but the log would keep) too.
  */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&;])([^=&;?#]*)(?:=[^&;#]*)?/g, (pair, sep: string, name: string) =>
-    // Fastify decodes names too (access%5Ftoken is access_token), so decide on the decoded one.
-    /token/i.test(decodeName(name)) ? `${sep}${name}=[redacted]` : pair,
-  );
+  const q = url.indexOf('?');
+  const [path, query] = q < 0 ? [url, null] : [url.slice(0, q), url.slice(q + 1)];
+  const redactedPath = path.replace(/;([^=;]*)(?:=[^;]*)?/g, (pair, name: string) => (secret(name) ? `;${name}=[redacted]` : pair));
+  if (query === null) return redactedPath;
+  const pairs = query.split('&').map((pair) => {
+    const name = pair.split('=', 1)[0]!;
+    return secret(name) ? `${name}=[redacted]` : pair;
+  });
+  return `${redactedPath}?${pairs.join('&')}`;
 }
 
-function decodeName(name: string): string {
+/** A parameter name that holds "token", decoded as Fastify decodes it (access%5Ftoken); one that cannot be decoded counts too. */
+function secret(name: string): boolean {
   try {
-    return decodeURIComponent(name.replace(/\+/g, ' '));
+    return /token/i.test(decodeURIComponent(name.replace(/\+/g, ' ')));
   } catch {
-    return name;
+    return true;
   }
 }
 
