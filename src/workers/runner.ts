@@ -1,5 +1,6 @@
 import { LroError } from '../lro/errors.js';
 import type { KindDefinition } from '../lro/kinds.js';
+import { bounded } from '../lro/schemas.js';
 import type { OpError, Operation } from '../shared/operation.js';
 import { AbortReason, PermanentError, abortCode, type AbortCode } from './abort.js';
 import { backoffMs, DEFAULT_BACKOFF, retry } from '../shared/backoff.js';
@@ -148,7 +149,7 @@ function toOpError(err: unknown, r: RunningOp, clock: Clock): OpError {
   const code = (source as { code?: unknown })?.code;
   return {
     code: typeof code === 'string' ? code : 'handler_error',
-    message: String(source?.message ?? source).slice(0, 2000),
+    message: bounded(String(source?.message ?? source)), // the record keeps a capped message, saying how much was cut
     attempt: r.op.attempt,
     at: new Date(clock.now()).toISOString(),
   };
