@@ -64,4 +64,15 @@ describe('one logger', () => {
       expect.objectContaining({ level: 40, msg: 'disk nearly full', kind: 'remote', worker_id: 'w-ctx' }),
     ]);
   });
+
+  it("an error's pg client (its connection parameters, a password among them) never reaches a log line", () => {
+    const { log: l, lines: out } = capture('warn');
+    const err = Object.assign(new Error('terminating connection'), {
+      code: '57P01',
+      client: { connectionParameters: { password: 'hunter2-secret' } },
+    });
+    l.warn({ err }, 'idle connection lost');
+    expect(JSON.stringify(out)).not.toContain('hunter2-secret');
+    expect(out[0]).toMatchObject({ err: { message: 'terminating connection', code: '57P01' } });
+  });
 });

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { KindRegistry } from '../lro/kinds.js';
 import { PgListener } from '../lro/listener.js';
+import { guardPool } from '../lro/pg-pool.js';
 import { OperationStore } from '../lro/store.js';
 import { OperationWaiter } from '../lro/wait.js';
 import { workerOps } from '../workers/ops.js';
@@ -79,13 +80,13 @@ export class Lro {
     const applicationName = opts.applicationName ?? 'lro';
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? defaultLogger();
-    this.db = new pg.Pool({
+    const pool = new pg.Pool({
       connectionString: opts.connectionString,
       max: opts.poolSize ?? DEFAULTS.poolSize,
       application_name: applicationName,
     });
     // An idle client whose server connection died: the pool drops it; nothing to crash over.
-    this.db.on('error', () => {});
+    this.db = guardPool(pool, (err) => this.log.debug({ err }, 'an idle database connection was lost'));
     this.kinds = opts.kinds ?? defaultKinds();
     this.listener = new PgListener({
       connectionString: opts.connectionString,

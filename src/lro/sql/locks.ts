@@ -42,8 +42,9 @@ export async function withAdvisoryXactLock<T>(db: pg.Pool, key: number, fn: (cli
     });
     throw err;
   } finally {
-    client.off('error', onError);
-    // A client that cannot even roll back is dead: released with the error, the pool drops it.
+    // A client that cannot even roll back is dead: released with the error, the pool drops it. It
+    // keeps the no-op listener: ending a dead connection may still emit an 'error' nobody would hear.
+    if (!broken) client.off('error', onError);
     client.release(broken);
   }
 }

@@ -4,6 +4,7 @@ import { RETRY } from '../../shared/defaults.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { PgListener } from '../listener.js';
 import { defaultLogger, type Logger } from '../log.js';
+import { guardPool } from '../pg-pool.js';
 import * as sql from '../sql/stream-events.js';
 import { AppendBatcher } from './batcher.js';
 import { StaleEpochError } from './types.js';
@@ -60,7 +61,7 @@ export class PgStreamBackend implements StreamBackend {
     if (this.#appendDb !== opts.db) {
       // An idle connection that died: the pool drops it and the next append opens another.
       const log = (opts.log ?? defaultLogger()).child({ component: 'streams', adapter: 'pg' });
-      this.#appendDb.on('error', (err) => log.warn({ err }, 'stream append connection lost'));
+      guardPool(this.#appendDb, (err) => log.warn({ err }, 'stream append connection lost'));
     }
     this.#listener = opts.listener;
     this.#clock = opts.clock ?? systemClock;
