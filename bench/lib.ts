@@ -5,7 +5,7 @@ import pg from 'pg';
 export const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A fresh, empty database on the server; returns its URL and a dropper. */
-export async function freshDatabase(tag: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function freshDatabase(tag: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `bench_${tag.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${process.pid}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -15,6 +15,7 @@ export async function freshDatabase(tag: string): Promise<{ url: string; drop():
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
+    name,
     url: url.toString(),
     async drop() {
       const c = new pg.Client({ connectionString: serverUrl });
