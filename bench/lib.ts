@@ -32,7 +32,13 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export const median = (values: number[]) => percentile(values, 50);
+/** The middle value; of an even count, the mean of the two middle ones (of 2 rounds, not the lower). */
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
 /** Cores, CPU, memory, Node and the server's version and durability settings. */
 export async function machineContext(): Promise<string> {

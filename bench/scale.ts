@@ -5,7 +5,7 @@
  * in the same claim index range). The tables are filled with copies of one real op run first
  * (INSERT … SELECT generate_series), then VACUUM ANALYZE. Each point alternates, round by round, with
  * a fresh empty database, so that the ratio to empty is taken in the same minutes of a shared machine.
- * Ends with the claim statement's EXPLAIN (ANALYZE, BUFFERS) at the largest size.
+ * Ends with the claim statement's EXPLAIN (ANALYZE, BUFFERS) at the largest size, with 1 op due and with 1,000.
  *
  * Usage: npm run bench:scale -- [--rounds 2] [--jobs 10000] [--samples 200] [--sizes 10000,100000,1000000] [--behind 100000]
  */
@@ -87,7 +87,7 @@ const big = await freshDatabase('scale');
 const db = new pg.Pool({ connectionString: big.url, max: 2 });
 db.on('error', (err) => console.error(`bench pool: ${err.message}`));
 const rows: string[] = [];
-let plan = '';
+const plans: { due: number; plan: string }[] = [];
 try {
   const template = await runTemplate(big.url);
   const { storage, events } = await fill.templateStream(db, template);
@@ -148,26 +148,29 @@ try {
   await point(`${SIZES.at(-1)!.toLocaleString('en')} finished + ${BEHIND.toLocaleString('en')} queued behind`);
 
   // The claim as a worker of the default pool sends it: kinds served, 20 free slots, one routing,
-  // after its previous claim (account ''), with ops due to claim (a bulk create of 1,000).
+  // after its previous claim (account ''). With 1 op due (an idle pool woken by one create, as in the
+  // latency runs), then with 1,000 due (a bulk create, as in the throughput runs).
+  let claim: { text: string; values: unknown[] } | undefined;
+  const capture = { query: async (q: { text: string; values: unknown[] }) => ((claim = q), { rows: [] }) };
+  await operationClaim(capture as never, {
+    routings: ['hub'],
+    kinds: ['noop'],
+    limit: CONC,
+    worker_id: 'bench-explain',
+    owner_type: 'hub',
+    after: { hub: '' },
+  });
   const sys = lroSystem('pg');
   await sys.setup(big.url);
-  await sys.enqueueBulk(1000);
-  await sys.stop();
-  let claim: { text: string; values: unknown[] } | undefined;
-  await operationClaim(
-    {
-      query: async (q: { text: string; values: unknown[] }) => {
-        claim = q;
-        return { rows: [] };
-      },
-    } as never,
-    { routings: ['hub'], kinds: ['noop'], limit: CONC, worker_id: 'bench-explain', owner_type: 'hub', after: { hub: '' } },
-  );
   const client = await db.connect();
   try {
-    plan = await fill.explainPrepared(client, claim!.text, claim!.values);
+    await sys.enqueueOne(0);
+    plans.push({ due: 1, plan: await fill.explainPrepared(client, claim!.text, claim!.values) });
+    await sys.enqueueBulk(999);
+    plans.push({ due: 1000, plan: await fill.explainPrepared(client, claim!.text, claim!.values) });
   } finally {
     client.release();
+    await sys.stop();
   }
 } finally {
   await db.end();
@@ -189,9 +192,13 @@ console.log(
     `Queued behind: ${BEHIND.toLocaleString('en')} ops of the same kind, routing and account, due in 1 day ` +
       '(in lro_claim_idx after the due ones).',
     '',
-    `Claim statement at the largest size (generic plan of the prepared statement, kinds ['noop'], limit ${CONC}, 1,000 ops due):`,
-    '```',
-    plan,
-    '```',
+    ...plans.flatMap(({ due, plan }) => [
+      '',
+      `Claim statement at the largest size with ${due.toLocaleString('en')} op${due === 1 ? '' : 's'} due ` +
+        `(generic plan of the prepared statement, kinds ['noop'], limit ${CONC}, after account ''):`,
+      '```',
+      plan,
+      '```',
+    ]),
   ].join('\n'),
 );
