@@ -9,7 +9,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { freshDatabase, machineContext, mdRow, median, pause, percentile } from './lib.js';
 import { bulkEnqueue, latencyHooks, runToCompletion, sampleLatency } from './measure.js';
-import { backendsGone, dbSnapshot, walBytes } from './pg-stats.js';
+import { backendsGone, dbSnapshot, otherCommits, walBytes, walBytesOf } from './pg-stats.js';
 import { graphileSystem } from './systems/graphile.js';
 import { lroSystem } from './systems/lro.js';
 import { pgBossSystem } from './systems/pgboss.js';
@@ -46,7 +46,10 @@ interface ThroughputResult {
   rate: number;
   bulkRate: number;
   commitsPerJob: number;
+  /** This database's WAL records (pg_walinspect). */
   walPerJob: number;
+  /** pg_wal_lsn_diff over the window: every database's. */
+  clusterWalPerJob: number;
   otherCommits: number;
 }
 
@@ -74,8 +77,9 @@ async function throughput(make: () => QueueSystem): Promise<ThroughputResult> {
       rate,
       bulkRate,
       commitsPerJob: (after.commits - before.commits - polls) / done,
-      walPerJob: (await walBytes(before.lsn, after.lsn)) / done,
-      otherCommits: after.otherCommits - before.otherCommits,
+      walPerJob: (await walBytesOf(db.url, before.lsn, after.lsn)) / done,
+      clusterWalPerJob: (await walBytes(before.lsn, after.lsn)) / done,
+      otherCommits: otherCommits(db.name, before, after),
     };
   } finally {
     await db.drop();
@@ -107,7 +111,8 @@ for (let round = 1; round <= ROUNDS; round++) {
     (tp[key] ??= []).push(r);
     console.error(
       `round ${round} ${key}: ${r.rate.toFixed(0)} jobs/s, ${r.commitsPerJob.toFixed(2)} commits/job, ` +
-        `${r.walPerJob.toFixed(0)} WAL B/job (other dbs: ${r.otherCommits} commits), bulk ${r.bulkRate.toFixed(0)} jobs/s`,
+        `${r.walPerJob.toFixed(0)} WAL B/job ` +
+        `(cluster-wide ${r.clusterWalPerJob.toFixed(0)}, other dbs ${r.otherCommits} commits), bulk ${r.bulkRate.toFixed(0)} jobs/s`,
     );
   }
   for (const key of chosen) {
@@ -148,8 +153,10 @@ const lines = [
   }),
   '',
   'commits/job and WAL bytes/job: from the end of the bulk enqueue to the workers stopped after the last job (claims, heartbeats, ' +
-    'completions, stream writes), per finished job; harness polls not counted. WAL is cluster-wide: other databases committed ' +
-    `${fmt(median(Object.values(tp).flatMap((rs) => rs.map((r) => r.otherCommits))), 0)} transactions in the median window. ` +
+    "completions, stream writes), per finished job; harness polls not counted. WAL: this database's records (pg_walinspect: " +
+    'records on its relations, full-page images included, and their commit records); cluster-wide WAL/job (pg_wal_lsn_diff, ' +
+    `median ${fmt(median(chosen.flatMap((k) => tp[k]!.map((r) => r.clusterWalPerJob))), 0)}) also held other databases' writes: ` +
+    `${fmt(median(chosen.flatMap((k) => tp[k]!.map((r) => r.otherCommits))), 0)} commits in the median window. ` +
     'Bulk enqueue: N jobs, 1,000 a call (lro createMany, graphile-worker addJobs, pg-boss insert), one call at a time.',
 ];
 console.log(lines.join('\n'));
