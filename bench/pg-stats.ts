@@ -75,6 +75,20 @@ export async function walBytesOf(url: string, from: string, to: string): Promise
   }
 }
 
+/**
+ * Keeps the server's WAL from now on until `release()` (or until this process's connection ends):
+ * a temporary physical replication slot, so that a checkpoint in the window (other engineers'
+ * writes fill max_wal_size fast) cannot remove the segments `walBytesOf` reads. Temporary: it is
+ * dropped with its session, whatever happens to this process.
+ */
+export async function reserveWal(): Promise<{ release(): Promise<void> }> {
+  const c = new pg.Client({ connectionString: serverUrl });
+  await c.connect();
+  c.on('error', () => {});
+  await c.query(`SELECT pg_create_physical_replication_slot('bench_wal_' || pg_backend_pid(), true, true)`);
+  return { release: () => c.end() };
+}
+
 /** Client connections to `dbName` still open (a backend flushes its pending stats as it exits). */
 function clientBackends(dbName: string): Promise<number> {
   return withServer(

@@ -9,7 +9,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { freshDatabase, machineContext, mdRow, median, pause, percentile } from './lib.js';
 import { bulkEnqueue, latencyHooks, runToCompletion, sampleLatency } from './measure.js';
-import { backendsGone, dbSnapshot, otherCommits, walBytes, walBytesOf } from './pg-stats.js';
+import { backendsGone, dbSnapshot, otherCommits, reserveWal, walBytes, walBytesOf } from './pg-stats.js';
 import { graphileSystem } from './systems/graphile.js';
 import { lroSystem } from './systems/lro.js';
 import { pgBossSystem } from './systems/pgboss.js';
@@ -67,17 +67,19 @@ async function throughput(make: () => QueueSystem): Promise<ThroughputResult> {
   try {
     await sys.setup(db.url);
     const bulkRate = await bulkEnqueue(sys, JOBS);
+    const wal = await reserveWal();
     const before = await dbSnapshot(db.name);
     const { rate, left, polls } = await runToCompletion(sys, { jobs: JOBS, concurrency: CONC, maxMs: MAX_MS });
     await sys.stop();
     await backendsGone(db.name);
     const after = await dbSnapshot(db.name);
     const done = JOBS - left;
+    const ownWal = await walBytesOf(db.url, before.lsn, after.lsn).finally(() => wal.release());
     return {
       rate,
       bulkRate,
       commitsPerJob: (after.commits - before.commits - polls) / done,
-      walPerJob: (await walBytesOf(db.url, before.lsn, after.lsn)) / done,
+      walPerJob: ownWal / done,
       clusterWalPerJob: (await walBytes(before.lsn, after.lsn)) / done,
       otherCommits: otherCommits(db.name, before, after),
     };
