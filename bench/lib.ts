@@ -5,7 +5,7 @@ import pg from 'pg';
 export const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A fresh, empty database on the server; returns its URL and a dropper. */
-export async function freshDatabase(tag: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function freshDatabase(tag: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `bench_${tag.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${process.pid}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -15,6 +15,7 @@ export async function freshDatabase(tag: string): Promise<{ url: string; drop():
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
+    name,
     url: url.toString(),
     async drop() {
       const c = new pg.Client({ connectionString: serverUrl });
@@ -31,7 +32,13 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export const median = (values: number[]) => percentile(values, 50);
+/** The middle value; of an even count, the mean of the two middle ones (of 2 rounds, not the lower). */
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
 /** Cores, CPU, memory, Node and the server's version and durability settings. */
 export async function machineContext(): Promise<string> {

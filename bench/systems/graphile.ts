@@ -1,6 +1,6 @@
 import { makeWorkerUtils, run, runMigrations, type Runner, type WorkerUtils } from 'graphile-worker';
 import pg from 'pg';
-import type { Hooks, QueueSystem } from './types.js';
+import { BULK_BATCH, type Hooks, type QueueSystem } from './types.js';
 
 /** graphile-worker 0.17 with its defaults (LISTEN/NOTIFY, batched completion), concurrency as given. */
 export function graphileSystem(): QueueSystem {
@@ -35,8 +35,8 @@ export function graphileSystem(): QueueSystem {
       });
     },
     async enqueueBulk(n) {
-      for (let i = 0; i < n; i += 5000) {
-        await utils.addJobs(Array.from({ length: Math.min(5000, n - i) }, () => ({ identifier: 'noop', payload: {} })));
+      for (let i = 0; i < n; i += BULK_BATCH) {
+        await utils.addJobs(Array.from({ length: Math.min(BULK_BATCH, n - i) }, () => ({ identifier: 'noop', payload: {} })));
       }
     },
     async enqueueOne(seq) {

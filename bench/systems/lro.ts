@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { KindRegistry } from '../../src/lro/kinds.js';
 import { Lro } from '../../src/app/lro.js';
 import { migrate } from '../../src/db/migrate.js';
-import type { Hooks, QueueSystem } from './types.js';
+import { BULK_BATCH, type Hooks, type QueueSystem } from './types.js';
 
 /**
  * lro with every op's record kept, heartbeats on (10 s beat, 2 s summaries) and a summary event on
@@ -39,7 +39,8 @@ export function lroSystem(streams: 'pg' | 'nats' | 'off' = 'pg', pools = 1): Que
       for (let i = 0; i < pools; i++) await lro.workerPool({ concurrency: concurrency / pools }).start();
     },
     async enqueueBulk(n) {
-      for (let i = 0; i < n; i += 5000) await lro.store.createMany(Array.from({ length: Math.min(5000, n - i) }, () => request()));
+      for (let i = 0; i < n; i += BULK_BATCH)
+        await lro.store.createMany(Array.from({ length: Math.min(BULK_BATCH, n - i) }, () => request()));
     },
     async enqueueOne(seq) {
       return (await lro.store.create(request(seq))).op.op_id;

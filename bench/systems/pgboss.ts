@@ -1,5 +1,5 @@
 import PgBoss from 'pg-boss';
-import type { Hooks, QueueSystem } from './types.js';
+import { BULK_BATCH, type Hooks, type QueueSystem } from './types.js';
 
 /**
  * pg-boss 10: no LISTEN/NOTIFY, polls at 0.5 s at best. One `work()` loop fetching `batchSize` jobs
@@ -23,8 +23,8 @@ export function pgBossSystem(batchSize: number): QueueSystem {
       });
     },
     async enqueueBulk(n) {
-      for (let i = 0; i < n; i += 5000) {
-        await boss.insert(Array.from({ length: Math.min(5000, n - i) }, () => ({ name: queue, data: {} })));
+      for (let i = 0; i < n; i += BULK_BATCH) {
+        await boss.insert(Array.from({ length: Math.min(BULK_BATCH, n - i) }, () => ({ name: queue, data: {} })));
       }
     },
     async enqueueOne(seq) {

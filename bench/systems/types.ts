@@ -19,3 +19,6 @@ export interface Hooks {
   started(seq: number | undefined): void;
   finished(seq: number | undefined): void;
 }
+
+/** Jobs per bulk enqueue call, in every system (issue 10 compares bulk creates 1,000 a call). */
+export const BULK_BATCH = 1000;
