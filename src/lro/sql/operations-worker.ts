@@ -5,6 +5,7 @@
  */
 import type { OpError, Operation } from '../../shared/operation.js';
 import type { Db } from './operations.js';
+import { preparedQuery } from './operations-prepared.js';
 
 const T = 'long_running_operations';
 const NOW = (n: number) => `coalesce($${n}::timestamptz, now())`;
@@ -26,9 +27,6 @@ export interface ClaimParams {
   after?: Record<string, string>;
   now?: Date | null;
 }
-
-/** Part of the claim statement's name; a new one when the prepared statements went stale. */
-let claimGeneration = 0;
 
 /** An op's account for fair claims: `created_by`, with every admin and library create as ''. */
 export const accountKey = (op: Pick<Operation, 'created_by'>): string => op.created_by ?? '';
@@ -107,17 +105,7 @@ export async function operationClaim(db: Db, p: ClaimParams): Promise<Operation[
            FROM t WHERE o.op_id = ANY (ARRAY(SELECT op_id FROM c)) RETURNING o.*)
      SELECT u.* FROM u JOIN c USING (op_id) ORDER BY c.ord`;
   const values = [p.kinds, p.worker_id, p.owner_type, p.now ?? null, p.limit, ...p.routings.flatMap((r) => [r, p.after?.[r] ?? null])];
-  const run = () => db.query<Operation>({ name: `lro-operation-claim-${p.routings.length}-${claimGeneration}`, text, values });
-  try {
-    return (await run()).rows;
-  } catch (err) {
-    // A migration changed the table under a statement prepared before it (`o.*` is another row
-    // type now): Postgres refuses that statement on every connection it was prepared on. A new name
-    // is prepared afresh.
-    if ((err as { code?: string }).code !== '0A000') throw err;
-    claimGeneration++;
-    return (await run()).rows;
-  }
+  return (await preparedQuery<Operation>(db, `operation-claim-${p.routings.length}`, text, values)).rows;
 }
 
 export interface LeaseRef {
@@ -163,7 +151,9 @@ export async function operationCompleteMany(
   db: Db,
   p: { done: (LeaseRef & { result: unknown; summary: unknown })[]; now?: Date | null },
 ): Promise<Operation[]> {
-  const { rows } = await db.query<Operation>(
+  const { rows } = await preparedQuery<Operation>(
+    db,
+    'operation-complete-many',
     `WITH t AS (SELECT ${NOW(5)} AS now),
      c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[]) AS c(op_id, epoch, result, summary))
      UPDATE ${T} o SET status = CASE WHEN o.cancel_requested_at IS NULL THEN 'succeeded' ELSE 'canceled' END,

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import type { OpError, Operation } from '../../shared/operation.js';
+import { preparedQuery } from './operations-prepared.js';
 
 export type Db = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
@@ -43,7 +44,9 @@ const INSERT_TAIL = `ON CONFLICT (scope_type, scope_id, kind, dedupe_key)
  * holds is skipped: it is missing from the answer. Give `op_id`s to match the answer to the input.
  */
 export async function operationInsertMany(db: Db, ops: (OperationInsertParams & { op_id?: string })[]): Promise<Operation[]> {
-  const { rows } = await db.query<Operation>(
+  const { rows } = await preparedQuery<Operation>(
+    db,
+    'operation-insert-many',
     `INSERT INTO ${T} (${INSERT_COLUMNS}) SELECT ${INSERT_VALUES}
        FROM ${INSERT_ROWS}, LATERAL (SELECT coalesce(r.now, now()) AS now) t
      ${INSERT_TAIL}`,

@@ -5,6 +5,7 @@
 import { DEFAULTS } from '../../shared/defaults.js';
 import type { EventBody, HistoryPage, StreamAddress, StreamConfig, StreamEvent } from '../streams/types.js';
 import type { Db } from './operations.js';
+import { preparedQuery } from './operations-prepared.js';
 
 export interface AppendItem {
   storage: string;
@@ -38,7 +39,9 @@ export interface AppendOutcome {
  */
 export async function streamAppend(db: Db, p: { items: AppendItem[]; now?: Date | null }): Promise<AppendOutcome[]> {
   const { items } = p;
-  const { rows } = await db.query<AppendOutcome>(
+  const { rows } = await preparedQuery<AppendOutcome>(
+    db,
+    'stream-append',
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::int[]) WITH ORDINALITY AS i(storage, stream, event, epoch, ord)),
      newest AS MATERIALIZED (
