@@ -122,7 +122,9 @@ export async function operationHeartbeat(
   db: Db,
   p: { leases: (LeaseRef & { summary: unknown })[]; now?: Date | null },
 ): Promise<{ op_id: string; cancel_requested_at: Date | null }[]> {
-  const { rows } = await db.query(
+  const { rows } = await preparedQuery<{ op_id: string; cancel_requested_at: Date | null }>(
+    db,
+    'operation-heartbeat',
     `WITH t AS (SELECT ${NOW(4)} AS now),
      h AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS h(op_id, epoch, summary))
      UPDATE ${T} o SET heartbeat_at = t.now, progress_summary = coalesce(h.summary, o.progress_summary)
@@ -186,7 +188,9 @@ export async function operationFail(
   // `n` locks the row (FOR UPDATE): a plain read would decide from the statement's snapshot, and a
   // cancel that committed while this statement waited on the row lock would be lost (the op requeued
   // and run again). Locked, the read waits too and sees the cancel (test/integrity.test.ts).
-  const { rows } = await db.query<Operation>(
+  const { rows } = await preparedQuery<Operation>(
+    db,
+    'operation-fail',
     `WITH t AS (SELECT ${NOW(6)} AS now),
      n AS (SELECT op_id, CASE WHEN cancel_requested_at IS NOT NULL THEN 'canceled'
                               WHEN $4::boolean AND attempt < max_attempts THEN 'queued' ELSE 'failed' END AS next
