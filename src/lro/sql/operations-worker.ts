@@ -5,6 +5,7 @@
  */
 import type { OpError, Operation } from '../../shared/operation.js';
 import type { Db } from './operations.js';
+import { preparedQuery } from './operations-prepared.js';
 
 const T = 'long_running_operations';
 const NOW = (n: number) => `coalesce($${n}::timestamptz, now())`;
@@ -26,9 +27,6 @@ export interface ClaimParams {
   after?: Record<string, string>;
   now?: Date | null;
 }
-
-/** Part of the claim statement's name; a new one when the prepared statements went stale. */
-let claimGeneration = 0;
 
 /** An op's account for fair claims: `created_by`, with every admin and library create as ''. */
 export const accountKey = (op: Pick<Operation, 'created_by'>): string => op.created_by ?? '';
@@ -107,17 +105,7 @@ export async function operationClaim(db: Db, p: ClaimParams): Promise<Operation[
            FROM t WHERE o.op_id = ANY (ARRAY(SELECT op_id FROM c)) RETURNING o.*)
      SELECT u.* FROM u JOIN c USING (op_id) ORDER BY c.ord`;
   const values = [p.kinds, p.worker_id, p.owner_type, p.now ?? null, p.limit, ...p.routings.flatMap((r) => [r, p.after?.[r] ?? null])];
-  const run = () => db.query<Operation>({ name: `lro-operation-claim-${p.routings.length}-${claimGeneration}`, text, values });
-  try {
-    return (await run()).rows;
-  } catch (err) {
-    // A migration changed the table under a statement prepared before it (`o.*` is another row
-    // type now): Postgres refuses that statement on every connection it was prepared on. A new name
-    // is prepared afresh.
-    if ((err as { code?: string }).code !== '0A000') throw err;
-    claimGeneration++;
-    return (await run()).rows;
-  }
+  return (await preparedQuery<Operation>(db, `operation-claim-${p.routings.length}`, text, values)).rows;
 }
 
 export interface LeaseRef {
@@ -134,7 +122,9 @@ export async function operationHeartbeat(
   db: Db,
   p: { leases: (LeaseRef & { summary: unknown })[]; now?: Date | null },
 ): Promise<{ op_id: string; cancel_requested_at: Date | null }[]> {
-  const { rows } = await db.query(
+  const { rows } = await preparedQuery<{ op_id: string; cancel_requested_at: Date | null }>(
+    db,
+    'operation-heartbeat',
     `WITH t AS (SELECT ${NOW(4)} AS now),
      h AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS h(op_id, epoch, summary))
      UPDATE ${T} o SET heartbeat_at = t.now, progress_summary = coalesce(h.summary, o.progress_summary)
@@ -163,7 +153,9 @@ export async function operationCompleteMany(
   db: Db,
   p: { done: (LeaseRef & { result: unknown; summary: unknown })[]; now?: Date | null },
 ): Promise<Operation[]> {
-  const { rows } = await db.query<Operation>(
+  const { rows } = await preparedQuery<Operation>(
+    db,
+    'operation-complete-many',
     `WITH t AS (SELECT ${NOW(5)} AS now),
      c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[]) AS c(op_id, epoch, result, summary))
      UPDATE ${T} o SET status = CASE WHEN o.cancel_requested_at IS NULL THEN 'succeeded' ELSE 'canceled' END,
@@ -196,7 +188,9 @@ export async function operationFail(
   // `n` locks the row (FOR UPDATE): a plain read would decide from the statement's snapshot, and a
   // cancel that committed while this statement waited on the row lock would be lost (the op requeued
   // and run again). Locked, the read waits too and sees the cancel (test/integrity.test.ts).
-  const { rows } = await db.query<Operation>(
+  const { rows } = await preparedQuery<Operation>(
+    db,
+    'operation-fail',
     `WITH t AS (SELECT ${NOW(6)} AS now),
      n AS (SELECT op_id, CASE WHEN cancel_requested_at IS NOT NULL THEN 'canceled'
                               WHEN $4::boolean AND attempt < max_attempts THEN 'queued' ELSE 'failed' END AS next

@@ -5,6 +5,7 @@
 import { DEFAULTS } from '../../shared/defaults.js';
 import type { EventBody, HistoryPage, StreamAddress, StreamConfig, StreamEvent } from '../streams/types.js';
 import type { Db } from './operations.js';
+import { preparedQuery } from './operations-prepared.js';
 
 export interface AppendItem {
   storage: string;
@@ -38,7 +39,9 @@ export interface AppendOutcome {
  */
 export async function streamAppend(db: Db, p: { items: AppendItem[]; now?: Date | null }): Promise<AppendOutcome[]> {
   const { items } = p;
-  const { rows } = await db.query<AppendOutcome>(
+  const { rows } = await preparedQuery<AppendOutcome>(
+    db,
+    'stream-append',
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::int[]) WITH ORDINALITY AS i(storage, stream, event, epoch, ord)),
      newest AS MATERIALIZED (
@@ -112,7 +115,10 @@ export async function streamHistory(db: Db, addr: StreamAddress, from: number, l
 
 /** Stored events with seq ≥ `from`, oldest first, at most `limit` (the live path: one index range scan). */
 export async function streamRead(db: Db, addr: StreamAddress, from: number, limit: number): Promise<StreamEvent[]> {
-  const { rows } = await db.query(
+  // Prepared: every follower of a stream reads on each notification (0.11–0.14 → 0.07–0.08 ms a call, 1,000 calls).
+  const { rows } = await preparedQuery<{ e: StreamEvent }>(
+    db,
+    'stream-read',
     `SELECT event || jsonb_build_object('seq', seq, 'ts', ts) AS e FROM lro_stream_events
       WHERE storage = $1 AND stream = $2 AND seq >= $3 ORDER BY seq LIMIT $4`,
     [addr.storage, addr.name, from, limit],
