@@ -19,6 +19,8 @@ export const EPOCH_HEADER = 'Lro-Epoch';
  * on 20,000 publishes).
  */
 export const WRITE_HEADER = 'Lro-Write';
+/** JetStream stores a message only if its subject's last message has this stream seq (0: none yet). */
+export const EXPECTED_LAST_SUBJECT_SEQ = 'Nats-Expected-Last-Subject-Sequence';
 
 /** Where a subject's next write goes. */
 export interface SubjectState {

@@ -6,8 +6,10 @@ import { DEFAULTS, RETRY } from '../../shared/defaults.js';
 import { systemClock, type Clock } from '../clock.js';
 import { defaultLogger, type Logger } from '../log.js';
 import { AppendBatcher, type AppendOutcome, type AppendRequest } from './batcher.js';
+import { AckedPublisher } from './nats-acks.js';
 import {
   EPOCH_HEADER,
+  EXPECTED_LAST_SUBJECT_SEQ,
   JS_STREAM,
   SUBJECTS,
   WRITE_HEADER,
@@ -32,6 +34,8 @@ export interface NatsStreamOptions {
 }
 
 const WRONG_LAST_SEQUENCE = 10071;
+/** How long a write waits for its ack before it is retried. */
+const ACK_TIMEOUT_MS = 5000;
 /** Lost races for a subject's next position in a row before a write backs off like a failure. */
 const MAX_RACES = 60;
 /**
@@ -58,6 +62,7 @@ export class NatsStreamBackend implements StreamBackend {
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
+  readonly #acks: AckedPublisher;
   readonly #state = new Map<string, SubjectState>();
   readonly #configs = new Map<string, StreamConfig>();
   readonly #batcher = new AppendBatcher((items) => this.#write(items), {
@@ -79,6 +84,7 @@ export class NatsStreamBackend implements StreamBackend {
     this.#nc = nc;
     this.#jsm = jsm;
     this.#js = jetstream(nc);
+    this.#acks = new AckedPublisher(nc, ACK_TIMEOUT_MS);
     this.#clock = opts.clock ?? systemClock;
     this.#log = (opts.log ?? defaultLogger()).child({ component: 'streams', adapter: 'nats' });
   }
@@ -144,11 +150,8 @@ export class NatsStreamBackend implements StreamBackend {
             const h = headers();
             h.set(EPOCH_HEADER, String(batch.epoch));
             h.set(WRITE_HEADER, writeId);
-            const ack = await this.#js.publish(subject, JSON.stringify(batch.events), {
-              expect: { lastSubjectSequence: state.lastStreamSeq },
-              timeout: 5000,
-              headers: h,
-            });
+            h.set(EXPECTED_LAST_SUBJECT_SEQ, String(state.lastStreamSeq));
+            const ack = await this.#acks.publish(subject, JSON.stringify(batch.events), h);
             state = { lastSeq: batch.events.at(-1)!.seq, lastStreamSeq: ack.seq, epoch: batch.epoch };
             this.#remember(subject, state);
             const cfg = this.#configs.get(subject);
@@ -316,6 +319,7 @@ export class NatsStreamBackend implements StreamBackend {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await this.#batcher.drain();
+      this.#acks.close();
       await this.#nc.drain().catch(() => this.#nc.close());
       await this.#statusLoop;
     })();
