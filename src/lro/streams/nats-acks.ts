@@ -15,6 +15,13 @@ export class JetStreamPublishError extends Error {
   }
 }
 
+interface Outgoing {
+  n: number;
+  subject: string;
+  data: string;
+  headers: MsgHdrs;
+}
+
 interface Pending {
   resolve: (ack: PubAck) => void;
   reject: (err: Error) => void;
@@ -36,6 +43,8 @@ export class AckedPublisher {
   #sub: Subscription | null = null;
   #sweep: NodeJS.Timeout | null = null;
   #next = 0;
+  /** Publishes asked for in this turn of the event loop, sent together at its end. */
+  #outgoing: Outgoing[] = [];
 
   /** @param timeoutMs how long a publish waits for its ack before it fails (and is retried by its caller) */
   constructor(nc: NatsConnection, timeoutMs: number) {
@@ -49,17 +58,32 @@ export class AckedPublisher {
     const n = ++this.#next;
     return new Promise<PubAck>((resolve, reject) => {
       this.#pending.set(n, { resolve, reject, deadline: Date.now() + this.#timeoutMs });
+      if (this.#outgoing.push({ n, subject, data, headers }) === 1) setImmediate(() => this.#send());
+    });
+  }
+
+  /**
+   * Sends this turn's publishes in one synchronous loop, so the client writes them to its socket in
+   * one call: a write per publish (each from its own microtask) was the largest client cost of the
+   * `nats` streams, 1.7 of 4.5 s of CPU in a 20,000-op `npm run bench` round.
+   */
+  #send(): void {
+    const batch = this.#outgoing;
+    this.#outgoing = [];
+    for (const { n, subject, data, headers } of batch) {
       try {
         this.#nc.publish(subject, data, { reply: `${this.#prefix}.${n}`, headers });
       } catch (err) {
+        const p = this.#pending.get(n);
         this.#pending.delete(n);
-        reject(err as Error);
+        p?.reject(err as Error);
       }
-    });
+    }
   }
 
   /** Fails every publish still waiting and stops listening. Idempotent. */
   close(): void {
+    this.#outgoing = [];
     if (this.#sweep) clearInterval(this.#sweep);
     this.#sweep = null;
     this.#sub?.unsubscribe();
