@@ -11,6 +11,16 @@ export const JS_STREAM = 'LRO_PROGRESS';
 export const SUBJECTS = 'persist.*.lro.*';
 /** Header of every message: the newest lease epoch its subject had seen (the fencing high-water mark). */
 export const EPOCH_HEADER = 'Lro-Epoch';
+/**
+ * Header of every message: the id of the write that stored it, so that a writer whose ack was lost
+ * knows its message when it reads the subject's last one. Not `Nats-Msg-Id`: the expected subject
+ * sequence every write carries already refuses a repeat, and the server's duplicate window would
+ * keep two minutes of ids for nothing (2–3 µs of server and 4–7 µs of client CPU a message, measured
+ * on 20,000 publishes).
+ */
+export const WRITE_HEADER = 'Lro-Write';
+/** JetStream stores a message only if its subject's last message has this stream seq (0: none yet). */
+export const EXPECTED_LAST_SUBJECT_SEQ = 'Nats-Expected-Last-Subject-Sequence';
 
 /** Where a subject's next write goes. */
 export interface SubjectState {
@@ -22,7 +32,7 @@ export interface SubjectState {
 
 export const subjectOf = (addr: StreamAddress) => `${addr.storage}.${addr.name}`;
 
-/** The subject's last stored message: its last event seq, stream seq, epoch and msgID (reads only). */
+/** The subject's last stored message: its last event seq, stream seq, epoch and write id (reads only). */
 export async function subjectLast(jsm: JetStreamManager, subject: string): Promise<{ state: SubjectState; msgId: string | null }> {
   const msg = await jsm.streams.getMessage(JS_STREAM, { last_by_subj: subject }); // null: no message yet
   if (!msg) return { state: { lastSeq: 0, lastStreamSeq: 0, epoch: 0 }, msgId: null };
@@ -32,7 +42,7 @@ export async function subjectLast(jsm: JetStreamManager, subject: string): Promi
       lastStreamSeq: msg.seq,
       epoch: Number(msg.header?.get(EPOCH_HEADER) || 0),
     },
-    msgId: msg.header?.get('Nats-Msg-Id') ?? null,
+    msgId: msg.header?.get(WRITE_HEADER) || null,
   };
 }
 
