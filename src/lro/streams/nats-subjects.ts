@@ -5,7 +5,7 @@
  */
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { AppendOutcome, AppendRequest } from './batcher.js';
-import { StaleEpochError, type StreamAddress, type StreamEvent } from './types.js';
+import { StaleEpochError, type HistoryPage, type StreamAddress, type StreamEvent } from './types.js';
 
 export const JS_STREAM = 'LRO_PROGRESS';
 export const SUBJECTS = 'persist.*.lro.*';
@@ -101,4 +101,29 @@ export function judge(items: AppendRequest[], state: SubjectState, ts: string): 
 export function apiCode(err: unknown): number | undefined {
   const e = err as { api_error?: { err_code?: number }; code?: unknown };
   return e?.api_error?.err_code ?? (typeof e?.code === 'number' ? e.code : undefined);
+}
+
+/** Stored events of one subject with seq ≥ fromSeq, oldest first, at most `limit` (an ephemeral consumer reads them). */
+export async function subjectHistory(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  subject: string,
+  fromSeq: number,
+  limit: number,
+): Promise<HistoryPage> {
+  const { state: last } = await subjectLast(jsm, subject);
+  if (last.lastStreamSeq === 0) return { events: [], first_seq: null, last_seq: 0 };
+  const page: HistoryPage = { events: [], first_seq: null, last_seq: last.lastSeq };
+  if (fromSeq > last.lastSeq) return page;
+  const consumer = await js.consumers.get(JS_STREAM, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
+  const messages = await consumer.fetch({ max_messages: 10_000, expires: 5000 });
+  for await (const m of messages) {
+    const events = m.json<StreamEvent[]>();
+    page.first_seq ??= events[0]?.seq ?? null;
+    for (const e of events) if (e.seq >= fromSeq && page.events.length < limit) page.events.push(e);
+    page.last_seq = Math.max(page.last_seq, events.at(-1)?.seq ?? 0);
+    if (m.seq >= last.lastStreamSeq || m.info.pending === 0 || page.events.length >= limit) break;
+  }
+  await consumer.delete().catch(() => {});
+  return page;
 }

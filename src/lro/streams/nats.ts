@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { retry } from '../../shared/backoff.js';
 import { DEFAULTS, RETRY } from '../../shared/defaults.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -15,6 +15,7 @@ import {
   WRITE_HEADER,
   apiCode,
   judge,
+  subjectHistory,
   subjectLast,
   subjectOf,
   subjectTrim,
@@ -199,23 +200,8 @@ export class NatsStreamBackend implements StreamBackend {
     if (this.#state.size > KEPT_SUBJECTS) this.#state.delete(this.#state.keys().next().value!);
   }
 
-  async history(addr: StreamAddress, fromSeq: number, limit: number): Promise<HistoryPage> {
-    const subject = subjectOf(addr);
-    const { state: last } = await subjectLast(this.#jsm, subject);
-    if (last.lastStreamSeq === 0) return { events: [], first_seq: null, last_seq: 0 };
-    const page: HistoryPage = { events: [], first_seq: null, last_seq: last.lastSeq };
-    if (fromSeq > last.lastSeq) return page;
-    const consumer = await this.#js.consumers.get(JS_STREAM, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
-    const messages = await consumer.fetch({ max_messages: 10_000, expires: 5000 });
-    for await (const m of messages) {
-      const events = m.json<StreamEvent[]>();
-      page.first_seq ??= events[0]?.seq ?? null;
-      for (const e of events) if (e.seq >= fromSeq && page.events.length < limit) page.events.push(e);
-      page.last_seq = Math.max(page.last_seq, events.at(-1)?.seq ?? 0);
-      if (m.seq >= last.lastStreamSeq || m.info.pending === 0 || page.events.length >= limit) break;
-    }
-    await consumer.delete().catch(() => {});
-    return page;
+  history(addr: StreamAddress, fromSeq: number, limit: number): Promise<HistoryPage> {
+    return subjectHistory(this.#js, this.#jsm, subjectOf(addr), fromSeq, limit);
   }
 
   /**
