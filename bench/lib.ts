@@ -1,3 +1,5 @@
+import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 
@@ -59,3 +61,19 @@ export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A Markdown table row. */
 export const mdRow = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;
+
+/**
+ * CPU seconds used so far by the processes named `name` (from /proc), the children they reaped
+ * included: a Postgres backend that exits moves its time into the postmaster's, so the sum only grows.
+ */
+export function serverCpu(name: string): number {
+  const pids = execSync(`pgrep -x ${name} || true`).toString().split('\n').filter(Boolean);
+  return pids.reduce((sum, pid) => {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return sum + (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+    } catch {
+      return sum;
+    }
+  }, 0);
+}

@@ -5,8 +5,8 @@
  * delivered (the hub's process, and the server: Postgres or nats-server).
  * Usage: npm run bench:sse-many -- [--ops 1000] [--rate 10] [--seconds 20] [--only pg,nats]
  */
-import { execSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,7 @@ import { Lro, defaultKinds } from '../src/app/lro.js';
 import { migrate } from '../src/db/migrate.js';
 import type { KindDefinition } from '../src/lro/kinds.js';
 import { silentLogger } from '../src/lro/log.js';
-import { freshDatabase, machineContext, mdRow, percentile } from './lib.js';
+import { freshDatabase, machineContext, mdRow, percentile, serverCpu } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,22 +33,6 @@ const OPS = Number(args.ops),
   SECONDS = Number(args.seconds);
 const ADMIN = 'bench-admin-token-0123456789';
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-
-/**
- * CPU seconds used so far by the processes named `name` (from /proc), the children they reaped
- * included: a Postgres backend that exits moves its time into the postmaster's, so the sum only grows.
- */
-function serverCpu(name: string): number {
-  const pids = execSync(`pgrep -x ${name} || true`).toString().split('\n').filter(Boolean);
-  return pids.reduce((sum, pid) => {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return sum + (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-    } catch {
-      return sum;
-    }
-  }, 0);
-}
 
 /** Publishes R events/s for D seconds, each carrying its send time. */
 const tickerKind: KindDefinition<Record<string, never>, { sent: number }> = {

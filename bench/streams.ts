@@ -5,15 +5,13 @@
  * per 1,000 events (this process, and the server: Postgres or nats-server).
  * Usage: npm run bench:streams -- [--seconds 10] [--subscribers 100] [--only pg,nats]
  */
-import { execSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { Lro } from '../src/app/lro.js';
 import { migrate } from '../src/db/migrate.js';
 import { openNatsStreams, type ProgressStreams } from '../src/lro/streams/index.js';
-import { freshDatabase, machineContext, mdRow, percentile } from './lib.js';
+import { freshDatabase, machineContext, mdRow, percentile, serverCpu } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,20 +25,6 @@ const SECONDS = Number(args.seconds),
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 /** Publishes outstanding at once (the publisher waits for them before sending more). */
 const MAX_IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 1000);
-
-/** CPU seconds used so far by the processes named `name` (from /proc). */
-function serverCpu(name: string): number {
-  const pids = execSync(`pgrep -x ${name} || true`).toString().split('\n').filter(Boolean);
-  const tick = 100;
-  return pids.reduce((sum, pid) => {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return sum + (Number(f[11]) + Number(f[12])) / tick;
-    } catch {
-      return sum;
-    }
-  }, 0);
-}
 
 async function run(adapter: 'pg' | 'nats') {
   const db = await freshDatabase(`streams_${adapter}`);
