@@ -9,8 +9,7 @@ import type { Operation } from '../src/shared/operation.js';
 import { Expirer } from '../src/workers/expirer.js';
 import { Rescuer } from '../src/workers/rescuer.js';
 import { StreamRetention } from '../src/workers/stream-retention.js';
-import { workerOps } from '../src/workers/ops.js';
-import { hubOp, openTestLro } from './helpers/lro.js';
+import { claimedByGhost, hubOp, openTestLro } from './helpers/lro.js';
 import { newStream, progress } from './helpers/streams-contract.js';
 
 const LEASE_S = 2;
@@ -19,15 +18,7 @@ const quiet = { db: lro.db, log: silentLogger };
 
 /** A probe op created and claimed at the clock's time by a worker that then vanishes. */
 async function orphanedAt(clock: ManualClock): Promise<Operation> {
-  const { op } = await lro.store.create(hubOp('probe', {}), { now: clock.sqlNow() });
-  const [claimed] = await workerOps(lro.db).claim({
-    routings: ['hub'],
-    kinds: ['probe'],
-    limit: 1,
-    worker_id: 'gone',
-    owner_type: 'hub',
-    now: clock.sqlNow(),
-  });
+  const { created: op, claimed } = await claimedByGhost(lro, clock.sqlNow());
   expect(claimed).toMatchObject({ op_id: op.op_id, status: 'running', heartbeat_at: clock.sqlNow() });
   return claimed!;
 }

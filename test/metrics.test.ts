@@ -5,7 +5,7 @@ import { buildHub } from '../src/api/app.js';
 import { Lro } from '../src/app/lro.js';
 import { workerOps } from '../src/workers/ops.js';
 import { ADMIN_TOKEN, readSse } from './helpers/hub.js';
-import { hubOp, openTestLro } from './helpers/lro.js';
+import { claimedByGhost, hubOp, openTestLro } from './helpers/lro.js';
 import { testKinds } from './helpers/kinds.js';
 
 const LATEST = Math.max(
@@ -76,14 +76,7 @@ async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> 
 describe('GET /metrics', () => {
   it('counts what happened: outcomes, retries, a rescue, durations, queues, running ops, SSE clients, append lag', async () => {
     // A probe op (2 s lease) claimed by a worker that then vanishes: the maintainer rescues it with a pinned clock.
-    const { op: rescued } = await lro.store.create(hubOp('probe', {}));
-    const [claimed] = await workerOps(lro.db).claim({
-      routings: ['hub'],
-      kinds: ['probe'],
-      limit: 1,
-      worker_id: 'gone',
-      owner_type: 'hub',
-    });
+    const { created: rescued, claimed } = await claimedByGhost(lro);
     expect(claimed!.op_id).toBe(rescued.op_id);
     const report = await lro.maintainer().runOnce({ now: new Date(claimed!.heartbeat_at!.getTime() + 2_001) });
     expect(report?.rescued).toEqual([{ op_id: rescued.op_id, status: 'queued' }]);

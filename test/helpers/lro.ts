@@ -1,5 +1,7 @@
 import { TestRunner, afterAll, afterEach, beforeEach, onTestFinished } from 'vitest';
 import { Lro, type LroOptions } from '../../src/app/lro.js';
+import type { Operation } from '../../src/shared/operation.js';
+import { workerOps } from '../../src/workers/ops.js';
 import type { WorkerPool } from '../../src/workers/pool.js';
 import { createTestDatabase } from './db.js';
 import { testKinds } from './kinds.js';
@@ -50,3 +52,20 @@ export const hubOp = (kind: string, input: unknown = {}, extra: object = {}) => 
   input,
   ...extra,
 });
+
+/**
+ * A `probe` op created and claimed (at `now` when given) by a worker that then vanishes: its lease
+ * runs out unless something rescues it. Returns the claimed row (undefined if another claim won).
+ */
+export async function claimedByGhost(lro: Lro, now?: Date): Promise<{ created: Operation; claimed: Operation | undefined }> {
+  const { op: created } = await lro.store.create(hubOp('probe', {}), { now });
+  const [claimed] = await workerOps(lro.db).claim({
+    routings: ['hub'],
+    kinds: ['probe'],
+    limit: 1,
+    worker_id: 'gone',
+    owner_type: 'hub',
+    now,
+  });
+  return { created, claimed };
+}
