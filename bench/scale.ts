@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { operationClaim } from '../src/lro/sql/operations-worker.js';
+import { operationClaim } from '../src/lro/sql/operations-claim.js';
 import { freshDatabase, machineContext, mdRow, median, pause, percentile } from './lib.js';
 import { bulkEnqueue, latencyHooks, runToCompletion, sampleLatency } from './measure.js';
 import * as fill from './scale-sql.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accountKey, operationClaim, type ClaimParams } from '../src/lro/sql/operations-worker.js';
+import { accountKey, operationClaim, type ClaimParams } from '../src/lro/sql/operations-claim.js';
 import type { Operation } from '../src/shared/operation.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 

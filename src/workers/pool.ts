@@ -9,7 +9,7 @@ import { OpPublisher } from './publisher.js';
 import { Completer } from './completer.js';
 import { Heartbeater } from './heartbeat.js';
 import type { WorkerOps } from './ops.js';
-import { accountKey } from '../lro/sql/operations-worker.js';
+import { accountKey } from '../lro/sql/operations-claim.js';
 import type { Operation } from '../shared/operation.js';
 import { RunningOp, runOp } from './runner.js';
 import { defaultLogger, type Logger } from '../lro/log.js';

@@ -1,6 +1,6 @@
 /**
- * The worker-side statements on `long_running_operations` (claim, heartbeat, complete, fail,
- * release, rescue). Part of the operations SQL module (re-exported by ./operations.ts). Every write
+ * The worker-side statements on `long_running_operations` after the claim (heartbeat, complete,
+ * fail, release, rescue). Part of the operations SQL module (re-exported by ./operations.ts). Every write
  * is fenced by `lease_epoch`: a worker whose lease was taken over changes nothing.
  */
 import type { OpError, Operation } from '../../shared/operation.js';
@@ -12,101 +12,6 @@ const NOW = (n: number) => `coalesce($${n}::timestamptz, now())`;
 /** `finished_at` for a row moving to status `next` (an SQL expression): unset when queued again, else now. */
 const finishedAtFor = (next: string) => `CASE WHEN ${next} = 'queued' THEN NULL ELSE t.now END`;
 const CANCELED = (message = 'canceled by request') => `jsonb_build_object('code', 'canceled', 'message', '${message}')`;
-
-export interface ClaimParams {
-  routings: string[];
-  /** Kinds served; null serves every kind. */
-  kinds: string[] | null;
-  limit: number;
-  worker_id: string;
-  owner_type: 'hub' | 'host';
-  /**
-   * Per routing, the account (`accountKey`) of the op this claimer took last: the accounts' turns
-   * go on after it. Absent: they start from the top.
-   */
-  after?: Record<string, string>;
-  now?: Date | null;
-}
-
-/** An op's account for fair claims: `created_by`, with every admin and library create as ''. */
-export const accountKey = (op: Pick<Operation, 'created_by'>): string => op.created_by ?? '';
-
-/** The same in SQL; the expression of lro_claim_account_idx (sql/006). */
-const ACCOUNT = `coalesce(created_by, '')`;
-
-/**
- * Claims up to `limit` due ops, skipping rows other workers hold, fairly across accounts: each
- * account with queued work takes turns, and within an account ops go in priority then `run_at`
- * order. Priority does not reach across accounts: an account's priority 1000 op waits for its turn
- * like any other, so no account can buy its way ahead of the others. Returns the ops in claim order.
- */
-export async function operationClaim(db: Db, p: ClaimParams): Promise<Operation[]> {
-  // Per routing (a LATERAL each: `routing = ANY(...)` would sort every queued row on each claim,
-  // measured 9 ms at 20,000 queued vs 0.6 ms):
-  // w  the turn: up to max(limit, 2) accounts with queued work, found one index probe each (a loose
-  //    index scan of lro_claim_account_idx), descending from the account this claimer took last and
-  //    wrapping round to end with it. Bounded, so 10,000 accounts cost a claim no more than `limit`
-  //    do; the rotation brings every account its turn. Descending, because a probe then lands on the
-  //    tail of an account's entries (its latest ops), not on the head that claims have just emptied
-  //    (dead entries to step over). With one account the turn costs two probes, 5 buffer hits,
-  //    against 25–30 for the scan that claims 20 ops.
-  // f  only when the turn found two accounts or more: up to ceil(limit / accounts) ops of each, in
-  //    its priority order, locked (about `limit` row locks, not accounts × limit).
-  // g  the plain priority-ordered scan of lro_claim_idx for whatever is left: all of the claim with
-  //    one account (the fast path, the claim as it was before fairness), else what the turn's
-  //    accounts could not fill (not due yet, other kinds, held by other workers), so no slot idles
-  //    while any op is due.
-  // c  interleaved: every account's first op, in turn order, then every account's second, …; with
-  //    several routings their accounts alternate too (before fairness: priority across routings).
-  const routings = p.routings.map((_, i) => `($${6 + 2 * i}::text, $${7 + 2 * i}::text)`).join(', ');
-  const due = `($1::text[] IS NULL OR kind = ANY($1)) AND run_at <= t.now AND (expires_at IS NULL OR expires_at > t.now)`;
-  // Prepared, so that it is planned once per connection: planning it costs 1.8 ms, more than running
-  // it (measured at 20,000 queued; the statement before fairness planned in 0.56 ms). The routings are
-  // a VALUES row each, not unnest($n): unnest of a parameter is estimated at 10 rows, which priced
-  // the generic plan above the custom ones, and Postgres kept planning every claim.
-  const text = `WITH RECURSIVE t AS (SELECT ${NOW(4)} AS now),
-     r (routing, after) AS (VALUES ${routings}),
-     w AS (
-       SELECT r.routing, r.after, s.account, s.wrapped, 1 AS pos FROM r CROSS JOIN LATERAL (
-         (SELECT ${ACCOUNT} AS account, false AS wrapped FROM ${T}
-           WHERE status = 'queued' AND routing = r.routing AND ${ACCOUNT} < r.after ORDER BY 1 DESC LIMIT 1)
-         UNION ALL
-         (SELECT ${ACCOUNT}, true FROM ${T} WHERE status = 'queued' AND routing = r.routing ORDER BY 1 DESC LIMIT 1)
-         LIMIT 1) s
-       UNION ALL
-       SELECT w.routing, w.after, s.account, s.wrapped, w.pos + 1 FROM w CROSS JOIN LATERAL (
-         (SELECT ${ACCOUNT} AS account, w.wrapped FROM ${T}
-           WHERE status = 'queued' AND routing = w.routing AND ${ACCOUNT} < w.account
-             AND ${ACCOUNT} >= CASE WHEN w.wrapped THEN coalesce(w.after, '') ELSE '' END ORDER BY 1 DESC LIMIT 1)
-         UNION ALL
-         (SELECT ${ACCOUNT}, true FROM ${T}
-           WHERE status = 'queued' AND routing = w.routing AND NOT w.wrapped AND ${ACCOUNT} >= w.after ORDER BY 1 DESC LIMIT 1)
-         LIMIT 1) s
-       WHERE w.pos < greatest($5::int, 2)),
-     n AS (SELECT routing, count(*)::int AS accounts FROM w GROUP BY routing),
-     f AS (SELECT w.routing, w.pos, x.* FROM t, w JOIN n USING (routing) CROSS JOIN LATERAL (
-             SELECT op_id, ${ACCOUNT} AS account, priority, run_at FROM ${T}
-              WHERE status = 'queued' AND routing = w.routing AND ${ACCOUNT} = w.account AND ${due}
-              ORDER BY priority DESC, run_at LIMIT ceil($5::numeric / n.accounts)::int FOR UPDATE SKIP LOCKED) x
-            WHERE n.accounts > 1),
-     g AS (SELECT r.routing, NULL::int AS pos, x.* FROM t, r CROSS JOIN LATERAL (
-             SELECT op_id, ${ACCOUNT} AS account, priority, run_at FROM ${T}
-              WHERE status = 'queued' AND routing = r.routing AND ${due}
-                AND op_id <> ALL (ARRAY(SELECT f.op_id FROM f WHERE f.routing = r.routing))
-              ORDER BY priority DESC, run_at
-              LIMIT greatest(0, $5::int - (SELECT count(*) FROM f WHERE f.routing = r.routing)) FOR UPDATE SKIP LOCKED) x),
-     c AS (SELECT op_id, row_number() OVER (ORDER BY turn, pos, priority DESC, run_at) AS ord FROM (
-             SELECT *, row_number() OVER (PARTITION BY routing, account ORDER BY priority DESC, run_at) AS turn
-               FROM (SELECT * FROM f UNION ALL SELECT * FROM g) a) b
-            ORDER BY turn, pos, priority DESC, run_at LIMIT $5::int),
-     u AS (UPDATE ${T} o SET status = 'running', owner_id = $2, owner_type = $3, attempt = o.attempt + 1,
-             lease_epoch = o.lease_epoch + 1, heartbeat_at = t.now, started_at = coalesce(o.started_at, t.now),
-             updated_at = t.now
-           FROM t WHERE o.op_id = ANY (ARRAY(SELECT op_id FROM c)) RETURNING o.*)
-     SELECT u.* FROM u JOIN c USING (op_id) ORDER BY c.ord`;
-  const values = [p.kinds, p.worker_id, p.owner_type, p.now ?? null, p.limit, ...p.routings.flatMap((r) => [r, p.after?.[r] ?? null])];
-  return (await preparedQuery<Operation>(db, `operation-claim-${p.routings.length}`, text, values)).rows;
-}
 
 export interface LeaseRef {
   op_id: string;

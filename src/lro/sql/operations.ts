@@ -194,14 +194,13 @@ export async function operationMarkEventsDropped(db: Db, p: { op_ids: string[]; 
   await db.query(`UPDATE ${T} SET events_dropped_at = ${NOW(2)} WHERE op_id = ANY($1::uuid[])`, [p.op_ids, p.now ?? null]);
 }
 
+export { operationClaim, accountKey, type ClaimParams } from './operations-claim.js';
 export {
-  operationClaim,
   operationHeartbeat,
   operationCompleteMany,
   operationFail,
   operationFinishCanceled,
   operationRelease,
   operationRescue,
-  type ClaimParams,
   type LeaseRef,
 } from './operations-worker.js';
