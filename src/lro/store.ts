@@ -96,7 +96,7 @@ export class OperationStore {
     for (let tries = 0; tries < 5; tries++) {
       const op = await this.#inserts.push(params);
       if (op) {
-        void this.#events?.summaries([op]);
+        void this.#events?.transitions([op]);
         return { op, created: true };
       }
       // Skipped: a dedupe key held by an active op (which answers even at the cap), or the cap.
@@ -125,7 +125,7 @@ export class OperationStore {
   async createMany(requests: unknown[], opts: CreateOptions = {}): Promise<string[]> {
     const params = await Promise.all(requests.map((r) => this.#prepare(r, opts)));
     const ops = await this.#insert(params);
-    await this.#events?.summaries(ops);
+    await this.#events?.transitions(ops);
     return ops.map((op) => op.op_id);
   }
 
@@ -162,7 +162,7 @@ export class OperationStore {
       now: opts.now ?? this.#clock.sqlNow(),
     });
     if (op) {
-      void this.#events?.summaries([op]);
+      void this.#events?.transitions([op]);
       return op;
     }
     const current = await this.get(id);

@@ -94,7 +94,7 @@ export abstract class OpSweep extends MaintenanceService<Operation[]> {
       this.changed(changed);
     }
     // After the commit: a summary must never announce a change that was rolled back.
-    await this.#events?.summaries(changed);
+    await this.#events?.transitions(changed);
     return changed;
   }
 

@@ -120,7 +120,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
       complete: (p) => this.#o.ops.completeMany({ ...p, now: this.#o.clock.sqlNow() }),
       onError,
       onLost: (ids) => log.warn({ op_ids: ids }, `${ids.length} completions refused: leases lost`),
-      onDone: (ops) => void events?.summaries(ops),
+      onDone: (ops) => void events?.transitions(ops),
     });
     this.#poll = new Ticker(async () => this.#wake(), { intervalMs: this.#o.pollMs, onError });
   }
@@ -219,7 +219,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
           now: this.#o.clock.sqlNow(),
         });
         for (const op of ops) this.#after[op.routing] = accountKey(op); // in claim order: the last one counts
-        if (ops.length > 0) void this.#o.events?.summaries(ops); // queued before any progress of theirs
+        if (ops.length > 0) void this.#o.events?.transitions(ops); // queued before any progress of theirs
         for (const op of ops) this.#run(op);
         if (ops.length === free) this.#again = true;
       } while (this.#again);

@@ -112,7 +112,7 @@ async function settleFailure(r: RunningOp, err: unknown, kind: KindDefinition, d
   await r.publisher?.drain();
   r.progress.end(); // the summary written with the outcome has no ETA
   const row = await settle(r, ref, err, kind, deps);
-  if (row) await deps.events?.summaries(Array.isArray(row) ? row : [row]);
+  if (row) await deps.events?.transitions(Array.isArray(row) ? row : [row]);
 }
 
 async function settle(r: RunningOp, ref: { op_id: string; epoch: number }, err: unknown, kind: KindDefinition, deps: RunDeps) {
