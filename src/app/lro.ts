@@ -10,6 +10,7 @@ import { Maintainer, type MaintainerOptions } from '../workers/maintenance.js';
 import { demoKind } from '../workers/kinds/demo.js';
 import { defined } from '../lro/defined.js';
 import { OpEvents } from '../lro/op-events.js';
+import { appendSummariesThrough } from '../lro/sql/operations-summaries.js';
 import { PgStreamBackend } from '../lro/streams/pg.js';
 import { ProgressStreams, openNatsStreams } from '../lro/streams/index.js';
 import { systemClock, type Clock } from '../lro/clock.js';
@@ -80,6 +81,8 @@ export class Lro {
     const applicationName = opts.applicationName ?? 'lro';
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? defaultLogger();
+    // Streams in this database: the statements that change ops append their summaries (sql/010).
+    const transitionsInSql = opts.events !== false && (opts.streams?.backend.name ?? 'pg') === 'pg';
     const pool = new pg.Pool({
       connectionString: opts.connectionString,
       max: opts.poolSize ?? DEFAULTS.poolSize,
@@ -87,6 +90,7 @@ export class Lro {
     });
     // An idle client whose server connection died: the pool drops it; nothing to crash over.
     this.db = guardPool(pool, (err) => this.log.debug({ err }, 'an idle database connection was lost'));
+    if (transitionsInSql) appendSummariesThrough(this.db);
     this.kinds = opts.kinds ?? defaultKinds();
     this.listener = new PgListener({
       connectionString: opts.connectionString,
@@ -102,7 +106,7 @@ export class Lro {
         log: this.log,
       });
     this.streams = opts.streams ?? new ProgressStreams(pgStreams(), { log: this.log });
-    this.events = opts.events === false ? undefined : new OpEvents(this.streams, { log: this.log });
+    this.events = opts.events === false ? undefined : new OpEvents(this.streams, { log: this.log, transitionsInSql });
     this.#opts = opts;
     this.store = new OperationStore({
       db: this.db,

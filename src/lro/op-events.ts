@@ -31,9 +31,9 @@ export function summaryOf(op: Operation, extra: Record<string, unknown> = {}): R
 /**
  * Publishes a `summary` event on an op's stream at every state change.
  *
- * With the streams in Postgres, the database writes them: a trigger on the ops table (sql/010)
- * appends each changed op's summary in the statement that changed it, so a state change and its
- * summary commit together, in order, with no second round trip; `transitions()` is then a no-op.
+ * With the streams in Postgres, the statement that changes ops appends their summaries itself
+ * (sql/operations-summaries.ts), so a state change and its summary commit together, in order, with
+ * no second round trip; `transitions()` is then a no-op.
  * Elsewhere (NATS) they are published here after the commit: best effort by design (the row is the
  * truth and is already committed; a stream that is down is logged, never fails the caller), each
  * fenced by the op's `lease_epoch` as the row had it, so one that a newer owner's summary overtook
@@ -42,14 +42,14 @@ export function summaryOf(op: Operation, extra: Record<string, unknown> = {}): R
 export class OpEvents {
   readonly #streams: ProgressStreams;
   readonly #onError: (err: unknown) => void;
-  /** The database writes the state-change summaries (sql/010's trigger, on the sessions that ask for it). */
+  /** The statements that change ops write their summaries (`appendSummariesThrough` their pool). */
   readonly transitionsInSql: boolean;
 
   /**
    * @param opts.log where a failed publish is reported (warn) @default defaultLogger()
    * @param opts.onError instead of logging
-   * @param opts.transitionsInSql the ops are written through sessions with `lro.summaries = on`
-   *   (see `SQL_SUMMARIES_OPTION`) and the streams are the `pg` adapter's @default false
+   * @param opts.transitionsInSql the ops are written through a pool marked with
+   *   `appendSummariesThrough`, and the streams are the `pg` adapter's @default false
    */
   constructor(streams: ProgressStreams, opts: { log?: Logger; onError?: (err: unknown) => void; transitionsInSql?: boolean } = {}) {
     this.#streams = streams;
@@ -79,9 +79,3 @@ export class OpEvents {
     for (const r of results) if (r.status === 'rejected' && !(r.reason instanceof StaleEpochError)) return this.#onError(r.reason);
   }
 }
-
-/**
- * The connection option that turns on sql/010's summary trigger for a session: the pool that writes
- * ops of an `Lro` whose streams are the `pg` adapter's carries it.
- */
-export const SQL_SUMMARIES_OPTION = '-c lro.summaries=on';

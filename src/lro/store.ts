@@ -79,7 +79,7 @@ export class OperationStore {
     this.#maxActive = opts.maxActivePerAccount ? opts.maxActivePerAccount : null;
     this.#inserts = new BatchQueue(
       async (items) => {
-        const rows = await this.#insert(items);
+        const rows = await this.#insert(items, 'row');
         const byId = new Map(rows.map((op) => [op.op_id, op]));
         return items.map((item) => byId.get(item.op_id) ?? null);
       },
@@ -124,8 +124,10 @@ export class OperationStore {
    */
   async createMany(requests: unknown[], opts: CreateOptions = {}): Promise<string[]> {
     const params = await Promise.all(requests.map((r) => this.#prepare(r, opts)));
-    const ops = await this.#insert(params);
-    await this.#events?.transitions(ops);
+    const events = this.#events;
+    if (!events || events.transitionsInSql) return (await this.#insert(params, 'op_id')).map((op) => op.op_id);
+    const ops = await this.#insert(params, 'row');
+    await events.transitions(ops);
     return ops.map((op) => op.op_id);
   }
 
@@ -207,12 +209,12 @@ export class OperationStore {
   }
 
   /** Inserts, capping each account's active ops when there is a cap and an account to cap. */
-  #insert(ops: (sql.OperationInsertParams & { op_id?: string })[]): Promise<Operation[]> {
+  #insert<R extends 'row' | 'op_id'>(ops: (sql.OperationInsertParams & { op_id?: string })[], returning: R) {
     const max = this.#maxActive;
     return guard(() =>
       max !== null && ops.some((op) => op.created_by !== null)
-        ? sql.operationInsertManyCapped(this.#db, ops, { max_active: max })
-        : sql.operationInsertMany(this.#db, ops),
+        ? sql.operationInsertManyCapped(this.#db, ops, { max_active: max }, returning)
+        : sql.operationInsertMany(this.#db, ops, returning),
     );
   }
 

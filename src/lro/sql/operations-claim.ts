@@ -4,7 +4,7 @@
  */
 import type { Operation } from '../../shared/operation.js';
 import type { Db } from './operations.js';
-import { preparedQuery } from './operations-prepared.js';
+import { changeOps } from './operations-summaries.js';
 
 const T = 'long_running_operations';
 const NOW = (n: number) => `coalesce($${n}::timestamptz, now())`;
@@ -60,7 +60,7 @@ export async function operationClaim(db: Db, p: ClaimParams): Promise<Operation[
   // it (measured at 20,000 queued; the statement before fairness planned in 0.56 ms). The routings are
   // a VALUES row each, not unnest($n): unnest of a parameter is estimated at 10 rows, which priced
   // the generic plan above the custom ones, and Postgres kept planning every claim.
-  const text = `WITH RECURSIVE t AS (SELECT ${NOW(4)} AS now),
+  const ctes = `WITH RECURSIVE t AS (SELECT ${NOW(4)} AS now),
      r (routing, after) AS (VALUES ${routings}),
      w AS (
        SELECT r.routing, r.after, s.account, s.wrapped, 1 AS pos FROM r CROSS JOIN LATERAL (
@@ -94,12 +94,16 @@ export async function operationClaim(db: Db, p: ClaimParams): Promise<Operation[
      c AS (SELECT op_id, row_number() OVER (ORDER BY turn, pos, priority DESC, run_at) AS ord FROM (
              SELECT *, row_number() OVER (PARTITION BY routing, account ORDER BY priority DESC, run_at) AS turn
                FROM (SELECT * FROM f UNION ALL SELECT * FROM g) a) b
-            ORDER BY turn, pos, priority DESC, run_at LIMIT $5::int),
-     u AS (UPDATE ${T} o SET status = 'running', owner_id = $2, owner_type = $3, attempt = o.attempt + 1,
+            ORDER BY turn, pos, priority DESC, run_at LIMIT $5::int)`;
+  // u, the claimed rows; the final SELECT returns them in claim order
+  const dml = `UPDATE ${T} o SET status = 'running', owner_id = $2, owner_type = $3, attempt = o.attempt + 1,
              lease_epoch = o.lease_epoch + 1, heartbeat_at = t.now, started_at = coalesce(o.started_at, t.now),
              updated_at = t.now
-           FROM t WHERE o.op_id = ANY (ARRAY(SELECT op_id FROM c)) RETURNING o.*)
-     SELECT u.* FROM u JOIN c USING (op_id) ORDER BY c.ord`;
+           FROM t WHERE o.op_id = ANY (ARRAY(SELECT op_id FROM c)) RETURNING o.*`;
   const values = [p.kinds, p.worker_id, p.owner_type, p.now ?? null, p.limit, ...p.routings.flatMap((r) => [r, p.after?.[r] ?? null])];
-  return (await preparedQuery<Operation>(db, `operation-claim-${p.routings.length}`, text, values)).rows;
+  return changeOps<Operation>(
+    db,
+    { name: `operation-claim-${p.routings.length}`, ctes, dml, join: ' JOIN c USING (op_id)', orderBy: 'c.ord' },
+    values,
+  );
 }

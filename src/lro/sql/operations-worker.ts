@@ -6,6 +6,7 @@
 import type { OpError, Operation } from '../../shared/operation.js';
 import type { Db } from './operations.js';
 import { preparedQuery } from './operations-prepared.js';
+import { changeOps } from './operations-summaries.js';
 
 const T = 'long_running_operations';
 const NOW = (n: number) => `coalesce($${n}::timestamptz, now())`;
@@ -58,12 +59,13 @@ export async function operationCompleteMany(
   db: Db,
   p: { done: (LeaseRef & { result: unknown; summary: unknown })[]; now?: Date | null },
 ): Promise<Operation[]> {
-  const { rows } = await preparedQuery<Operation>(
+  return changeOps<Operation>(
     db,
-    'operation-complete-many',
-    `WITH t AS (SELECT ${NOW(5)} AS now),
-     c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[]) AS c(op_id, epoch, result, summary))
-     UPDATE ${T} o SET status = CASE WHEN o.cancel_requested_at IS NULL THEN 'succeeded' ELSE 'canceled' END,
+    {
+      name: 'operation-complete-many',
+      ctes: `WITH t AS (SELECT ${NOW(5)} AS now),
+     c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[]) AS c(op_id, epoch, result, summary))`,
+      dml: `UPDATE ${T} o SET status = CASE WHEN o.cancel_requested_at IS NULL THEN 'succeeded' ELSE 'canceled' END,
        result = CASE WHEN o.cancel_requested_at IS NULL THEN c.result END,
        error = CASE WHEN o.cancel_requested_at IS NOT NULL
                     THEN ${CANCELED(DISCARDED)} END,
@@ -71,6 +73,7 @@ export async function operationCompleteMany(
        heartbeat_at = t.now, progress_summary = coalesce(c.summary, o.progress_summary)
      FROM c, t WHERE o.op_id = c.op_id AND o.status = 'running' AND o.lease_epoch = c.epoch
      RETURNING o.*`,
+    },
     [
       p.done.map((d) => d.op_id),
       p.done.map((d) => d.epoch),
@@ -79,7 +82,6 @@ export async function operationCompleteMany(
       p.now ?? null,
     ],
   );
-  return rows;
 }
 
 /**
@@ -93,20 +95,22 @@ export async function operationFail(
   // `n` locks the row (FOR UPDATE): a plain read would decide from the statement's snapshot, and a
   // cancel that committed while this statement waited on the row lock would be lost (the op requeued
   // and run again). Locked, the read waits too and sees the cancel (test/integrity.test.ts).
-  const { rows } = await preparedQuery<Operation>(
+  const rows = await changeOps<Operation>(
     db,
-    'operation-fail',
-    `WITH t AS (SELECT ${NOW(6)} AS now),
+    {
+      name: 'operation-fail',
+      ctes: `WITH t AS (SELECT ${NOW(6)} AS now),
      n AS (SELECT op_id, CASE WHEN cancel_requested_at IS NOT NULL THEN 'canceled'
                               WHEN $4::boolean AND attempt < max_attempts THEN 'queued' ELSE 'failed' END AS next
-             FROM ${T} WHERE op_id = $1 FOR UPDATE)
-     UPDATE ${T} o SET status = n.next, last_error = $3::jsonb, progress_summary = coalesce($7::jsonb, o.progress_summary),
+             FROM ${T} WHERE op_id = $1 FOR UPDATE)`,
+      dml: `UPDATE ${T} o SET status = n.next, last_error = $3::jsonb, progress_summary = coalesce($7::jsonb, o.progress_summary),
        error = CASE WHEN n.next = 'queued' THEN NULL ELSE $3::jsonb END,
        finished_at = ${finishedAtFor('n.next')}, updated_at = t.now,
        run_at = CASE WHEN n.next = 'queued' THEN t.now + make_interval(secs => $5::double precision / 1000) ELSE o.run_at END,
        owner_id = CASE WHEN n.next = 'queued' THEN NULL ELSE o.owner_id END,
        owner_type = CASE WHEN n.next = 'queued' THEN NULL ELSE o.owner_type END
      FROM n, t WHERE o.op_id = n.op_id AND o.status = 'running' AND o.lease_epoch = $2 RETURNING o.*`,
+    },
     [
       p.op_id,
       p.epoch,
@@ -122,10 +126,14 @@ export async function operationFail(
 
 /** Running → canceled after the handler stopped on a cancel request. */
 export async function operationFinishCanceled(db: Db, p: LeaseRef & { error: OpError; now?: Date | null }): Promise<Operation | null> {
-  const { rows } = await db.query<Operation>(
-    `UPDATE ${T} SET status = 'canceled', error = $3::jsonb, finished_at = ${NOW(4)}, updated_at = ${NOW(4)}
+  const rows = await changeOps<Operation>(
+    db,
+    {
+      ctes: '',
+      dml: `UPDATE ${T} SET status = 'canceled', error = $3::jsonb, finished_at = ${NOW(4)}, updated_at = ${NOW(4)}
       WHERE op_id = $1 AND status = 'running' AND lease_epoch = $2 AND cancel_requested_at IS NOT NULL
       RETURNING *`,
+    },
     [p.op_id, p.epoch, JSON.stringify(p.error), p.now ?? null],
   );
   return rows[0] ?? null;
@@ -137,10 +145,12 @@ export async function operationFinishCanceled(db: Db, p: LeaseRef & { error: OpE
  * after a lock wait, so a cancel that commits meanwhile is seen.
  */
 export async function operationRelease(db: Db, p: { leases: LeaseRef[]; now?: Date | null }): Promise<Operation[]> {
-  const { rows } = await db.query<Operation>(
-    `WITH t AS (SELECT ${NOW(3)} AS now),
-     r AS (SELECT * FROM unnest($1::uuid[], $2::int[]) AS r(op_id, epoch))
-     UPDATE ${T} o SET status = CASE WHEN o.cancel_requested_at IS NULL THEN 'queued' ELSE 'canceled' END,
+  return changeOps<Operation>(
+    db,
+    {
+      ctes: `WITH t AS (SELECT ${NOW(3)} AS now),
+     r AS (SELECT * FROM unnest($1::uuid[], $2::int[]) AS r(op_id, epoch))`,
+      dml: `UPDATE ${T} o SET status = CASE WHEN o.cancel_requested_at IS NULL THEN 'queued' ELSE 'canceled' END,
        attempt = CASE WHEN o.cancel_requested_at IS NULL THEN greatest(o.attempt - 1, 0) ELSE o.attempt END,
        error = CASE WHEN o.cancel_requested_at IS NOT NULL THEN ${CANCELED()} END,
        finished_at = CASE WHEN o.cancel_requested_at IS NOT NULL THEN t.now END,
@@ -149,9 +159,9 @@ export async function operationRelease(db: Db, p: { leases: LeaseRef[]; now?: Da
        owner_type = CASE WHEN o.cancel_requested_at IS NULL THEN NULL ELSE o.owner_type END,
        heartbeat_at = NULL, run_at = t.now, updated_at = t.now
      FROM r, t WHERE o.op_id = r.op_id AND o.status = 'running' AND o.lease_epoch = r.epoch RETURNING o.*`,
+    },
     [p.leases.map((l) => l.op_id), p.leases.map((l) => l.epoch), p.now ?? null],
   );
-  return rows;
 }
 
 /**
@@ -161,16 +171,18 @@ export async function operationRelease(db: Db, p: { leases: LeaseRef[]; now?: Da
  * skips a row a cancel still holds: the next pass sees that cancel.
  */
 export async function operationRescue(db: Db, p: { now?: Date | null; limit: number }): Promise<Operation[]> {
-  const { rows } = await db.query<Operation>(
-    `WITH t AS (SELECT ${NOW(1)} AS now),
+  return changeOps<Operation>(
+    db,
+    {
+      ctes: `WITH t AS (SELECT ${NOW(1)} AS now),
      s AS (SELECT op_id, CASE WHEN cancel_requested_at IS NOT NULL THEN 'canceled'
                               WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END AS next
              FROM ${T}, t WHERE status = 'running' AND heartbeat_at < t.now - make_interval(secs => lease_s)
              LIMIT $2 FOR UPDATE SKIP LOCKED),
      e AS (SELECT o.op_id, jsonb_build_object('code', 'lease_expired', 'attempt', o.attempt, 'at', t.now,
              'message', format('worker %s stopped heartbeating for %s s', o.owner_id, o.lease_s)) AS err
-             FROM ${T} o JOIN s USING (op_id), t)
-     UPDATE ${T} o SET status = s.next, lease_epoch = o.lease_epoch + 1, last_error = e.err,
+             FROM ${T} o JOIN s USING (op_id), t)`,
+      dml: `UPDATE ${T} o SET status = s.next, lease_epoch = o.lease_epoch + 1, last_error = e.err,
        error = CASE s.next WHEN 'failed' THEN e.err
                            WHEN 'canceled' THEN ${CANCELED()} END,
        finished_at = ${finishedAtFor('s.next')}, run_at = t.now, updated_at = t.now,
@@ -179,7 +191,7 @@ export async function operationRescue(db: Db, p: { now?: Date | null; limit: num
        heartbeat_at = CASE WHEN s.next = 'queued' THEN NULL ELSE o.heartbeat_at END
      FROM s, e, t WHERE o.op_id = s.op_id AND e.op_id = s.op_id AND o.status = 'running'
      RETURNING o.*`,
+    },
     [p.now ?? null, p.limit],
   );
-  return rows;
 }

@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import type { OpError, Operation } from '../../shared/operation.js';
 import { preparedQuery } from './operations-prepared.js';
+import { changeOps } from './operations-summaries.js';
 
 export type Db = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
@@ -36,23 +37,35 @@ const INSERT_ROWS = `jsonb_to_recordset($1::jsonb) AS r(op_id uuid, kind text, s
   now timestamptz)`;
 const INSERT_VALUES = `coalesce(r.op_id, gen_random_uuid()), r.kind, r.scope_type, r.scope_id, r.routing, r.input, r.created_by,
   r.max_attempts, r.lease_s, r.priority, r.dedupe_key, r.parent_id, t.now, t.now, t.now, t.now + make_interval(secs => r.ttl_s)`;
+/** What an insert returns: the whole rows, or only their ids (a bulk create that needs no more: no 30 columns parsed per row). */
 const INSERT_TAIL = `ON CONFLICT (scope_type, scope_id, kind, dedupe_key)
   WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING RETURNING *`;
+const insertColumns = (returning: InsertReturning) => (returning === 'op_id' ? 'u.op_id' : 'u.*');
+
+type InsertReturning = 'row' | 'op_id';
+type Inserted<R extends InsertReturning> = R extends 'row' ? Operation : Pick<Operation, 'op_id'>;
 
 /**
  * Inserts many ops in one statement (one notification). An op whose dedupe key an active op already
  * holds is skipped: it is missing from the answer. Give `op_id`s to match the answer to the input.
  */
-export async function operationInsertMany(db: Db, ops: (OperationInsertParams & { op_id?: string })[]): Promise<Operation[]> {
-  const { rows } = await preparedQuery<Operation>(
+export async function operationInsertMany<R extends InsertReturning = 'row'>(
+  db: Db,
+  ops: (OperationInsertParams & { op_id?: string })[],
+  returning: R = 'row' as R,
+): Promise<Inserted<R>[]> {
+  return changeOps<Inserted<R>>(
     db,
-    'operation-insert-many',
-    `INSERT INTO ${T} (${INSERT_COLUMNS}) SELECT ${INSERT_VALUES}
-       FROM ${INSERT_ROWS}, LATERAL (SELECT coalesce(r.now, now()) AS now) t
-     ${INSERT_TAIL}`,
+    {
+      name: `operation-insert-many-${returning}`,
+      ctes: '',
+      dml: `INSERT INTO ${T} (${INSERT_COLUMNS}) SELECT ${INSERT_VALUES}
+              FROM ${INSERT_ROWS}, LATERAL (SELECT coalesce(r.now, now()) AS now) t
+            ${INSERT_TAIL}`,
+      columns: insertColumns(returning),
+    },
     [JSON.stringify(ops)],
   );
-  return rows;
 }
 
 /**
@@ -62,23 +75,27 @@ export async function operationInsertMany(db: Db, ops: (OperationInsertParams & 
  * It costs the server about twice the plain statement (measured with 1-row inserts), so batches
  * with nothing to cap take the plain one.
  */
-export async function operationInsertManyCapped(
+export async function operationInsertManyCapped<R extends InsertReturning = 'row'>(
   db: Db,
   ops: (OperationInsertParams & { op_id?: string })[],
   p: { max_active: number },
-): Promise<Operation[]> {
+  returning: R = 'row' as R,
+): Promise<Inserted<R>[]> {
   const wanted = new Map<string, number>();
   for (const op of ops) if (op.created_by !== null) wanted.set(op.created_by, (wanted.get(op.created_by) ?? 0) + 1);
-  const { rows } = await db.query<Operation>(
-    `WITH r AS (SELECT r.*, row_number() OVER (PARTITION BY r.created_by) AS nth FROM ${INSERT_ROWS}),
-     admit AS (SELECT * FROM lro_admit($2::text[], $3::int[], $4))
-     INSERT INTO ${T} (${INSERT_COLUMNS}) SELECT ${INSERT_VALUES}
+  return changeOps<Inserted<R>>(
+    db,
+    {
+      ctes: `WITH r AS (SELECT r.*, row_number() OVER (PARTITION BY r.created_by) AS nth FROM ${INSERT_ROWS}),
+     admit AS (SELECT * FROM lro_admit($2::text[], $3::int[], $4))`,
+      dml: `INSERT INTO ${T} (${INSERT_COLUMNS}) SELECT ${INSERT_VALUES}
        FROM r LEFT JOIN admit a ON a.account = r.created_by, LATERAL (SELECT coalesce(r.now, now()) AS now) t
       WHERE r.created_by IS NULL OR r.nth <= a.admitted
      ${INSERT_TAIL}`,
+      columns: insertColumns(returning),
+    },
     [JSON.stringify(ops), [...wanted.keys()], [...wanted.values()], p.max_active],
   );
-  return rows;
 }
 
 /** How many of an account's ops are active (queued or running), counting no further than `limit`. */
@@ -153,15 +170,18 @@ export async function operationList(db: Db, p: OperationListParams): Promise<(Op
 
 /** Queued → canceled at once; running → cancel_requested_at set (the worker finishes the job). */
 export async function operationCancel(db: Db, p: { op_id: string; error: OpError; now?: Date | null }): Promise<Operation | null> {
-  const { rows } = await db.query<Operation>(
-    `WITH t AS (SELECT ${NOW(3)} AS now)
-     UPDATE ${T} o SET
+  const rows = await changeOps<Operation>(
+    db,
+    {
+      ctes: `WITH t AS (SELECT ${NOW(3)} AS now)`,
+      dml: `UPDATE ${T} o SET
        status = CASE WHEN o.status = 'queued' THEN 'canceled' ELSE o.status END,
        finished_at = CASE WHEN o.status = 'queued' THEN t.now END,
        error = CASE WHEN o.status = 'queued' THEN $2::jsonb END,
        cancel_requested_at = coalesce(o.cancel_requested_at, t.now),
        updated_at = t.now
      FROM t WHERE o.op_id = $1 AND o.status IN ('queued', 'running') RETURNING o.*`,
+    },
     [p.op_id, JSON.stringify(p.error), p.now ?? null],
   );
   return rows[0] ?? null;
@@ -178,23 +198,25 @@ export async function operationDismiss(db: Db, p: { op_id: string; now?: Date | 
 
 /** Queued ops past `expires_at` → expired. Returns them. */
 export async function operationExpire(db: Db, p: { now?: Date | null; limit: number }): Promise<Operation[]> {
-  const { rows } = await db.query<Operation>(
-    `WITH t AS (SELECT ${NOW(1)} AS now),
+  return changeOps<Operation>(
+    db,
+    {
+      ctes: `WITH t AS (SELECT ${NOW(1)} AS now),
      due AS (SELECT op_id FROM ${T}, t WHERE status = 'queued' AND expires_at IS NOT NULL AND expires_at <= t.now
-             ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-     UPDATE ${T} o SET status = 'expired', finished_at = t.now, updated_at = t.now,
+             ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      dml: `UPDATE ${T} o SET status = 'expired', finished_at = t.now, updated_at = t.now,
        error = jsonb_build_object('code', 'expired', 'message', 'the op was still queued when it expired')
      FROM due, t WHERE o.op_id = due.op_id AND o.status = 'queued' RETURNING o.*`,
+    },
     [p.now ?? null, p.limit],
   );
-  return rows;
 }
 
 export async function operationMarkEventsDropped(db: Db, p: { op_ids: string[]; now?: Date | null }): Promise<void> {
   await db.query(`UPDATE ${T} SET events_dropped_at = ${NOW(2)} WHERE op_id = ANY($1::uuid[])`, [p.op_ids, p.now ?? null]);
 }
 
-export { operationClaim, accountKey, type ClaimParams } from './operations-claim.js';
+export { operationClaim, type ClaimParams } from './operations-claim.js';
 export {
   operationHeartbeat,
   operationCompleteMany,

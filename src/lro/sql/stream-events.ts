@@ -156,3 +156,66 @@ export async function streamTrimAge(db: Db, p: { now?: Date | null }): Promise<n
   );
   return rowCount ?? 0;
 }
+
+/**
+ * The `summary` event of the op row `o` (an alias) as a jsonb expression: what OpEvents' summaryOf()
+ * builds in Node, field for field (test/summaries-sql.test.ts holds them equal). Empty fields are
+ * left out; times are written as JSON.stringify writes a Date (sql/010's lro_iso).
+ */
+export function summaryEvent(o: string): string {
+  const field = (when: string, name: string, value: string) =>
+    `CASE WHEN ${when} THEN jsonb_build_object('${name}', ${value}) ELSE '{}'::jsonb END`;
+  const progress = `CASE WHEN ${o}.status = 'running' THEN ${o}.progress_summary ELSE lro_without_etas(${o}.progress_summary) END`;
+  return `jsonb_build_object('type', 'summary', 'summary',
+    jsonb_build_object('status', ${o}.status, 'attempt', ${o}.attempt, 'max_attempts', ${o}.max_attempts)
+    || ${field(`${o}.progress_summary IS NOT NULL`, 'progress', progress)}
+    || ${field(`${o}.error IS NOT NULL`, 'error', `${o}.error`)}
+    || ${field(`${o}.last_error IS NOT NULL AND ${o}.status <> 'failed'`, 'last_error', `${o}.last_error`)}
+    || ${field(`${o}.status = 'succeeded'`, 'result', `${o}.result`)}
+    || ${field(`${o}.cancel_requested_at IS NOT NULL`, 'cancel_requested', 'true')}
+    || ${field(`${o}.status = 'queued' AND ${o}.attempt > 0`, 'run_at', `lro_iso(${o}.run_at)`)}
+    || ${field(`${o}.started_at IS NOT NULL`, 'started_at', `lro_iso(${o}.started_at)`)}
+    || ${field(`${o}.finished_at IS NOT NULL`, 'finished_at', `lro_iso(${o}.finished_at)`)})`;
+}
+
+/**
+ * CTEs that append a `summary` event (summaryEvent) for each row of `source`, a CTE of changed ops
+ * with every column the event reads (`RETURNING o.*`), to the op's stream, in the statement that
+ * changed them: as streamAppend does for one event each, the seq continues the stream's newest
+ * event, the epoch is fenced (a row's lease_epoch below its stream's mark is refused), the ring
+ * evicts what falls out, and one notification per ~7,000 bytes of stream names wakes the followers.
+ * `ctes` follows the statement's own CTEs; its final SELECT must join `from`, which is what makes
+ * Postgres run the notification (an unreferenced SELECT CTE is not run).
+ *
+ * A writer appending to one of the same streams at this moment (an op's last progress events racing
+ * a cancel) makes the statement fail on the primary key (23505), changing nothing: the caller runs it
+ * again (`retryAppendConflict`).
+ */
+export function summaryAppend(source: string): { ctes: string; from: string } {
+  return {
+    ctes: `,
+     se_i AS (
+       SELECT CASE WHEN s.scope_type = 'hub' THEN 'persist.hub' ELSE 'persist.' || s.scope_type || '-' || s.scope_id END AS storage,
+              'lro.' || s.op_id AS stream, s.updated_at AS ts, s.lease_epoch AS epoch,
+              ${summaryEvent('s')} AS event
+         FROM ${source} s),
+     se_n AS (
+       SELECT i.*, coalesce(l.seq, 0) + 1 AS seq, greatest(i.epoch, coalesce(l.epoch, 0)) AS mark,
+              coalesce(cfg.max_msgs, ${DEFAULTS.streamMaxMsgs}) AS max_msgs
+         FROM se_i i
+         LEFT JOIN LATERAL (SELECT e.seq, e.epoch FROM lro_stream_events e WHERE e.storage = i.storage AND e.stream = i.stream
+                             ORDER BY e.seq DESC LIMIT 1) l ON true
+         LEFT JOIN lro_streams cfg USING (storage, stream)
+        WHERE i.epoch >= coalesce(l.epoch, 0)),
+     se_ins AS (
+       INSERT INTO lro_stream_events (storage, stream, seq, ts, event, epoch) SELECT storage, stream, seq, ts, event, mark FROM se_n),
+     se_evict AS (
+       DELETE FROM lro_stream_events d USING se_n n
+        WHERE n.seq > n.max_msgs AND d.storage = n.storage AND d.stream = n.stream AND d.seq = n.seq - n.max_msgs),
+     se_notify AS (
+       SELECT pg_notify('lro_stream', string_agg(storage || ' ' || stream, ','))
+         FROM (SELECT storage, stream, sum(length(storage) + length(stream) + 2) OVER (ROWS UNBOUNDED PRECEDING) / 7000 AS chunk
+                 FROM se_n) c GROUP BY chunk)`,
+    from: `, (SELECT count(*) FROM se_notify) se_k`,
+  };
+}

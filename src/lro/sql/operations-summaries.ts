@@ -1,0 +1,63 @@
+/**
+ * Statements that change ops, and the summaries they append. Through a pool marked with
+ * `appendSummariesThrough` (an Lro whose progress streams are the `pg` adapter's), each such
+ * statement also appends every changed op's `summary` event to its stream (summaryAppend), so a
+ * state change and its summary commit together; through any other, it is the statement alone and
+ * OpEvents publishes the summaries after the commit (NATS), or nobody does (no streams).
+ */
+import type pg from 'pg';
+import type { Db } from './operations.js';
+import { appendChannel, report, type AppendMessage } from '../instruments.js';
+import { preparedQuery } from './operations-prepared.js';
+import { summaryAppend } from './stream-events.js';
+
+/** Pools and their clients whose op statements append summaries. */
+const appending = new WeakSet<object>();
+
+/** Op statements through `pool` (and the clients it hands out) append the ops' summaries from now on. */
+export function appendSummariesThrough(pool: pg.Pool): void {
+  appending.add(pool);
+  pool.on('connect', (client) => appending.add(client));
+}
+
+/** Tries of a statement whose summaries keep losing the race for a seq to another writer of the stream. */
+const CONFLICT_TRIES = 20;
+
+export interface OpsStatement {
+  /** A named prepared statement (hot paths); omit to send the text each time. */
+  name?: string;
+  /** The statement's CTEs: '' or 'WITH a AS (...), b AS (...)'. */
+  ctes: string;
+  /** The INSERT or UPDATE of ops, `RETURNING o.*` (every column: a summary needs them). */
+  dml: string;
+  /** What the caller gets of each changed row. @default '*' */
+  columns?: string;
+  /** The final SELECT's ORDER BY, over the changed rows `u` and the statement's CTEs. */
+  orderBy?: string;
+  /** More FROM items of the final SELECT (joined to `u`), e.g. ' JOIN c USING (op_id)'. */
+  join?: string;
+}
+
+/**
+ * Runs a statement that changes ops and returns the changed rows. A summary that lost its seq to
+ * another writer of the same stream fails the statement, which changed nothing: it runs again, and
+ * its fresh snapshot sees that writer's events. (Inside a transaction the caller's transaction is
+ * aborted instead, and the error goes to the caller.)
+ */
+export async function changeOps<R extends pg.QueryResultRow>(db: Db, s: OpsStatement, values: unknown[]): Promise<R[]> {
+  const summaries = appending.has(db);
+  const tail = summaries ? summaryAppend('u') : { ctes: '', from: '' };
+  const text = `${s.ctes ? `${s.ctes},` : 'WITH'} u AS (${s.dml})${tail.ctes}
+     SELECT ${s.columns ?? 'u.*'} FROM u${s.join ?? ''}${tail.from}${s.orderBy ? ` ORDER BY ${s.orderBy}` : ''}`;
+  for (let tries = 1; ; tries++) {
+    try {
+      const res = s.name ? await preparedQuery<R>(db, summaries ? `${s.name}-s` : s.name, text, values) : await db.query<R>(text, values);
+      // Appended with the change itself: no lag (a hub's metrics count them with the adapter's appends).
+      if (summaries && res.rows.length > 0) report<AppendMessage>(appendChannel, () => ({ seconds: 0, events: res.rows.length }));
+      return res.rows;
+    } catch (err) {
+      const e = err as { code?: string; constraint?: string };
+      if (e.code !== '23505' || e.constraint !== 'lro_stream_events_pkey' || tries >= CONFLICT_TRIES) throw err;
+    }
+  }
+}
