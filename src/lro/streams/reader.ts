@@ -39,17 +39,20 @@ class Subscriber {
     return this.#count;
   }
 
+  /** Resolves at the next push, or at once when `signal` is aborted. */
   next(signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      const done = () => {
+      if (signal?.aborted) return resolve();
+      this.#wake = () => {
         this.#wake = null;
-        signal?.removeEventListener('abort', done);
         resolve();
       };
-      this.#wake = done;
-      if (signal?.aborted) return done(); // an abort that came first would never fire again
-      signal?.addEventListener('abort', done, { once: true });
     });
+  }
+
+  /** Ends a wait for the next push (the reader's signal aborted: it listens once, not once per wait). */
+  interrupt(): void {
+    this.#wake?.();
   }
 }
 
@@ -192,6 +195,8 @@ export class StreamReader {
     const tail = await pending;
     const sub = new Subscriber(opts.maxQueue ?? 10_000);
     tail.subs.add(sub);
+    const onAbort = () => sub.interrupt();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     let cursor = Math.max(1, opts.fromSeq ?? 1);
     let live = false;
     try {
@@ -247,6 +252,7 @@ export class StreamReader {
         yield fresh;
       }
     } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
       tail.subs.delete(sub);
       if (tail.subs.size === 0) {
         if (this.#tails.get(key) === pending) this.#tails.delete(key); // (not a newer tail, after a close)
