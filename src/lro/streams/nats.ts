@@ -257,7 +257,7 @@ export class NatsStreamBackend implements StreamBackend {
             catchUp = true;
             continue;
           }
-          const fresh = batch.filter((e) => e.seq >= cursor);
+          const fresh = (batch[0]?.seq ?? 0) >= cursor ? batch : batch.filter((e) => e.seq >= cursor);
           if (fresh.length > 0) {
             yield fresh;
             cursor = fresh.at(-1)!.seq + 1;
