@@ -127,19 +127,26 @@ export interface StreamReadFrom {
  * 1,000 round trips per wake-up, and the hub spent more CPU sending them than on anything else.
  */
 export async function streamRead(db: Db, reads: StreamReadFrom[], limit: number): Promise<StreamEvent[][]> {
-  const { rows } = await preparedQuery<{ i: number; e: StreamEvent }>(
+  // The event as text, its seq and ts beside it: building `event || {seq, ts}` as jsonb on the server
+  // cost more than the rest of the read (400 streams: 6.6 → 4.4 ms a read, measured alone).
+  const { rows } = await preparedQuery<{ i: number; seq: number; ts: string; e: string }>(
     db,
     'stream-read-many',
-    `SELECT r.i::int AS i, x.e
+    `SELECT r.i::int AS i, x.seq::float8 AS seq, to_jsonb(x.ts) #>> '{}' AS ts, x.event::text AS e
        FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS r(storage, stream, from_seq, i)
       CROSS JOIN LATERAL (
-        SELECT seq, event || jsonb_build_object('seq', seq, 'ts', ts) AS e FROM lro_stream_events e
+        SELECT seq, ts, event FROM lro_stream_events e
          WHERE e.storage = r.storage AND e.stream = r.stream AND e.seq >= r.from_seq ORDER BY e.seq LIMIT $4) x
       ORDER BY r.i, x.seq`,
     [reads.map((r) => r.storage), reads.map((r) => r.stream), reads.map((r) => r.from), limit],
   );
   const out: StreamEvent[][] = reads.map(() => []);
-  for (const r of rows) out[r.i - 1]!.push(r.e);
+  for (const r of rows) {
+    const e = JSON.parse(r.e) as StreamEvent; // (fresh from the parse: filled in, not copied)
+    e.seq = r.seq;
+    e.ts = r.ts;
+    out[r.i - 1]!.push(e);
+  }
   return out;
 }
 
