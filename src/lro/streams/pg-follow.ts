@@ -123,7 +123,8 @@ export class PgFollowers {
       }
       return { key, storage: addr!.storage, stream: addr!.name, from };
     });
-    const wanted = reads.filter((r) => r.from !== Infinity);
+    const wanted = reads.filter((r) => r.from !== Infinity); // (a stream whose followers all stalled waits)
+    if (wanted.length === 0) return;
     let results: StreamEvent[][];
     try {
       results = await sql.streamRead(this.#db, wanted, READ_PAGE);
