@@ -113,17 +113,41 @@ export async function streamHistory(db: Db, addr: StreamAddress, from: number, l
   return { events, first_seq: events[0]?.seq ?? null, last_seq };
 }
 
-/** Stored events with seq ≥ `from`, oldest first, at most `limit` (the live path: one index range scan). */
-export async function streamRead(db: Db, addr: StreamAddress, from: number, limit: number): Promise<StreamEvent[]> {
-  // Prepared: every follower of a stream reads on each notification (0.11–0.14 → 0.07–0.08 ms a call, 1,000 calls).
-  const { rows } = await preparedQuery<{ e: StreamEvent }>(
+/** Where a live read of one stream starts. */
+export interface StreamReadFrom {
+  storage: string;
+  stream: string;
+  from: number;
+}
+
+/**
+ * Stored events of many streams at once, each from its own seq, oldest first, at most `limit` per
+ * stream (the live path: one index range scan per stream). Returns one array per read, in input order.
+ * One statement for every stream a notification names: read one by one, 1,000 followed streams cost
+ * 1,000 round trips per wake-up, and the hub spent more CPU sending them than on anything else.
+ */
+export async function streamRead(db: Db, reads: StreamReadFrom[], limit: number): Promise<StreamEvent[][]> {
+  // The event as text, its seq and ts beside it: building `event || {seq, ts}` as jsonb on the server
+  // cost more than the rest of the read (400 streams: 6.6 → 4.4 ms a read, measured alone).
+  const { rows } = await preparedQuery<{ i: number; seq: number; ts: string; e: string }>(
     db,
-    'stream-read',
-    `SELECT event || jsonb_build_object('seq', seq, 'ts', ts) AS e FROM lro_stream_events
-      WHERE storage = $1 AND stream = $2 AND seq >= $3 ORDER BY seq LIMIT $4`,
-    [addr.storage, addr.name, from, limit],
+    'stream-read-many',
+    `SELECT r.i::int AS i, x.seq::float8 AS seq, to_jsonb(x.ts) #>> '{}' AS ts, x.event::text AS e
+       FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS r(storage, stream, from_seq, i)
+      CROSS JOIN LATERAL (
+        SELECT seq, ts, event FROM lro_stream_events e
+         WHERE e.storage = r.storage AND e.stream = r.stream AND e.seq >= r.from_seq ORDER BY e.seq LIMIT $4) x
+      ORDER BY r.i, x.seq`,
+    [reads.map((r) => r.storage), reads.map((r) => r.stream), reads.map((r) => r.from), limit],
   );
-  return rows.map((r) => r.e as StreamEvent);
+  const out: StreamEvent[][] = reads.map(() => []);
+  for (const r of rows) {
+    const e = JSON.parse(r.e) as StreamEvent; // (fresh from the parse: filled in, not copied)
+    e.seq = r.seq;
+    e.ts = r.ts;
+    out[r.i - 1]!.push(e);
+  }
+  return out;
 }
 
 export async function streamConfigure(db: Db, addr: StreamAddress, config: StreamConfig): Promise<void> {

@@ -211,7 +211,6 @@ export class NatsStreamBackend implements StreamBackend {
    */
   async *follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncGenerator<StreamEvent[]> {
     await this.start();
-    const sub = this.#nc.subscribe(subjectOf(addr));
     const queue: StreamEvent[][] = [];
     let catchUp = true;
     // A poke while the loop is busy (a history read in flight) is kept, not lost: the loop then does
@@ -228,12 +227,18 @@ export class NatsStreamBackend implements StreamBackend {
     };
     this.#reconnectListeners.add(onReconnect);
     signal.addEventListener('abort', poke, { once: true });
-    const receiving = (async () => {
-      for await (const m of sub) {
-        queue.push(m.json<StreamEvent[]>());
+    // A callback, not the subscription's async iterator: a promise less per message, at 10,000 a second.
+    const sub = this.#nc.subscribe(subjectOf(addr), {
+      callback: (err, m) => {
+        if (err) return; // the subscription ended (a closed connection): the loop ends on its signal
+        try {
+          queue.push(m.json<StreamEvent[]>());
+        } catch {
+          catchUp = true; // not a batch of ours: history decides (and fails the follow if it must)
+        }
         poke();
-      }
-    })();
+      },
+    });
     let cursor = fromSeq;
     try {
       while (!signal.aborted) {
@@ -252,7 +257,7 @@ export class NatsStreamBackend implements StreamBackend {
             catchUp = true;
             continue;
           }
-          const fresh = batch.filter((e) => e.seq >= cursor);
+          const fresh = (batch[0]?.seq ?? 0) >= cursor ? batch : batch.filter((e) => e.seq >= cursor);
           if (fresh.length > 0) {
             yield fresh;
             cursor = fresh.at(-1)!.seq + 1;
@@ -271,7 +276,6 @@ export class NatsStreamBackend implements StreamBackend {
       signal.removeEventListener('abort', poke);
       this.#reconnectListeners.delete(onReconnect);
       sub.unsubscribe();
-      await receiving.catch(() => {}); // the subscription's end (a closed connection) is the follow's end too
     }
   }
 

@@ -7,16 +7,12 @@ import { defaultLogger, type Logger } from '../log.js';
 import { guardPool } from '../pg-pool.js';
 import * as sql from '../sql/stream-events.js';
 import { AppendBatcher } from './batcher.js';
+import { PgFollowers } from './pg-follow.js';
 import { StaleEpochError } from './types.js';
 import type { EventBody, HistoryPage, StreamAddress, StreamBackend, StreamConfig, StreamEvent } from './types.js';
 
 /** Tries of one append that keeps losing races with other writers to the same streams. */
 const CONFLICT_TRIES = 21;
-
-/** Events per live read: more than a default ring, so a tail that lags a ring behind catches up in one read. */
-const READ_PAGE = 5000;
-
-const keyOf = (a: StreamAddress) => `${a.storage} ${a.name}`;
 
 /**
  * The default adapter: events in Postgres (`lro_stream_events`, a ring per stream), batched inserts,
@@ -29,15 +25,14 @@ export class PgStreamBackend implements StreamBackend {
   readonly #appendDb: pg.Pool;
   readonly #listener: PgListener;
   readonly #clock: Clock;
-  readonly #watchers = new Map<string, Set<() => void>>();
+  readonly #followers: PgFollowers;
   readonly #batcher: AppendBatcher;
   #listening = false;
   #closed: Promise<void> | null = null;
   #onNotify = (channel: string, payload: string) => {
-    if (channel !== 'lro_stream') return;
-    for (const key of payload.split(',')) this.#watchers.get(key)?.forEach((fn) => fn());
+    if (channel === 'lro_stream') this.#followers.changed(payload.split(','));
   };
-  #onConnected = () => this.#watchers.forEach((set) => set.forEach((fn) => fn()));
+  #onConnected = () => this.#followers.changedAll();
 
   /**
    * @param opts.connectionString when given, appends go through a small pool of their own whose
@@ -64,6 +59,7 @@ export class PgStreamBackend implements StreamBackend {
       guardPool(this.#appendDb, (err) => log.warn({ err }, 'stream append connection lost'));
     }
     this.#listener = opts.listener;
+    this.#followers = new PgFollowers(opts.db);
     this.#clock = opts.clock ?? systemClock;
     // One queue for every stream: appends to many streams (e.g. the summaries of a claimed batch)
     // go to Postgres in one statement.
@@ -104,43 +100,11 @@ export class PgStreamBackend implements StreamBackend {
     return sql.streamHistory(this.#db, addr, fromSeq, limit);
   }
 
+  /** Live events from the process's shared read of its followed streams (`PgFollowers`). */
   async *follow(addr: StreamAddress, fromSeq: number, signal: AbortSignal): AsyncGenerator<StreamEvent[]> {
-    let changed = true;
-    let wake: (() => void) | null = null;
-    const onChange = () => {
-      changed = true;
-      wake?.();
-    };
-    const key = keyOf(addr);
-    const set = this.#watchers.get(key) ?? new Set();
-    set.add(onChange);
-    this.#watchers.set(key, set);
-    const onAbort = () => wake?.();
-    signal.addEventListener('abort', onAbort);
-    try {
-      await this.start();
-      let cursor = fromSeq;
-      while (!signal.aborted) {
-        if (!changed)
-          await new Promise<void>((r) => {
-            wake = r;
-          });
-        wake = null;
-        if (signal.aborted) break;
-        changed = false;
-        for (;;) {
-          const events = await sql.streamRead(this.#db, addr, cursor, READ_PAGE);
-          if (events.length > 0) yield events;
-          const last = events.at(-1);
-          if (last) cursor = last.seq + 1;
-          if (events.length < READ_PAGE) break;
-        }
-      }
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      set.delete(onChange);
-      if (set.size === 0) this.#watchers.delete(key);
-    }
+    // Listening first: the follow's first read then sees, or is notified of, every append after it.
+    await this.start();
+    yield* this.#followers.follow(addr, fromSeq, signal);
   }
 
   configure(addr: StreamAddress, config: StreamConfig): Promise<void> {

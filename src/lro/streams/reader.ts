@@ -1,60 +1,20 @@
 import { retry } from '../../shared/backoff.js';
 import { RETRY } from '../../shared/defaults.js';
 import type { Logger } from '../log.js';
+import { Subscriber } from './subscriber.js';
 import type { HistoryPage, StreamAddress, StreamBackend, StreamEvent, StreamItem } from './types.js';
 
 const PAGE = 1000;
 
-/**
- * One reader's place in a shared tail: a bounded queue of batches; overflow sends it back to
- * storage. Batches, not events, cross this boundary: one hop per batch for each reader.
- */
-class Subscriber {
-  #batches: StreamEvent[][] = [];
-  #count = 0;
-  overflow = false;
-  #wake: (() => void) | null = null;
-  constructor(readonly limit: number) {}
-
-  push(batch: StreamEvent[]): void {
-    if (this.#count + batch.length > this.limit) {
-      // A slow reader: forget its backlog (bounded memory) and let it re-read from storage.
-      this.#batches = [];
-      this.#count = 0;
-      this.overflow = true;
-    } else {
-      this.#batches.push(batch);
-      this.#count += batch.length;
-    }
-    this.#wake?.();
-  }
-
-  take(): StreamEvent[] | undefined {
-    const b = this.#batches.shift();
-    if (b) this.#count -= b.length;
-    return b;
-  }
-
-  get size(): number {
-    return this.#count;
-  }
-
-  next(signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.#wake = null;
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      this.#wake = done;
-      if (signal?.aborted) return done(); // an abort that came first would never fire again
-      signal?.addEventListener('abort', done, { once: true });
-    });
-  }
-}
-
-/** Events the tail keeps in memory for readers catching up (so a herd of them does not hit storage). */
+/** Events a tail keeps in memory for readers catching up (so a herd of them does not hit storage). */
 const RECENT = 10_000;
+/**
+ * Events all the tails of a process keep together: with many streams followed at once each keeps a
+ * share (1,000 streams: 100 each), not 10,000 each (ten million events, gigabytes of heap).
+ */
+const RECENT_TOTAL = 100_000;
+/** What a tail keeps however many there are: a reader that missed the hand-over still finds it here. */
+const RECENT_MIN = 50;
 
 /**
  * One live feed per stream per process, fanned out to every local reader. `start()` begins following
@@ -70,9 +30,12 @@ class Tail {
   #running: Promise<void> | null = null;
   #recent: StreamEvent[][] = [];
   #recentCount = 0;
+  /** How many events to keep (it changes with the number of tails). */
+  readonly #keep: () => number;
 
-  constructor(backend: StreamBackend, addr: StreamAddress, lastSeq: number, log: Logger) {
+  constructor(backend: StreamBackend, addr: StreamAddress, lastSeq: number, log: Logger, keep: () => number) {
     this.#backend = backend;
+    this.#keep = keep;
     this.#addr = addr;
     this.#log = log;
     this.#lastSeq = lastSeq;
@@ -130,7 +93,8 @@ class Tail {
   #remember(batch: StreamEvent[]): void {
     this.#recent.push(batch);
     this.#recentCount += batch.length;
-    while (this.#recentCount - this.#recent[0]!.length >= RECENT) this.#recentCount -= this.#recent.shift()!.length;
+    const keep = this.#keep();
+    while (this.#recentCount - this.#recent[0]!.length >= keep) this.#recentCount -= this.#recent.shift()!.length;
   }
 
   /** The contiguous run of remembered events from `cursor` on, or null when memory does not reach back that far. */
@@ -192,6 +156,8 @@ export class StreamReader {
     const tail = await pending;
     const sub = new Subscriber(opts.maxQueue ?? 10_000);
     tail.subs.add(sub);
+    const onAbort = () => sub.interrupt();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     let cursor = Math.max(1, opts.fromSeq ?? 1);
     let live = false;
     try {
@@ -232,7 +198,7 @@ export class StreamReader {
           await sub.next(opts.signal);
           continue;
         }
-        const fresh = batch.filter((e) => e.seq >= cursor);
+        const fresh = batch[0]!.seq >= cursor ? batch : batch.filter((e) => e.seq >= cursor); // (a copy only when it overlaps)
         if (fresh.length === 0) continue;
         if (fresh[0]!.seq > cursor) {
           live = false; // something between history and the tail: read it from storage
@@ -247,6 +213,7 @@ export class StreamReader {
         yield fresh;
       }
     } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
       tail.subs.delete(sub);
       if (tail.subs.size === 0) {
         if (this.#tails.get(key) === pending) this.#tails.delete(key); // (not a newer tail, after a close)
@@ -269,7 +236,7 @@ export class StreamReader {
     let t = this.#tails.get(key);
     if (!t) {
       t = this.#backend.history(addr, Number.MAX_SAFE_INTEGER, 1).then((page) => {
-        const tail = new Tail(this.#backend, addr, page.last_seq, this.#log);
+        const tail = new Tail(this.#backend, addr, page.last_seq, this.#log, this.#keep);
         tail.start();
         return tail;
       });
@@ -278,6 +245,9 @@ export class StreamReader {
     }
     return t;
   }
+
+  /** Each tail's share of `RECENT_TOTAL`. */
+  readonly #keep = () => Math.min(RECENT, Math.max(RECENT_MIN, Math.floor(RECENT_TOTAL / Math.max(1, this.#tails.size))));
 
   #stop(tail: Tail): void {
     const stopping = tail.stop().finally(() => this.#stopping.delete(stopping));
