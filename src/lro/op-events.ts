@@ -62,9 +62,11 @@ export class OpEvents {
     return this.#streams;
   }
 
-  /** The summaries of ops whose state the caller changed (and committed): see the class. */
-  transitions(ops: Operation[]): Promise<void> {
-    return this.transitionsInSql ? Promise.resolve() : this.summaries(ops);
+  /** The summaries of ops whose state the caller changed (and committed), or `created`: see the class. */
+  transitions(ops: Operation[], opts: { created?: boolean } = {}): Promise<void> {
+    if (this.transitionsInSql) return Promise.resolve();
+    if (opts.created) for (const op of ops) this.#streams.backend.fresh?.(streamOf(op));
+    return this.summaries(ops);
   }
 
   /**

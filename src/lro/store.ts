@@ -96,7 +96,7 @@ export class OperationStore {
     for (let tries = 0; tries < 5; tries++) {
       const op = await this.#inserts.push(params);
       if (op) {
-        void this.#events?.transitions([op]);
+        void this.#events?.transitions([op], { created: true });
         return { op, created: true };
       }
       // Skipped: a dedupe key held by an active op (which answers even at the cap), or the cap.
@@ -127,7 +127,7 @@ export class OperationStore {
     const events = this.#events;
     if (!events || events.transitionsInSql) return (await this.#insert(params, 'op_id')).map((op) => op.op_id);
     const ops = await this.#insert(params, 'row');
-    await events.transitions(ops);
+    await events.transitions(ops, { created: true });
     return ops.map((op) => op.op_id);
   }
 

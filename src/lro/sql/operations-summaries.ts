@@ -36,6 +36,8 @@ export interface OpsStatement {
   orderBy?: string;
   /** More FROM items of the final SELECT (joined to `u`), e.g. ' JOIN c USING (op_id)'. */
   join?: string;
+  /** The changed ops are new (an insert): their streams start at seq 1 (see summaryAppend). */
+  fresh?: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ export interface OpsStatement {
  */
 export async function changeOps<R extends pg.QueryResultRow>(db: Db, s: OpsStatement, values: unknown[]): Promise<R[]> {
   const summaries = appending.has(db);
-  const tail = summaries ? summaryAppend('u') : { ctes: '', from: '' };
+  const tail = summaries ? summaryAppend('u', { fresh: s.fresh ?? false }) : { ctes: '', from: '' };
   const text = `${s.ctes ? `${s.ctes},` : 'WITH'} u AS (${s.dml})${tail.ctes}
      SELECT ${s.columns ?? 'u.*'} FROM u${s.join ?? ''}${tail.from}${s.orderBy ? ` ORDER BY ${s.orderBy}` : ''}`;
   for (let tries = 1; ; tries++) {

@@ -63,6 +63,7 @@ export async function operationInsertMany<R extends InsertReturning = 'row'>(
               FROM ${INSERT_ROWS}, LATERAL (SELECT coalesce(r.now, now()) AS now) t
             ${INSERT_TAIL}`,
       columns: insertColumns(returning),
+      fresh: true,
     },
     [JSON.stringify(ops)],
   );
@@ -93,6 +94,7 @@ export async function operationInsertManyCapped<R extends InsertReturning = 'row
       WHERE r.created_by IS NULL OR r.nth <= a.admitted
      ${INSERT_TAIL}`,
       columns: insertColumns(returning),
+      fresh: true,
     },
     [JSON.stringify(ops), [...wanted.keys()], [...wanted.values()], p.max_active],
   );

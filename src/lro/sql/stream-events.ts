@@ -213,9 +213,20 @@ export function summaryEvent(o: string): string {
  *
  * A writer appending to one of the same streams at this moment (an op's last progress events racing
  * a cancel) makes the statement fail on the primary key (23505), changing nothing: the caller runs it
- * again (`retryAppendConflict`).
+ * again (`changeOps`).
  */
-export function summaryAppend(source: string): { ctes: string; from: string } {
+export function summaryAppend(source: string, opts: { fresh?: boolean } = {}): { ctes: string; from: string } {
+  // A new op's stream has no events and no config (its id was drawn by this statement's caller):
+  // its summary is seq 1, with no lookup of the newest event or the ring.
+  const continued = opts.fresh
+    ? `SELECT i.*, 1 AS seq, i.epoch AS mark, ${DEFAULTS.streamMaxMsgs} AS max_msgs FROM se_i i`
+    : `SELECT i.*, coalesce(l.seq, 0) + 1 AS seq, greatest(i.epoch, coalesce(l.epoch, 0)) AS mark,
+              coalesce(cfg.max_msgs, ${DEFAULTS.streamMaxMsgs}) AS max_msgs
+         FROM se_i i
+         LEFT JOIN LATERAL (SELECT e.seq, e.epoch FROM lro_stream_events e WHERE e.storage = i.storage AND e.stream = i.stream
+                             ORDER BY e.seq DESC LIMIT 1) l ON true
+         LEFT JOIN lro_streams cfg USING (storage, stream)
+        WHERE i.epoch >= coalesce(l.epoch, 0)`;
   return {
     ctes: `,
      se_i AS (
@@ -223,14 +234,7 @@ export function summaryAppend(source: string): { ctes: string; from: string } {
               'lro.' || s.op_id AS stream, s.updated_at AS ts, s.lease_epoch AS epoch,
               ${summaryEvent('s')} AS event
          FROM ${source} s),
-     se_n AS (
-       SELECT i.*, coalesce(l.seq, 0) + 1 AS seq, greatest(i.epoch, coalesce(l.epoch, 0)) AS mark,
-              coalesce(cfg.max_msgs, ${DEFAULTS.streamMaxMsgs}) AS max_msgs
-         FROM se_i i
-         LEFT JOIN LATERAL (SELECT e.seq, e.epoch FROM lro_stream_events e WHERE e.storage = i.storage AND e.stream = i.stream
-                             ORDER BY e.seq DESC LIMIT 1) l ON true
-         LEFT JOIN lro_streams cfg USING (storage, stream)
-        WHERE i.epoch >= coalesce(l.epoch, 0)),
+     se_n AS (${continued}),
      se_ins AS (
        INSERT INTO lro_stream_events (storage, stream, seq, ts, event, epoch) SELECT storage, stream, seq, ts, event, mark FROM se_n),
      se_evict AS (

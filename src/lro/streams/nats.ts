@@ -128,6 +128,12 @@ export class NatsStreamBackend implements StreamBackend {
     return this.#batcher.append(addr, bodies);
   }
 
+  /** Its first write expects the subject empty (last subject sequence 0): no read of the subject first. */
+  fresh(addr: StreamAddress): void {
+    const subject = subjectOf(addr);
+    if (!this.#state.has(subject)) this.#remember(subject, { lastSeq: 0, lastStreamSeq: 0, epoch: 0 });
+  }
+
   /**
    * One message for a batch of one subject's events. Retried (same msgID, same seqs) while the server
    * is away, up to `DEFAULTS.appendGiveUpMs`; a lost race for the subject's next position is not

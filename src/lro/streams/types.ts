@@ -101,6 +101,11 @@ export interface StreamBackend {
    * @throws StaleEpochError when `addr.epoch` is older than the newest epoch the stream has seen
    */
   append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]>;
+  /**
+   * A hint that nobody has written `addr` yet (a new op's stream), so that its first append need not
+   * ask where the stream ends. A wrong hint costs a lost race, never an event. Optional.
+   */
+  fresh?(addr: StreamAddress): void;
   /** Stored events with seq ≥ fromSeq, oldest first, at most `limit`. */
   history(addr: StreamAddress, fromSeq: number, limit: number): Promise<HistoryPage>;
   /** Batches of events with seq ≥ fromSeq as they are stored, live, in order, until `signal` aborts (evicted ones are skipped). */
