@@ -74,35 +74,41 @@ function plain(rows: Claimed[]): Operation[] {
 const SET_RUNNING = `status = 'running', owner_id = $2, owner_type = $3, attempt = o.attempt + 1,
   lease_epoch = o.lease_epoch + 1, heartbeat_at = t.now, started_at = coalesce(o.started_at, t.now), updated_at = t.now`;
 const DUE = `($1::text[] IS NULL OR kind = ANY($1)) AND run_at <= t.now AND (expires_at IS NULL OR expires_at > t.now)`;
-/** A recursive CTE's terms: per row of `from` (with a `routing` column), its routing's queued priorities, highest first. */
+/**
+ * A recursive CTE's terms: per row of `from` (with a `routing` column), its routing's queued
+ * priorities, lowest first (consumers sort the few rows highest first). Lowest first, because each
+ * probe, a backward scan of lro_claim_idx, then lands on the tail of a priority's entries (its
+ * latest ops), not on the head that claims have just emptied (dead entries to step over).
+ */
 const priorities = (name: string, from: string) =>
   `SELECT ${from}.routing, s.priority FROM ${from} CROSS JOIN LATERAL (
-     SELECT priority FROM ${T} WHERE status = 'queued' AND routing = ${from}.routing ORDER BY priority DESC LIMIT 1) s
+     SELECT priority FROM ${T} WHERE status = 'queued' AND routing = ${from}.routing ORDER BY priority, run_at DESC LIMIT 1) s
    UNION ALL
    SELECT ${name}.routing, s.priority FROM ${name} CROSS JOIN LATERAL (
-     SELECT priority FROM ${T} WHERE status = 'queued' AND routing = ${name}.routing AND priority < ${name}.priority
-      ORDER BY priority DESC LIMIT 1) s`;
+     SELECT priority FROM ${T} WHERE status = 'queued' AND routing = ${name}.routing AND priority > ${name}.priority
+      ORDER BY priority, run_at DESC LIMIT 1) s`;
 
 /**
- * One routing (`$6`): when at most one account has queued work there (the first and the last entry of
- * lro_claim_account_idx agree, two probes), the plain claim in priority, `run_at` order; else no op
- * and one row of NULLs with `several_accounts`. The LATERAL's rows come out in the order of the
- * priorities walked, and LIMIT stops the walk and the locks as soon as `limit` ops are taken.
+ * One routing (`$6`): when at most one account has queued work there (no account below the last one
+ * of lro_claim_account_idx: two descending probes, as in the fair turn), the plain claim in priority,
+ * `run_at` order; else no op and one row of NULLs with `several_accounts`. The LATERAL's rows come out
+ * in the order of the priorities, and LIMIT stops the scans and the locks once `limit` ops are taken.
  */
 async function claimSolo(db: Db, p: ClaimParams): Promise<Claimed[]> {
   const text = `WITH RECURSIVE t AS (SELECT ${NOW(4)} AS now),
      r AS (SELECT $6::text AS routing),
-     a AS (SELECT (SELECT ${ACCOUNT} FROM ${T} WHERE status = 'queued' AND routing = $6 ORDER BY 1 LIMIT 1) AS first,
-                  (SELECT ${ACCOUNT} FROM ${T} WHERE status = 'queued' AND routing = $6 ORDER BY 1 DESC LIMIT 1) AS last),
+     l AS (SELECT (SELECT ${ACCOUNT} FROM ${T} WHERE status = 'queued' AND routing = $6 ORDER BY 1 DESC LIMIT 1) AS last),
+     a AS (SELECT (SELECT ${ACCOUNT} FROM ${T} WHERE status = 'queued' AND routing = $6 AND ${ACCOUNT} < l.last
+                    ORDER BY 1 DESC LIMIT 1) AS other FROM l),
      pr AS (${priorities('pr', 'r')}),
-     c AS (SELECT x.op_id FROM t, a, pr CROSS JOIN LATERAL (
+     c AS (SELECT x.op_id FROM t, a, (SELECT priority FROM pr ORDER BY 1 DESC) pr CROSS JOIN LATERAL (
              SELECT op_id FROM ${T} WHERE status = 'queued' AND routing = $6 AND priority = pr.priority AND ${DUE}
               ORDER BY run_at LIMIT $5::int FOR UPDATE SKIP LOCKED) x
-            WHERE a.first = a.last LIMIT $5::int),
+            WHERE a.other IS NULL LIMIT $5::int),
      u AS (UPDATE ${T} o SET ${SET_RUNNING} FROM t WHERE o.op_id = ANY (ARRAY(SELECT op_id FROM c)) RETURNING o.*)
      (SELECT u.*, false AS several_accounts FROM u ORDER BY priority DESC, run_at)
      UNION ALL
-     SELECT (NULL::${T}).*, true FROM a WHERE a.first <> a.last`;
+     SELECT (NULL::${T}).*, true FROM a WHERE a.other IS NOT NULL`;
   const values = [p.kinds, p.worker_id, p.owner_type, p.now ?? null, p.limit, p.routings[0]];
   return (await preparedQuery<Claimed>(db, 'operation-claim-solo', text, values)).rows;
 }
@@ -117,7 +123,7 @@ async function claimFair(db: Db, p: ClaimParams): Promise<Claimed[]> {
   //    tail of an account's entries (its latest ops), not on the head that claims have just emptied
   //    (dead entries to step over). With one account the turn costs two probes, 5 buffer hits,
   //    against 25–30 for the scan that claims 20 ops.
-  // pr the routing's queued priorities, highest first (see claimSolo), for f and g: within one
+  // pr the routing's queued priorities (see claimSolo), highest first, for f and g: within one
   //    priority `run_at <= now` bounds the scan, so ops queued for later are never stepped over.
   // f  only when the turn found two accounts or more: up to ceil(limit / accounts) ops of each, in
   //    its priority order, locked (about `limit` row locks, not accounts × limit).
@@ -153,19 +159,18 @@ async function claimFair(db: Db, p: ClaimParams): Promise<Claimed[]> {
      n AS (SELECT routing, count(*)::int AS accounts FROM w GROUP BY routing),
      pr AS (${priorities('pr', 'r')}),
      f AS (SELECT w.routing, w.pos, x.* FROM t, w JOIN n USING (routing) CROSS JOIN LATERAL (
-             SELECT y.* FROM pr CROSS JOIN LATERAL (
+             SELECT y.* FROM (SELECT priority FROM pr WHERE pr.routing = w.routing ORDER BY 1 DESC) pr CROSS JOIN LATERAL (
                SELECT op_id, ${ACCOUNT} AS account, priority, run_at FROM ${T}
                 WHERE status = 'queued' AND routing = w.routing AND ${ACCOUNT} = w.account AND priority = pr.priority AND ${DUE}
                 ORDER BY run_at LIMIT ceil($5::numeric / n.accounts)::int FOR UPDATE SKIP LOCKED) y
-              WHERE pr.routing = w.routing LIMIT ceil($5::numeric / n.accounts)::int) x
+              LIMIT ceil($5::numeric / n.accounts)::int) x
             WHERE n.accounts > 1),
      g AS (SELECT r.routing, NULL::int AS pos, x.* FROM t, r CROSS JOIN LATERAL (
-             SELECT y.* FROM pr CROSS JOIN LATERAL (
+             SELECT y.* FROM (SELECT priority FROM pr WHERE pr.routing = r.routing ORDER BY 1 DESC) pr CROSS JOIN LATERAL (
                SELECT op_id, ${ACCOUNT} AS account, priority, run_at FROM ${T}
                 WHERE status = 'queued' AND routing = r.routing AND priority = pr.priority AND ${DUE}
                   AND op_id <> ALL (ARRAY(SELECT f.op_id FROM f WHERE f.routing = r.routing))
                 ORDER BY run_at LIMIT $5::int FOR UPDATE SKIP LOCKED) y
-              WHERE pr.routing = r.routing
               LIMIT greatest(0, $5::int - (SELECT count(*) FROM f WHERE f.routing = r.routing))) x),
      c AS (SELECT op_id, row_number() OVER (ORDER BY turn, pos, priority DESC, run_at) AS ord FROM (
              SELECT *, row_number() OVER (PARTITION BY routing, account ORDER BY priority DESC, run_at) AS turn
