@@ -72,6 +72,8 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
   #hurry: (() => void) | null = null;
   /** Per routing, the account this pool claimed last: the next claim's turn among accounts starts after it. */
   readonly #after: Record<string, string> = {};
+  /** Per routing, whether the last claim found several accounts queued (kept by operationClaim): which statement goes first. */
+  readonly #several: Record<string, boolean> = {};
   #claiming = false;
   #again = false;
   /** The fallback claim poll (backoff retries come due, notifications missed). */
@@ -216,6 +218,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
           worker_id: this.workerId,
           owner_type: this.#o.ownerType,
           after: this.#after,
+          several: this.#several,
           now: this.#o.clock.sqlNow(),
         });
         for (const op of ops) this.#after[op.routing] = accountKey(op); // in claim order: the last one counts

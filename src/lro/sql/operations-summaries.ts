@@ -38,6 +38,11 @@ export interface OpsStatement {
   join?: string;
   /** The changed ops are new (an insert): their streams start at seq 1 (see summaryAppend). */
   fresh?: boolean;
+  /**
+   * The whole final SELECT, instead of one built from `columns`, `join` and `orderBy`; it must join
+   * `summaries` (a FROM item, or '') to `u`.
+   */
+  select?: (summaries: string) => string;
 }
 
 /**
@@ -49,8 +54,10 @@ export interface OpsStatement {
 export async function changeOps<R extends pg.QueryResultRow>(db: Db, s: OpsStatement, values: unknown[]): Promise<R[]> {
   const summaries = appending.has(db);
   const tail = summaries ? summaryAppend('u', { fresh: s.fresh ?? false }) : { ctes: '', from: '' };
+  const select =
+    s.select?.(tail.from) ?? `SELECT ${s.columns ?? 'u.*'} FROM u${s.join ?? ''}${tail.from}${s.orderBy ? ` ORDER BY ${s.orderBy}` : ''}`;
   const text = `${s.ctes ? `${s.ctes},` : 'WITH'} u AS (${s.dml})${tail.ctes}
-     SELECT ${s.columns ?? 'u.*'} FROM u${s.join ?? ''}${tail.from}${s.orderBy ? ` ORDER BY ${s.orderBy}` : ''}`;
+     ${select}`;
   for (let tries = 1; ; tries++) {
     try {
       const res = s.name ? await preparedQuery<R>(db, summaries ? `${s.name}-s` : s.name, text, values) : await db.query<R>(text, values);
