@@ -90,3 +90,14 @@ describe('summaries written by the statements that change ops', () => {
     ]);
   });
 });
+
+describe('op ids', () => {
+  it('are version-7 UUIDs in creation order, so new ops land at the right edge of the keys', async () => {
+    const first = (await lro.store.create({ kind: 'probe', scope: { type: 'hub' } })).op.op_id;
+    const many = await lro.store.createMany(Array.from({ length: 50 }, () => ({ kind: 'probe', scope: { type: 'hub' } })));
+    for (const id of [first, ...many]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const ms = (id: string) => parseInt(id.replaceAll('-', '').slice(0, 12), 16);
+    expect(ms(many[0]!)).toBeGreaterThanOrEqual(ms(first));
+    expect(Math.abs(ms(first) - Date.now())).toBeLessThan(60_000);
+  });
+});

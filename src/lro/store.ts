@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newOpId } from './ids.js';
 import type pg from 'pg';
 import { BatchQueue } from './batch-queue.js';
 import { ConflictError, InvalidInputError, LroError, NotFoundError, PayloadTooLargeError, translatePgError } from './errors.js';
@@ -92,7 +92,7 @@ export class OperationStore {
    * `too_many_ops` when its account already has its cap of active ops.
    */
   async create(request: unknown, opts: CreateOptions = {}): Promise<{ op: Operation; created: boolean }> {
-    const params = { ...(await this.#prepare(request, opts)), op_id: randomUUID() };
+    const params = { ...(await this.#prepare(request, opts)), op_id: newOpId() };
     for (let tries = 0; tries < 5; tries++) {
       const op = await this.#inserts.push(params);
       if (op) {
@@ -123,7 +123,7 @@ export class OperationStore {
    * streams too.
    */
   async createMany(requests: unknown[], opts: CreateOptions = {}): Promise<string[]> {
-    const params = await Promise.all(requests.map((r) => this.#prepare(r, opts)));
+    const params = (await Promise.all(requests.map((r) => this.#prepare(r, opts)))).map((p) => ({ ...p, op_id: newOpId() }));
     const events = this.#events;
     if (!events || events.transitionsInSql) return (await this.#insert(params, 'op_id')).map((op) => op.op_id);
     const ops = await this.#insert(params, 'row');

@@ -127,3 +127,37 @@ export async function subjectHistory(
   await consumer.delete().catch(() => {});
   return page;
 }
+
+/**
+ * Subjects whose write position is kept (~150 bytes each). Above the ops created and run in one burst
+ * (`npm run bench` creates 20,000 before its workers start): a forgotten one costs a read before its
+ * next write.
+ */
+const KEPT_SUBJECTS = 50_000;
+
+/**
+ * The write positions of recently written subjects (one per op: without a bound a long-lived worker
+ * would keep one per op it ever ran). A forgotten one is read back from the server.
+ */
+export class SubjectPositions {
+  readonly #state = new Map<string, SubjectState>();
+
+  get(subject: string): SubjectState | undefined {
+    return this.#state.get(subject);
+  }
+
+  remember(subject: string, state: SubjectState): void {
+    this.#state.delete(subject);
+    this.#state.set(subject, state);
+    if (this.#state.size > KEPT_SUBJECTS) this.#state.delete(this.#state.keys().next().value!);
+  }
+
+  /** A subject nobody has written (a new op's): its first write expects it empty, with no read first. */
+  fresh(subject: string): void {
+    if (!this.#state.has(subject)) this.remember(subject, { lastSeq: 0, lastStreamSeq: 0, epoch: 0 });
+  }
+
+  delete(subject: string): void {
+    this.#state.delete(subject);
+  }
+}

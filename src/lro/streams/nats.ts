@@ -20,6 +20,7 @@ import {
   subjectOf,
   subjectTrim,
   type Judged,
+  SubjectPositions,
   type SubjectState,
 } from './nats-subjects.js';
 import { DEFAULT_STREAM_CONFIG } from './types.js';
@@ -39,12 +40,6 @@ const WRONG_LAST_SEQUENCE = 10071;
 const ACK_TIMEOUT_MS = 5000;
 /** Lost races for a subject's next position in a row before a write backs off like a failure. */
 const MAX_RACES = 60;
-/**
- * Subjects whose write position is kept (~150 bytes each). Above the ops created and run in one burst
- * (`npm run bench` creates 20,000 before its workers start): a forgotten one costs a read before its
- * next write.
- */
-const KEPT_SUBJECTS = 50_000;
 
 /**
  * The `nats` adapter (for scale): JetStream with `max_msgs_per_subject` as the ring. A message holds
@@ -64,7 +59,7 @@ export class NatsStreamBackend implements StreamBackend {
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
   readonly #acks: AckedPublisher;
-  readonly #state = new Map<string, SubjectState>();
+  readonly #state = new SubjectPositions();
   readonly #configs = new Map<string, StreamConfig>();
   readonly #batcher = new AppendBatcher((items) => this.#write(items), {
     maxBatch: 200,
@@ -130,8 +125,7 @@ export class NatsStreamBackend implements StreamBackend {
 
   /** Its first write expects the subject empty (last subject sequence 0): no read of the subject first. */
   fresh(addr: StreamAddress): void {
-    const subject = subjectOf(addr);
-    if (!this.#state.has(subject)) this.#remember(subject, { lastSeq: 0, lastStreamSeq: 0, epoch: 0 });
+    this.#state.fresh(subjectOf(addr));
   }
 
   /**
@@ -160,7 +154,7 @@ export class NatsStreamBackend implements StreamBackend {
             h.set(EXPECTED_LAST_SUBJECT_SEQ, String(state.lastStreamSeq));
             const ack = await this.#acks.publish(subject, JSON.stringify(batch.events), h);
             state = { lastSeq: batch.events.at(-1)!.seq, lastStreamSeq: ack.seq, epoch: batch.epoch };
-            this.#remember(subject, state);
+            this.#state.remember(subject, state);
             const cfg = this.#configs.get(subject);
             if (cfg && cfg.max_msgs < DEFAULT_STREAM_CONFIG.max_msgs) {
               await this.#jsm.streams.purge(JS_STREAM, { filter: subject, keep: cfg.max_msgs });
@@ -171,7 +165,7 @@ export class NatsStreamBackend implements StreamBackend {
             // Another writer got there first, or our own message landed but its ack was lost.
             const last = await subjectLast(this.#jsm, subject);
             state = last.state;
-            this.#remember(subject, state);
+            this.#state.remember(subject, state);
             if (last.msgId === writeId) return batch.outcomes;
             batch = judge(items, state, this.#ts());
             writeId = `${this.#writer}.${++this.#writes}`;
@@ -194,16 +188,6 @@ export class NatsStreamBackend implements StreamBackend {
   /** The time events are stamped with: the one clock's. */
   #ts(): string {
     return new Date(this.#clock.now()).toISOString();
-  }
-
-  /**
-   * Keeps the write position of recently written subjects (one per op: without a bound a long-lived
-   * worker would keep one per op it ever ran). A forgotten one is read back from the server.
-   */
-  #remember(subject: string, state: SubjectState): void {
-    this.#state.delete(subject);
-    this.#state.set(subject, state);
-    if (this.#state.size > KEPT_SUBJECTS) this.#state.delete(this.#state.keys().next().value!);
   }
 
   history(addr: StreamAddress, fromSeq: number, limit: number): Promise<HistoryPage> {
