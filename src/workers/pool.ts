@@ -67,6 +67,8 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
   readonly #heartbeater: Heartbeater;
   readonly #completer: Completer;
   readonly #tasks = new Set<Promise<void>>();
+  /** Summary publishes in flight (NATS: after the commit), awaited by stop(). */
+  readonly #published = new Set<Promise<void>>();
   #started = false;
   #stopping: Promise<void> | null = null;
   #hurry: (() => void) | null = null;
@@ -115,14 +117,14 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
       active: () => this.#active.values(),
       beat: this.#o.ops.heartbeat,
       onError,
-      onStall: (r) => void events?.summaries([r.live()], { stalled: true }),
+      onStall: (r) => this.#publishing(events?.summaries([r.live()], { stalled: true })),
       clock: this.#o.clock,
     });
     this.#completer = new Completer({
       complete: (p) => this.#o.ops.completeMany({ ...p, now: this.#o.clock.sqlNow() }),
       onError,
       onLost: (ids) => log.warn({ op_ids: ids }, `${ids.length} completions refused: leases lost`),
-      onDone: (ops) => void events?.transitions(ops),
+      onDone: (ops) => this.#publishing(events?.transitions(ops)),
     });
     this.#poll = new Ticker(async () => this.#wake(), { intervalMs: this.#o.pollMs, onError });
   }
@@ -184,6 +186,14 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
     clearTimeout(timer);
     await this.#completer.drain();
     await this.#heartbeater.stop();
+    await Promise.all(this.#published); // the summaries of what it did, so a reader after stop() sees them
+  }
+
+  /** Keeps a summary publish that nobody awaits until it settles (it never rejects: OpEvents logs). */
+  #publishing(p: Promise<void> | undefined): void {
+    if (!p) return;
+    this.#published.add(p);
+    void p.finally(() => this.#published.delete(p));
   }
 
   /** One claim pass now, on a started pool (tests call this instead of waiting for a notification or the poll). */
@@ -222,7 +232,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
           now: this.#o.clock.sqlNow(),
         });
         for (const op of ops) this.#after[op.routing] = accountKey(op); // in claim order: the last one counts
-        if (ops.length > 0) void this.#o.events?.transitions(ops); // queued before any progress of theirs
+        if (ops.length > 0) this.#publishing(this.#o.events?.transitions(ops)); // queued before any progress of theirs
         for (const op of ops) this.#run(op);
         if (ops.length === free) this.#again = true;
       } while (this.#again);
