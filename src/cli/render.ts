@@ -1,4 +1,4 @@
-import type { Operation } from '../shared/operation.js';
+import { shortOpId, type Operation } from '../shared/operation.js';
 import type { ProgressSummary } from '../shared/progress.js';
 
 const WIDTH = 24;
@@ -12,7 +12,7 @@ export function renderOp(op: Operation): string {
   const phase = s?.phases.find((p) => p.phase === s.phase);
   const count = phase?.total !== undefined ? ` ${phase.current}/${phase.total} ${phase.unit ?? ''}`.trimEnd() : '';
   const tail = op.status === 'failed' || op.status === 'canceled' ? `  ${op.error?.message ?? ''}` : '';
-  const head = `${op.op_id.slice(0, 8)} ${op.kind.padEnd(6)} ${op.status.padEnd(9)}`;
+  const head = `${shortOpId(op.op_id)} ${op.kind.padEnd(6)} ${op.status.padEnd(9)}`;
   return `${head} [${bar}] ${pct.toFixed(0).padStart(3)}% ${s?.phase ?? ''}${count}${tail}`;
 }
 

@@ -48,3 +48,9 @@ export interface Scope {
   type: ScopeType;
   id: string;
 }
+
+/**
+ * An op id as lists show it: its last 8 hex digits, which are random. Not the first 8: op ids are
+ * version-7 UUIDs, whose first 8 digits are the creation time and the same for ops made within weeks.
+ */
+export const shortOpId = (opId: string): string => opId.slice(-8);

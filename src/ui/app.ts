@@ -7,7 +7,7 @@ import { escapeHtml, type LroProgressElement } from './lro-progress.js';
 import './lro-progress.js';
 import { isTerminal } from '../shared/status.js';
 import type { OpState } from './watch-op.js';
-import type { Operation } from '../shared/operation.js';
+import { shortOpId, type Operation } from '../shared/operation.js';
 
 const KEY = 'lro-token';
 const main = document.querySelector('main')!;
@@ -71,7 +71,7 @@ function listView() {
     main.querySelector('tbody')!.innerHTML = body.ops
       .map(
         (op: Operation) => `<tr data-op="${op.op_id}">
-      <td><a href="/ops/${op.op_id}">${op.op_id.slice(0, 8)}</a></td><td>${escapeHtml(op.kind)}</td>
+      <td><a href="/ops/${op.op_id}">${shortOpId(op.op_id)}</a></td><td>${escapeHtml(op.kind)}</td>
       <td class="status">${op.status}${op.cancel_requested_at && op.status === 'running' ? ' (cancel requested)' : ''}</td>
       <td>${op.status === 'succeeded' ? 100 : Math.round(op.progress_summary?.percent ?? 0)}%</td>
       <td>${op.scope_type}:${escapeHtml(op.scope_id.slice(0, 8))}</td><td>${new Date(op.created_at).toLocaleString()}</td></tr>`,
