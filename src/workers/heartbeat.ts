@@ -59,8 +59,13 @@ export class Heartbeater implements Service {
     await this.#inFlight;
   }
 
-  /** One look: beats the ops that are due (all of them with `all`); a beat in flight is not doubled. */
+  /**
+   * One look: beats the ops that are due; a beat in flight is not doubled. With `all`, every op, in a
+   * beat that starts after this call (after the one in flight, which may have taken its summaries
+   * before the caller's last progress).
+   */
   runOnce(opts: { now?: Date; all?: boolean } = {}): Promise<void> {
+    if (this.#inFlight && opts.all) return this.#inFlight.then(() => this.runOnce(opts));
     this.#abortUnrenewed();
     this.#inFlight ??= this.#tick(opts.now ?? this.#clock.sqlNow(), opts.all ?? false)
       .catch(this.#onError)
