@@ -24,6 +24,15 @@ export interface AppendOutcome {
 }
 
 /**
+ * A SELECT that wakes the followers of the streams in `from` (rows with `storage` and `stream`):
+ * `pg_notify('lro_stream', ...)` with their names, one notification per ~7,000 bytes of them (a
+ * payload must stay under 8,000 bytes: chunked by length, not by count).
+ */
+const notifyStreams = (from: string) => `SELECT pg_notify('lro_stream', string_agg(storage || ' ' || stream, ',')) AS x
+  FROM (SELECT storage, stream, (sum(length(storage) + length(stream) + 2) OVER (ORDER BY storage, stream)) / 7000 AS chunk
+          FROM ${from}) c GROUP BY chunk`;
+
+/**
  * Appends events to any number of streams in one statement. Seqs continue each stream's newest
  * stored event (the ring always keeps it); a concurrent writer to the same stream makes this
  * statement fail with a unique violation and the caller retries it, so seqs stay contiguous and
@@ -79,12 +88,7 @@ export async function streamAppend(db: Db, p: { items: AppendItem[]; now?: Date 
        DELETE FROM lro_stream_events d USING s
         WHERE s.base + s.n > s.max_msgs AND d.storage = s.storage AND d.stream = s.stream
           AND d.seq > s.base - s.max_msgs AND d.seq <= s.base + s.n - s.max_msgs),
-     notified AS (
-       SELECT pg_notify('lro_stream', string_agg(storage || ' ' || stream, ',')) AS x
-         -- a payload must stay under 8,000 bytes: chunk by length, not by count
-         FROM (SELECT storage, stream,
-                      (sum(length(storage) + length(stream) + 2) OVER (ORDER BY storage, stream)) / 7000 AS chunk
-                 FROM s) c GROUP BY chunk)
+     notified AS (${notifyStreams('s')})
      SELECT CASE WHEN j.ok THEN j.seq::float8 END AS seq, CASE WHEN j.ok THEN to_jsonb(j.ts) #>> '{}' END AS ts, j.mark AS epoch
        FROM judged j, (SELECT count(*) FROM notified) k
       ORDER BY j.ord`,
@@ -240,10 +244,7 @@ export function summaryAppend(source: string, opts: { fresh?: boolean } = {}): {
      se_evict AS (
        DELETE FROM lro_stream_events d USING se_n n
         WHERE n.seq > n.max_msgs AND d.storage = n.storage AND d.stream = n.stream AND d.seq = n.seq - n.max_msgs),
-     se_notify AS (
-       SELECT pg_notify('lro_stream', string_agg(storage || ' ' || stream, ','))
-         FROM (SELECT storage, stream, sum(length(storage) + length(stream) + 2) OVER (ROWS UNBOUNDED PRECEDING) / 7000 AS chunk
-                 FROM se_n) c GROUP BY chunk)`,
+     se_notify AS (${notifyStreams('se_n')})`,
     from: `, (SELECT count(*) FROM se_notify) se_k`,
   };
 }
