@@ -6,6 +6,8 @@
  * OpEvents publishes the summaries after the commit (NATS), or nobody does (no streams).
  */
 import type pg from 'pg';
+import { retry } from '../../shared/backoff.js';
+import { RETRY } from '../../shared/defaults.js';
 import type { Db } from './operations.js';
 import { appendChannel, report, type AppendMessage } from '../instruments.js';
 import { preparedQuery } from './operations-prepared.js';
@@ -22,6 +24,12 @@ export function appendSummariesThrough(pool: pg.Pool): void {
 
 /** Tries of a statement whose summaries keep losing the race for a seq to another writer of the stream. */
 const CONFLICT_TRIES = 20;
+
+/** A summary's seq was taken by another writer of its stream (the statement changed nothing). */
+const lostSeq = (err: unknown) => {
+  const e = err as { code?: string; constraint?: string };
+  return e.code === '23505' && e.constraint === 'lro_stream_events_pkey';
+};
 
 export interface OpsStatement {
   /** A named prepared statement (hot paths); omit to send the text each time. */
@@ -58,15 +66,11 @@ export async function changeOps<R extends pg.QueryResultRow>(db: Db, s: OpsState
     s.select?.(tail.from) ?? `SELECT ${s.columns ?? 'u.*'} FROM u${s.join ?? ''}${tail.from}${s.orderBy ? ` ORDER BY ${s.orderBy}` : ''}`;
   const text = `${s.ctes ? `${s.ctes},` : 'WITH'} u AS (${s.dml})${tail.ctes}
      ${select}`;
-  for (let tries = 1; ; tries++) {
-    try {
-      const res = s.name ? await preparedQuery<R>(db, summaries ? `${s.name}-s` : s.name, text, values) : await db.query<R>(text, values);
-      // Appended with the change itself: no lag (a hub's metrics count them with the adapter's appends).
-      if (summaries && res.rows.length > 0) report<AppendMessage>(appendChannel, () => ({ seconds: 0, events: res.rows.length }));
-      return res.rows;
-    } catch (err) {
-      const e = err as { code?: string; constraint?: string };
-      if (e.code !== '23505' || e.constraint !== 'lro_stream_events_pkey' || tries >= CONFLICT_TRIES) throw err;
-    }
-  }
+  const res = await retry(
+    () => (s.name ? preparedQuery<R>(db, summaries ? `${s.name}-s` : s.name, text, values) : db.query<R>(text, values)),
+    { backoff: RETRY.conflict, tries: CONFLICT_TRIES, fatal: (err) => !lostSeq(err) },
+  );
+  // Appended with the change itself: no lag (a hub's metrics count them with the adapter's appends).
+  if (summaries && res.rows.length > 0) report<AppendMessage>(appendChannel, () => ({ seconds: 0, events: res.rows.length }));
+  return res.rows;
 }
