@@ -37,11 +37,11 @@ const INSERT_ROWS = `jsonb_to_recordset($1::jsonb) AS r(op_id uuid, kind text, s
   now timestamptz)`;
 const INSERT_VALUES = `coalesce(r.op_id, gen_random_uuid()), r.kind, r.scope_type, r.scope_id, r.routing, r.input, r.created_by,
   r.max_attempts, r.lease_s, r.priority, r.dedupe_key, r.parent_id, t.now, t.now, t.now, t.now + make_interval(secs => r.ttl_s)`;
-/** What an insert returns: the whole rows, or only their ids (a bulk create that needs no more: no 30 columns parsed per row). */
 const INSERT_TAIL = `ON CONFLICT (scope_type, scope_id, kind, dedupe_key)
   WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING RETURNING *`;
 const insertColumns = (returning: InsertReturning) => (returning === 'op_id' ? 'u.op_id' : 'u.*');
 
+/** What an insert returns: the whole rows, or only their ids (a bulk create that needs no more: no 30 columns parsed per row). */
 type InsertReturning = 'row' | 'op_id';
 type Inserted<R extends InsertReturning> = R extends 'row' ? Operation : Pick<Operation, 'op_id'>;
 
