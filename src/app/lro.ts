@@ -41,6 +41,12 @@ export interface LroOptions {
   /** Active (queued + running) ops each account (`createdBy`) may have; 0: no cap. @default 0 */
   maxActivePerAccount?: number;
   /**
+   * Eager start: a single create, made where a started pool of this Lro would run the op and has a
+   * free slot, inserts the op already claimed by that pool when its routing has nothing queued; the
+   * handler starts as the create returns (no notification, no claim). @default true
+   */
+  eagerStart?: boolean;
+  /**
    * The one clock of this Lro and every service it builds (tests pass a `ManualClock`).
    * @default systemClock (statements use the database's `now()`)
    */
@@ -115,6 +121,7 @@ export class Lro {
       events: this.events,
       maxActivePerAccount: opts.maxActivePerAccount,
       clock: this.clock,
+      reserve: opts.eagerStart === false ? undefined : (routing, kind) => this.#reserve(routing, kind),
     });
     this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener, clock: this.clock });
   }
@@ -127,6 +134,14 @@ export class Lro {
     if (!opts.streamsSpec || opts.streamsSpec === 'pg') return new Lro(opts);
     const streams = await openNatsStreams(opts.streamsSpec, defined({ maxAgeS: opts.retentionS, clock: opts.clock, log: opts.log }));
     return new Lro({ ...opts, streams });
+  }
+
+  #reserve(routing: string, kind: string) {
+    for (const pool of this.#pools) {
+      const slot = pool.reserve(routing, kind);
+      if (slot) return slot;
+    }
+    return null;
   }
 
   /** Every worker pool this Lro built (running or not). */

@@ -39,6 +39,17 @@ export interface CreateOptions {
   priorityRange?: { min: number; max: number };
 }
 
+/** A worker pool's slot held for an op being created (WorkerPool.reserve). */
+export interface EagerSlot {
+  owner_id: string;
+  owner_type: 'hub' | 'host';
+  /** The created op (null: none was created): runs it if it was inserted claimed by the slot's pool; frees the slot. */
+  take(op: Operation | null): void;
+}
+
+/** A free slot of a pool that would run an op of this routing and kind, or null. */
+export type SlotReserver = (routing: string, kind: string) => EagerSlot | null;
+
 /**
  * The operation store: every caller-facing transition of an op (create, get, list, cancel, retry,
  * dismiss, expire). Input is validated here with zod and the kind's schema; a transition that is not
@@ -55,6 +66,7 @@ export class OperationStore {
 
   /** Active (queued + running) ops an account may have; null: no cap. */
   readonly #maxActive: number | null;
+  readonly #reserve: SlotReserver | null;
 
   /**
    * @param opts.events publishes a summary on the op's stream at each state change made here
@@ -62,6 +74,8 @@ export class OperationStore {
    *   beyond it is `too_many_ops`. Ops without `createdBy` are never capped. @default 0 (no cap)
    * @param opts.clock the time of creates, cancels and dismissals when the caller gives none
    *   @default systemClock (the database's `now()`)
+   * @param opts.reserve a free slot of a worker pool of this process that would run the op (eager
+   *   start: a single create inserts it already claimed when its routing has nothing queued) @default none
    */
   constructor(opts: {
     db: pg.Pool;
@@ -70,6 +84,7 @@ export class OperationStore {
     events?: OpEvents;
     maxActivePerAccount?: number;
     clock?: Clock;
+    reserve?: SlotReserver;
   }) {
     this.#db = opts.db;
     this.#kinds = opts.kinds;
@@ -77,6 +92,7 @@ export class OperationStore {
     this.#clock = opts.clock ?? systemClock;
     this.#events = opts.events ?? null;
     this.#maxActive = opts.maxActivePerAccount ? opts.maxActivePerAccount : null;
+    this.#reserve = opts.reserve ?? null;
     this.#inserts = new BatchQueue(
       async (items) => {
         const rows = await this.#insert(items, 'row');
@@ -92,7 +108,18 @@ export class OperationStore {
    * `too_many_ops` when its account already has its cap of active ops.
    */
   async create(request: unknown, opts: CreateOptions = {}): Promise<{ op: Operation; created: boolean }> {
-    const params = { ...(await this.#prepare(request, opts)), op_id: newOpId() };
+    const prepared = await this.#prepare(request, opts);
+    const slot = this.#reserve?.(prepared.routing, prepared.kind) ?? null;
+    const params = { ...prepared, op_id: newOpId(), ...(slot && { owner_id: slot.owner_id, owner_type: slot.owner_type }) };
+    let done: { op: Operation; created: boolean } | null = null;
+    try {
+      return (done = await this.#create(params));
+    } finally {
+      slot?.take(done?.created ? done.op : null);
+    }
+  }
+
+  async #create(params: sql.OperationInsertParams & { op_id: string }): Promise<{ op: Operation; created: boolean }> {
     for (let tries = 0; tries < 5; tries++) {
       const op = await this.#inserts.push(params);
       if (op) {

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { KindRegistry } from '../lro/kinds.js';
 import { defined } from '../lro/defined.js';
 import type { PgListener } from '../lro/listener.js';
+import type { EagerSlot } from '../lro/store.js';
 import type { OpEvents } from '../lro/op-events.js';
 import { streamOf } from '../lro/streams/types.js';
 import { OpPublisher } from './publisher.js';
@@ -78,6 +79,8 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
   readonly #several: Record<string, boolean> = {};
   #claiming = false;
   #again = false;
+  /** Slots held for ops being created in this process, which may start them without a claim (reserve()). */
+  #reserved = 0;
   /** The fallback claim poll (backoff retries come due, notifications missed). */
   readonly #poll: Ticker;
   #onNotify = (channel: string, payload: string) => {
@@ -219,7 +222,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
     try {
       do {
         this.#again = false;
-        const free = this.#o.concurrency - this.#active.size;
+        const free = this.#free();
         if (free <= 0 || !this.#started) break;
         const ops = await this.#o.ops.claim({
           routings: this.#o.routing,
@@ -241,6 +244,41 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
     } finally {
       this.#claiming = false;
     }
+  }
+
+  /**
+   * Eager start: holds a free slot for an op this process is creating, when this pool would run it
+   * (its routing and kind, started, a slot free). The create inserts the op already claimed by this
+   * pool if its routing has nothing queued (no claim round trip, no notification: the handler starts
+   * as the insert returns); `take` then runs it, else gives the slot back. Null: no slot here.
+   */
+  reserve(routing: string, kind: string): EagerSlot | null {
+    if (!this.#started || this.#free() <= 0 || !this.#o.routing.includes(routing) || !this.#o.serves.includes(kind)) return null;
+    this.#reserved++;
+    let held = true;
+    return {
+      owner_id: this.workerId,
+      owner_type: this.#o.ownerType,
+      take: (op) => {
+        if (!held) return;
+        held = false;
+        this.#reserved--;
+        if (op?.status !== 'running' || op.owner_id !== this.workerId) return this.#wake();
+        if (this.#started) return this.#run(op);
+        // Stopped while the insert ran: the op goes back to the queue for another worker.
+        const ref = { op_id: op.op_id, epoch: op.lease_epoch };
+        this.#publishing(
+          this.#o.ops.release({ leases: [ref], now: this.#o.clock.sqlNow() }).then(
+            (ops) => this.#o.events?.transitions(ops),
+            (err: unknown) => this.#error(err),
+          ),
+        );
+      },
+    };
+  }
+
+  #free(): number {
+    return this.#o.concurrency - this.#active.size - this.#reserved;
   }
 
   #run(op: Operation): void {
