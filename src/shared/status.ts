@@ -2,6 +2,7 @@
  * Operation statuses, mirrored by the CHECK constraint in sql/001_long_running_operations.sql.
  *
  * ```
+ * (create) --eager start--> running   (a pool of the creating process has a slot; nothing queued)
  * queued --claim--> running --complete--> succeeded
  *    |                 |----fail (attempts left)--> queued (run_at = backoff)
  *    |                 |----fail (no attempts left)--> failed
@@ -14,7 +15,10 @@
 export const STATUS = {
   /** Waiting for a worker. Left by a worker's claim, a cancel, or the maintainer's expiry. */
   queued: 'queued',
-  /** Held by one worker under a lease. Left by that worker (complete, fail, canceled) or by rescue. */
+  /**
+   * Held by one worker under a lease (from a claim, or from the create itself: eager start). Left by
+   * that worker (complete, fail, canceled) or by rescue.
+   */
   running: 'running',
   /** Terminal: the handler returned a result. */
   succeeded: 'succeeded',
