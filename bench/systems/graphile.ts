@@ -48,7 +48,7 @@ export function graphileSystem(): QueueSystem {
       return rows[0].n;
     },
     async stop() {
-      await runner.stop();
+      await runner?.stop(); // (bench/bulk.ts never starts it)
       await utils.release();
       await db.end();
     },
