@@ -14,110 +14,6 @@ export type Db = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 const T = 'long_running_operations';
 const NOW = (n: number) => `coalesce($${n}::timestamptz, now())`;
 
-export interface OperationInsertParams {
-  kind: string;
-  scope_type: string;
-  scope_id: string;
-  routing: string;
-  input: unknown;
-  created_by: string | null;
-  max_attempts: number;
-  lease_s: number;
-  priority: number;
-  dedupe_key: string | null;
-  parent_id: string | null;
-  ttl_s: number | null;
-  now?: Date | null;
-  /**
-   * Eager start: the op is inserted already claimed by this worker (running, attempt 1, epoch 1) when
-   * its routing has nothing queued; else it is queued as usual. The worker holds a free slot for it.
-   */
-  owner_id?: string;
-  owner_type?: 'hub' | 'host';
-}
-
-const INSERT_COLUMNS = `op_id, kind, scope_type, scope_id, routing, input, created_by, max_attempts, lease_s,
-  priority, dedupe_key, parent_id, created_at, updated_at, run_at, expires_at,
-  status, owner_id, owner_type, attempt, lease_epoch, heartbeat_at, started_at`;
-const INSERT_ROWS = `jsonb_to_recordset($1::jsonb) AS r(op_id uuid, kind text, scope_type text, scope_id text, routing text,
-  input jsonb, created_by text, max_attempts int, lease_s int, priority int, dedupe_key text, parent_id uuid, ttl_s int,
-  now timestamptz, owner_id text, owner_type text)`;
-/**
- * Per row, its time `t.now` and whether it starts claimed (`e.eager`, see OperationInsertParams.owner_id):
- * only while nothing is queued in its routing (one probe of lro_claim_idx), so an eager start never
- * passes an op that waits, whatever its priority or account.
- */
-const INSERT_LATERALS = `LATERAL (SELECT coalesce(r.now, now()) AS now) t,
-  LATERAL (SELECT r.owner_id IS NOT NULL AND NOT EXISTS (
-    SELECT 1 FROM ${T} q WHERE q.status = 'queued' AND q.routing = r.routing) AS eager) e`;
-const INSERT_VALUES = `coalesce(r.op_id, gen_random_uuid()), r.kind, r.scope_type, r.scope_id, r.routing, r.input, r.created_by,
-  r.max_attempts, r.lease_s, r.priority, r.dedupe_key, r.parent_id, t.now, t.now, t.now, t.now + make_interval(secs => r.ttl_s),
-  CASE WHEN e.eager THEN 'running' ELSE 'queued' END, CASE WHEN e.eager THEN r.owner_id END,
-  CASE WHEN e.eager THEN r.owner_type END, e.eager::int, e.eager::int, CASE WHEN e.eager THEN t.now END,
-  CASE WHEN e.eager THEN t.now END`;
-const INSERT_TAIL = `ON CONFLICT (scope_type, scope_id, kind, dedupe_key)
-  WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING RETURNING *`;
-const insertColumns = (returning: InsertReturning) => (returning === 'op_id' ? 'u.op_id' : 'u.*');
-
-/** What an insert returns: the whole rows, or only their ids (a bulk create that needs no more: no 30 columns parsed per row). */
-type InsertReturning = 'row' | 'op_id';
-type Inserted<R extends InsertReturning> = R extends 'row' ? Operation : Pick<Operation, 'op_id'>;
-
-/**
- * Inserts many ops in one statement (one notification). An op whose dedupe key an active op already
- * holds is skipped: it is missing from the answer. Give `op_id`s to match the answer to the input.
- */
-export async function operationInsertMany<R extends InsertReturning = 'row'>(
-  db: Db,
-  ops: (OperationInsertParams & { op_id?: string })[],
-  returning: R = 'row' as R,
-): Promise<Inserted<R>[]> {
-  return changeOps<Inserted<R>>(
-    db,
-    {
-      name: `operation-insert-many-${returning}`,
-      ctes: '',
-      dml: `INSERT INTO ${T} (${INSERT_COLUMNS}) SELECT ${INSERT_VALUES}
-              FROM ${INSERT_ROWS}, ${INSERT_LATERALS}
-            ${INSERT_TAIL}`,
-      columns: insertColumns(returning),
-      fresh: true,
-    },
-    [JSON.stringify(ops)],
-  );
-}
-
-/**
- * Like operationInsertMany, and each account's ops beyond its cap of `max_active` active ops are
- * skipped too: `lro_admit` (sql/005) counts them under a per-account lock held to the commit, so
- * concurrent creates cannot overshoot. Ops with no `created_by` (the admin's) are never capped.
- * It costs the server about twice the plain statement (measured with 1-row inserts), so batches
- * with nothing to cap take the plain one.
- */
-export async function operationInsertManyCapped<R extends InsertReturning = 'row'>(
-  db: Db,
-  ops: (OperationInsertParams & { op_id?: string })[],
-  p: { max_active: number },
-  returning: R = 'row' as R,
-): Promise<Inserted<R>[]> {
-  const wanted = new Map<string, number>();
-  for (const op of ops) if (op.created_by !== null) wanted.set(op.created_by, (wanted.get(op.created_by) ?? 0) + 1);
-  return changeOps<Inserted<R>>(
-    db,
-    {
-      ctes: `WITH r AS (SELECT r.*, row_number() OVER (PARTITION BY r.created_by) AS nth FROM ${INSERT_ROWS}),
-     admit AS (SELECT * FROM lro_admit($2::text[], $3::int[], $4))`,
-      dml: `INSERT INTO ${T} (${INSERT_COLUMNS}) SELECT ${INSERT_VALUES}
-       FROM r LEFT JOIN admit a ON a.account = r.created_by, ${INSERT_LATERALS}
-      WHERE r.created_by IS NULL OR r.nth <= a.admitted
-     ${INSERT_TAIL}`,
-      columns: insertColumns(returning),
-      fresh: true,
-    },
-    [JSON.stringify(ops), [...wanted.keys()], [...wanted.values()], p.max_active],
-  );
-}
-
 /** How many of an account's ops are active (queued or running), counting no further than `limit`. */
 export async function operationCountActiveByCreator(db: Db, p: { created_by: string; limit: number }): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
@@ -236,6 +132,7 @@ export async function operationMarkEventsDropped(db: Db, p: { op_ids: string[]; 
   await db.query(`UPDATE ${T} SET events_dropped_at = ${NOW(2)} WHERE op_id = ANY($1::uuid[])`, [p.op_ids, p.now ?? null]);
 }
 
+export { operationInsertMany, operationInsertManyCapped, type OperationInsertParams } from './operations-insert.js';
 export { operationClaim, type ClaimParams } from './operations-claim.js';
 export {
   operationHeartbeat,

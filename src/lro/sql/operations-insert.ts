@@ -1,0 +1,185 @@
+/**
+ * The INSERTs of `long_running_operations` (creates), beside the rest of its statements in
+ * operations.ts: a bulk create's hot path, its rows sent as one array literal per column.
+ */
+import type { Operation } from '../../shared/operation.js';
+import type { Db } from './operations.js';
+import { changeOps } from './operations-summaries.js';
+
+const T = 'long_running_operations';
+
+export interface OperationInsertParams {
+  kind: string;
+  scope_type: string;
+  scope_id: string;
+  routing: string;
+  input: unknown;
+  created_by: string | null;
+  max_attempts: number;
+  lease_s: number;
+  priority: number;
+  dedupe_key: string | null;
+  parent_id: string | null;
+  ttl_s: number | null;
+  now?: Date | null;
+  /**
+   * Eager start: the op is inserted already claimed by this worker (running, attempt 1, epoch 1) when
+   * its routing has nothing queued; else it is queued as usual. The worker holds a free slot for it.
+   */
+  owner_id?: string;
+  owner_type?: 'hub' | 'host';
+}
+
+const INSERT_COLUMNS = `op_id, kind, scope_type, scope_id, routing, input, created_by, max_attempts, lease_s,
+  priority, dedupe_key, parent_id, created_at, updated_at, run_at, expires_at,
+  status, owner_id, owner_type, attempt, lease_epoch, heartbeat_at, started_at`;
+/**
+ * The rows, one array per column ($1..$16). Arrays, not one jsonb array of objects: parsing that
+ * jsonb (its keys sorted, object by object) and taking it apart cost a quarter of the server's time
+ * of a 1,000-op insert (perf); text arrays are read at a fraction of it.
+ */
+const INSERT_ROWS = `unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::int[],
+  $9::int[], $10::int[], $11::text[], $12::uuid[], $13::int[], $14::timestamptz[], $15::text[], $16::text[])
+  AS r(op_id, kind, scope_type, scope_id, routing, input, created_by, max_attempts, lease_s, priority, dedupe_key, parent_id,
+  ttl_s, now, owner_id, owner_type)`;
+/**
+ * Per row, its time `t.now` and whether it starts claimed (`e.eager`, see OperationInsertParams.owner_id):
+ * only while nothing is queued in its routing (one probe of lro_claim_idx), so an eager start never
+ * passes an op that waits, whatever its priority or account.
+ */
+const INSERT_LATERALS = `LATERAL (SELECT coalesce(r.now, now()) AS now) t,
+  LATERAL (SELECT r.owner_id IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM ${T} q WHERE q.status = 'queued' AND q.routing = r.routing) AS eager) e`;
+const INSERT_VALUES = `coalesce(r.op_id, gen_random_uuid()), r.kind, r.scope_type, r.scope_id, r.routing, r.input, r.created_by,
+  r.max_attempts, r.lease_s, r.priority, r.dedupe_key, r.parent_id, t.now, t.now, t.now, t.now + make_interval(secs => r.ttl_s),
+  CASE WHEN e.eager THEN 'running' ELSE 'queued' END, CASE WHEN e.eager THEN r.owner_id END,
+  CASE WHEN e.eager THEN r.owner_type END, e.eager::int, e.eager::int, CASE WHEN e.eager THEN t.now END,
+  CASE WHEN e.eager THEN t.now END`;
+/**
+ * Only a batch with a dedupe key names the arbiter: ON CONFLICT makes every row a speculative
+ * insertion (a lock taken and released, and one more WAL record, per row), ~57 WAL bytes and a few %
+ * of the server's time an op for nothing when no row can conflict.
+ */
+const ON_CONFLICT = `ON CONFLICT (scope_type, scope_id, kind, dedupe_key)
+  WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING`;
+const insertTail = (dedupe: boolean) => `${dedupe ? ON_CONFLICT : ''} RETURNING *`;
+/**
+ * Wakes the workers of each routing that got queued ops: the insert's own notification (sql/011
+ * dropped the trigger that did it from a transition table of every inserted row, ~12 % of a
+ * 1,000-op insert's server time). A FROM item of the final SELECT, so that Postgres runs it.
+ */
+const NOTIFY_QUEUED = `, (SELECT count(pg_notify('lro_queued', q.routing))
+    FROM (SELECT DISTINCT routing FROM u WHERE status = 'queued') q) q`;
+const insertColumns = (returning: InsertReturning) => (returning === 'op_id' ? 'u.op_id' : 'u.*');
+
+/** What an insert returns: the whole rows, or only their ids (a bulk create that needs no more: no 30 columns parsed per row). */
+type InsertReturning = 'row' | 'op_id';
+type Inserted<R extends InsertReturning> = R extends 'row' ? Operation : Pick<Operation, 'op_id'>;
+type InsertOp = OperationInsertParams & { op_id?: string };
+
+/** An op's values in INSERT_ROWS' order. */
+const insertRow = (o: InsertOp) =>
+  [
+    o.op_id,
+    o.kind,
+    o.scope_type,
+    o.scope_id,
+    o.routing,
+    JSON.stringify(o.input),
+    o.created_by,
+    o.max_attempts,
+    o.lease_s,
+    o.priority,
+    o.dedupe_key,
+    o.parent_id,
+    o.ttl_s,
+    o.now,
+    o.owner_id ?? null,
+    o.owner_type ?? null,
+  ] as const;
+
+/**
+ * The statement's first 16 parameters (INSERT_ROWS) as Postgres array literals, and whether any op
+ * has a dedupe key. Written here rather than by node-postgres (which escapes every element twice
+ * over): a value equal to the one above it, as most of a bulk create's are, reuses its encoding.
+ */
+function insertArrays(ops: InsertOp[]): { values: string[]; dedupe: boolean } {
+  const width = 16;
+  const parts: string[][] = Array.from({ length: width }, () => new Array<string>(ops.length));
+  let prev: readonly unknown[] = [];
+  let dedupe = false;
+  for (let i = 0; i < ops.length; i++) {
+    const row = insertRow(ops[i]!);
+    for (let c = 0; c < width; c++) parts[c]![i] = i > 0 && row[c] === prev[c] ? parts[c]![i - 1]! : arrayElement(row[c]);
+    prev = row;
+    if (row[10] !== null) dedupe = true;
+  }
+  return { values: parts.map((p) => `{${p.join(',')}}`), dedupe };
+}
+
+/** One element of an array literal: NULL, a number, or a double-quoted string. */
+function arrayElement(v: string | number | Date | null | undefined): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'number') return String(v);
+  const s = v instanceof Date ? v.toISOString() : v;
+  return `"${/["\\]/.test(s) ? s.replace(/["\\]/g, '\\$&') : s}"`;
+}
+
+/**
+ * Inserts many ops in one statement (one notification). An op whose dedupe key an active op already
+ * holds is skipped: it is missing from the answer. Give `op_id`s to match the answer to the input.
+ */
+export async function operationInsertMany<R extends InsertReturning = 'row'>(
+  db: Db,
+  ops: InsertOp[],
+  returning: R = 'row' as R,
+): Promise<Inserted<R>[]> {
+  const { values, dedupe } = insertArrays(ops);
+  return changeOps<Inserted<R>>(
+    db,
+    {
+      name: `operation-insert-many-${returning}${dedupe ? '-dedupe' : ''}`,
+      ctes: '',
+      dml: `INSERT INTO ${T} (${INSERT_COLUMNS}) SELECT ${INSERT_VALUES}
+              FROM ${INSERT_ROWS}, ${INSERT_LATERALS}
+            ${insertTail(dedupe)}`,
+      columns: insertColumns(returning),
+      join: NOTIFY_QUEUED,
+      fresh: true,
+    },
+    values,
+  );
+}
+
+/**
+ * Like operationInsertMany, and each account's ops beyond its cap of `max_active` active ops are
+ * skipped too: `lro_admit` (sql/005) counts them under a per-account lock held to the commit, so
+ * concurrent creates cannot overshoot. Ops with no `created_by` (the admin's) are never capped.
+ * It costs the server about twice the plain statement (measured with 1-row inserts), so batches
+ * with nothing to cap take the plain one.
+ */
+export async function operationInsertManyCapped<R extends InsertReturning = 'row'>(
+  db: Db,
+  ops: InsertOp[],
+  p: { max_active: number },
+  returning: R = 'row' as R,
+): Promise<Inserted<R>[]> {
+  const wanted = new Map<string, number>();
+  for (const op of ops) if (op.created_by !== null) wanted.set(op.created_by, (wanted.get(op.created_by) ?? 0) + 1);
+  const { values, dedupe } = insertArrays(ops);
+  return changeOps<Inserted<R>>(
+    db,
+    {
+      ctes: `WITH r AS (SELECT r.*, row_number() OVER (PARTITION BY r.created_by) AS nth FROM ${INSERT_ROWS}),
+     admit AS (SELECT * FROM lro_admit($17::text[], $18::int[], $19))`,
+      dml: `INSERT INTO ${T} (${INSERT_COLUMNS}) SELECT ${INSERT_VALUES}
+       FROM r LEFT JOIN admit a ON a.account = r.created_by, ${INSERT_LATERALS}
+      WHERE r.created_by IS NULL OR r.nth <= a.admitted
+     ${insertTail(dedupe)}`,
+      columns: insertColumns(returning),
+      join: NOTIFY_QUEUED,
+      fresh: true,
+    },
+    [...values, [...wanted.keys()], [...wanted.values()], p.max_active],
+  );
+}
