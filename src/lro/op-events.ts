@@ -10,11 +10,31 @@ export function withoutEtas(summary: unknown): unknown {
   return { ...s, phases: s.phases.map(({ eta_s: _, ...rest }) => rest) };
 }
 
+/** What a summary is made of, and its stream found by: the columns of an op that `summaryOf` and `streamOf` read. */
+export type SummaryFields = Pick<
+  Operation,
+  | 'op_id'
+  | 'scope_type'
+  | 'scope_id'
+  | 'lease_epoch'
+  | 'status'
+  | 'attempt'
+  | 'max_attempts'
+  | 'progress_summary'
+  | 'error'
+  | 'last_error'
+  | 'result'
+  | 'cancel_requested_at'
+  | 'run_at'
+  | 'started_at'
+  | 'finished_at'
+>;
+
 /**
  * What a `summary` event carries: the op's state as a person watching it needs it. Fields that are
  * empty are left out (every event is a row in the `pg` adapter).
  */
-export function summaryOf(op: Operation, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function summaryOf(op: SummaryFields, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const s: Record<string, unknown> = { status: op.status, attempt: op.attempt, max_attempts: op.max_attempts };
   // A row that is not running may still hold the ETAs of its last heartbeat (a cancel or rescue does not rewrite it).
   if (op.progress_summary) s.progress = op.status === 'running' ? op.progress_summary : withoutEtas(op.progress_summary);
@@ -62,22 +82,29 @@ export class OpEvents {
     return this.#streams;
   }
 
-  /** The summaries of ops whose state the caller changed (and committed), or `created`: see the class. */
-  transitions(ops: Operation[], opts: { created?: boolean } = {}): Promise<void> {
+  /**
+   * The summaries of ops whose state the caller changed (and committed), or `created` (new ops: the
+   * first event of each stream, which the backend may write all at once): see the class.
+   */
+  transitions(ops: SummaryFields[], opts: { created?: boolean } = {}): Promise<void> {
     if (this.transitionsInSql) return Promise.resolve();
-    if (opts.created) for (const op of ops) this.#streams.backend.fresh?.(streamOf(op));
-    return this.summaries(ops);
+    const backend = this.#streams.backend;
+    if (!opts.created || !backend.appendFirst) return this.summaries(ops);
+    return this.#settle(backend.appendFirst(ops.map((op) => ({ addr: streamOf(op), body: { type: 'summary', summary: summaryOf(op) } }))));
   }
 
   /**
    * Publishes the summaries of `ops` (one event each); resolves when stored. They are built here, so
    * they go straight to the backend without the validation that outside events get.
    */
-  async summaries(ops: Operation[], extra?: Record<string, unknown>): Promise<void> {
+  summaries(ops: SummaryFields[], extra?: Record<string, unknown>): Promise<void> {
     const backend = this.#streams.backend;
-    const results = await Promise.allSettled(
-      ops.map((op) => backend.append(streamOf(op), [{ type: 'summary', summary: summaryOf(op, extra) }])),
-    );
+    return this.#settle(ops.map((op) => backend.append(streamOf(op), [{ type: 'summary', summary: summaryOf(op, extra) }])));
+  }
+
+  /** Waits for every write; reports the first failure that is not a stale epoch's refusal. */
+  async #settle(writes: Promise<unknown>[]): Promise<void> {
+    const results = await Promise.allSettled(writes);
     for (const r of results) if (r.status === 'rejected' && !(r.reason instanceof StaleEpochError)) return this.#onError(r.reason);
   }
 }

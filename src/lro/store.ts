@@ -153,7 +153,7 @@ export class OperationStore {
     const params = await Promise.all(requests.map((r) => this.#prepare(r, opts)));
     const events = this.#events;
     if (!events || events.transitionsInSql) return (await this.#insert(params, 'op_id')).map((op) => op.op_id);
-    const ops = await this.#insert(params, 'row');
+    const ops = await this.#insert(params, 'summary');
     await events.transitions(ops, { created: true });
     return ops.map((op) => op.op_id);
   }
@@ -236,7 +236,7 @@ export class OperationStore {
   }
 
   /** Inserts, capping each account's active ops when there is a cap and an account to cap. */
-  #insert<R extends 'row' | 'op_id'>(ops: (sql.OperationInsertParams & { op_id?: string })[], returning: R) {
+  #insert<R extends 'row' | 'op_id' | 'summary'>(ops: (sql.OperationInsertParams & { op_id?: string })[], returning: R) {
     const max = this.#maxActive;
     return guard(() =>
       max !== null && ops.some((op) => op.created_by !== null)

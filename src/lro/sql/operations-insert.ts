@@ -70,11 +70,37 @@ const insertTail = (dedupe: boolean) => `${dedupe ? ON_CONFLICT : ''} RETURNING 
  */
 const NOTIFY_QUEUED = `, (SELECT count(pg_notify('lro_queued', q.routing))
     FROM (SELECT DISTINCT routing FROM u WHERE status = 'queued') q) q`;
-const insertColumns = (returning: InsertReturning) => (returning === 'op_id' ? 'u.op_id' : 'u.*');
+/** The columns a new op's summary is published from (OpEvents' SummaryFields), outside Postgres. */
+const SUMMARY_COLUMNS = [
+  'op_id',
+  'scope_type',
+  'scope_id',
+  'lease_epoch',
+  'status',
+  'attempt',
+  'max_attempts',
+  'progress_summary',
+  'error',
+  'last_error',
+  'result',
+  'cancel_requested_at',
+  'run_at',
+  'started_at',
+  'finished_at',
+] as const;
+const insertColumns = (returning: InsertReturning) =>
+  ({ row: 'u.*', op_id: 'u.op_id', summary: SUMMARY_COLUMNS.map((c) => `u.${c}`).join(', ') })[returning];
 
-/** What an insert returns: the whole rows, or only their ids (a bulk create that needs no more: no 30 columns parsed per row). */
-type InsertReturning = 'row' | 'op_id';
-type Inserted<R extends InsertReturning> = R extends 'row' ? Operation : Pick<Operation, 'op_id'>;
+/**
+ * What an insert returns: the whole rows, only their ids, or what their summaries need (a bulk
+ * create that needs no more: not 30 columns parsed per row, three of them dates).
+ */
+type InsertReturning = 'row' | 'op_id' | 'summary';
+type Inserted<R extends InsertReturning> = R extends 'row'
+  ? Operation
+  : R extends 'summary'
+    ? Pick<Operation, (typeof SUMMARY_COLUMNS)[number]>
+    : Pick<Operation, 'op_id'>;
 type InsertOp = OperationInsertParams & { op_id?: string };
 
 /** An op's values in INSERT_ROWS' order. */

@@ -152,11 +152,6 @@ export class SubjectPositions {
     if (this.#state.size > KEPT_SUBJECTS) this.#state.delete(this.#state.keys().next().value!);
   }
 
-  /** A subject nobody has written (a new op's): its first write expects it empty, with no read first. */
-  fresh(subject: string): void {
-    if (!this.#state.has(subject)) this.remember(subject, { lastSeq: 0, lastStreamSeq: 0, epoch: 0 });
-  }
-
   delete(subject: string): void {
     this.#state.delete(subject);
   }

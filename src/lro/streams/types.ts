@@ -102,10 +102,11 @@ export interface StreamBackend {
    */
   append(addr: StreamAddress, bodies: EventBody[]): Promise<StreamEvent[]>;
   /**
-   * A hint that nobody has written `addr` yet (a new op's stream), so that its first append need not
-   * ask where the stream ends. A wrong hint costs a lost race, never an event. Optional.
+   * The first event of each of many streams that nobody has written yet (new ops' summaries), one
+   * promise per item as `append` would give: written at once, without asking where each stream ends.
+   * A stream written meanwhile costs a lost race, never an event. Optional: `append` otherwise.
    */
-  fresh?(addr: StreamAddress): void;
+  appendFirst?(items: { addr: StreamAddress; body: EventBody }[]): Promise<StreamEvent[]>[];
   /** Stored events with seq ≥ fromSeq, oldest first, at most `limit`. */
   history(addr: StreamAddress, fromSeq: number, limit: number): Promise<HistoryPage>;
   /** Batches of events with seq ≥ fromSeq as they are stored, live, in order, until `signal` aborts (evicted ones are skipped). */
