@@ -1,5 +1,8 @@
 import pg from 'pg';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { openNatsStreams } from '../src/lro/streams/index.js';
+import { streamOf } from '../src/lro/streams/types.js';
+import { natsUrl } from './helpers/binaries.js';
 import { hubOp, openTestLro } from './helpers/lro.js';
 
 const { lro, url } = await openTestLro();
@@ -57,5 +60,26 @@ describe('creates wake the workers of their routings', () => {
   it('nothing inserted (a held dedupe key): no notification', async () => {
     await store.create(hubOp('demo', {}, { dedupe_key: 'quiet' }));
     expect(await queuedNotifications(() => store.createMany([hubOp('demo', {}, { dedupe_key: 'quiet' })]))).toEqual([]);
+  });
+});
+
+describe('every stream setting', () => {
+  it('no streams: the ids, the rows, and the notification, from an insert that returns only what they need', async () => {
+    const { lro: off } = await openTestLro({ connectionString: url, events: false });
+    let ids: string[] = [];
+    const heard = await queuedNotifications(async () => (ids = await off.store.createMany([hubOp('demo'), hubOp('demo')])));
+    expect(heard).toEqual(['hub']);
+    expect((await off.store.get(ids[1]!)).status).toBe('queued');
+    expect((await off.store.create(hubOp('demo'))).op).toMatchObject({ status: 'queued', kind: 'demo', attempt: 0 });
+  });
+
+  it('NATS: each new op gets its queued summary as seq 1, one call of many creates at once', async () => {
+    const streams = await openNatsStreams(natsUrl());
+    const { lro: nats } = await openTestLro({ connectionString: url, streams });
+    const ids = await nats.store.createMany(Array.from({ length: 50 }, () => hubOp('demo', {}, { max_attempts: 2 })));
+    for (const id of [ids[0]!, ids[49]!]) {
+      const { events } = await streams.backend.history(streamOf(await nats.store.get(id)), 1, 10);
+      expect(events).toMatchObject([{ seq: 1, type: 'summary', summary: { status: 'queued', attempt: 0, max_attempts: 2 } }]);
+    }
   });
 });

@@ -22,6 +22,9 @@ export function appendSummariesThrough(pool: pg.Pool): void {
   pool.on('connect', (client) => appending.add(client));
 }
 
+/** Whether op statements through `db` append summaries (their DML must then return every column). */
+export const appendsSummaries = (db: Db): boolean => appending.has(db);
+
 /** Tries of a statement whose summaries keep losing the race for a seq to another writer of the stream. */
 const CONFLICT_TRIES = 20;
 
@@ -36,7 +39,7 @@ export interface OpsStatement {
   name?: string;
   /** The statement's CTEs: '' or 'WITH a AS (...), b AS (...)'. */
   ctes: string;
-  /** The INSERT or UPDATE of ops, `RETURNING o.*` (every column: a summary needs them). */
+  /** The INSERT or UPDATE of ops, `RETURNING o.*` (every column: a summary needs them; see appendsSummaries). */
   dml: string;
   /** What the caller gets of each changed row. @default '*' */
   columns?: string;
