@@ -3,13 +3,17 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { Restic, ResticError, type Bucket } from '../src/backup/restic.js';
+import { withNamedLock } from '../src/lro/sql/locks.js';
+import { createTestDatabase } from './helpers/db.js';
 
 // Real restic on real folders (Debian's restic 0.14 stands in for rustic: the same repository format).
 const root = mkdtempSync(path.join(tmpdir(), 'lro-restic-'));
 const passwordFile = path.join(root, 'password');
 writeFileSync(passwordFile, 'correct horse battery staple\n', { mode: 0o600 });
 const restic = new Restic();
+const url = await createTestDatabase();
 const bucketAt = (name: string, pw = passwordFile): Bucket => ({ repository: path.join(root, name), passwordFile: pw });
 
 function dataDir(name: string, files: number, bytes: number): string {
@@ -31,9 +35,16 @@ const alive = (pid: number) => {
 };
 
 describe('restic', () => {
-  it('creates a bucket on first use, also when two hosts race to do it', async () => {
+  it('creates a bucket on first use, also when hosts race to do it (one at a time, through a Postgres lock)', async () => {
     const bucket = bucketAt('raced');
-    await Promise.all([restic.ensureRepository(bucket), restic.ensureRepository(bucket), restic.ensureRepository(bucket)]);
+    // Three hosts: each its own connection pool on the one database.
+    const hosts = [0, 1, 2].map(() => new pg.Pool({ connectionString: url, max: 1 }));
+    try {
+      await Promise.all(hosts.map((db) => restic.ensureRepository(bucket, (fn) => withNamedLock(db, bucket.repository, fn))));
+    } finally {
+      await Promise.all(hosts.map((db) => db.end()));
+    }
+    expect((await restic.run(bucket, ['list', 'keys'])).trim().split('\n')).toHaveLength(1); // one key: one init ran
     const config = JSON.parse(await restic.run(bucket, ['cat', 'config']));
     expect(config.id).toMatch(/^[0-9a-f]{64}$/);
     await restic.ensureRepository(bucket); // and again: nothing to do

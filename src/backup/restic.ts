@@ -14,14 +14,7 @@ export interface Bucket {
 }
 
 export type ResticErrorCode =
-  | 'no_repository'
-  | 'wrong_password'
-  | 'snapshot_not_found'
-  | 'repository_locked'
-  | 'no_space'
-  | 'timeout'
-  | 'canceled'
-  | 'restic_failed';
+  'no_repository' | 'wrong_password' | 'snapshot_not_found' | 'repository_locked' | 'no_space' | 'timeout' | 'canceled' | 'restic_failed';
 
 /**
  * What restic said, classified; `code` becomes the op's error code. `retryable` is false where
@@ -136,22 +129,22 @@ export class Restic {
   }
 
   /**
-   * Makes sure the bucket is a restic repository, creating it on first use. Two hosts racing to
-   * create it both succeed: the loser's `init` fails on the existing config and the check that
-   * follows finds the winner's repository.
+   * Makes sure the bucket is a restic repository, creating it on first use. restic's `init` is not
+   * safe against itself: two at once on one bucket can leave two keys and one config, which the
+   * loser's key cannot open ("config or key … is damaged"). So the check-and-create runs inside
+   * `serialize`, which must let one process at a time in per bucket across every host (the hosts
+   * pass a Postgres advisory lock named by the repository).
    */
-  async ensureRepository(bucket: Bucket): Promise<void> {
-    try {
-      await this.run(bucket, ['cat', 'config']);
-      return;
-    } catch (err) {
-      if (!(err instanceof ResticError) || err.code !== 'no_repository') throw err;
-    }
-    try {
-      await this.run(bucket, ['init']);
-    } catch (err) {
-      await this.run(bucket, ['cat', 'config']).catch(() => Promise.reject(err));
-    }
+  async ensureRepository(bucket: Bucket, serialize: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn()): Promise<void> {
+    const exists = () =>
+      this.run(bucket, ['cat', 'config']).then(
+        () => true,
+        (err: unknown) => (err instanceof ResticError && err.code === 'no_repository' ? false : Promise.reject(err)),
+      );
+    if (await exists()) return;
+    await serialize(async () => {
+      if (!(await exists())) await this.run(bucket, ['init']);
+    });
   }
 }
 
