@@ -72,3 +72,16 @@ export async function accountScopeList(db: Db, accountId: string): Promise<{ typ
   );
   return rows;
 }
+
+/** Where a project's ops run: its host's routing, or null when it has none (or no such project: undefined). */
+export async function projectHostOf(
+  db: Db,
+  projectId: string,
+): Promise<{ host_id: string | null; backup_region: string | null } | undefined> {
+  const { rows } = await db.query<{ host_id: string | null; backup_region: string | null }>(
+    `SELECT p.host_id, coalesce(p.backup_region, h.region) AS backup_region
+       FROM projects p LEFT JOIN hosts h USING (host_id) WHERE p.project_id = $1`,
+    [projectId],
+  );
+  return rows[0];
+}
