@@ -10,7 +10,7 @@ import { Maintainer, type MaintainerOptions } from '../workers/maintenance.js';
 import { demoKind } from '../workers/kinds/demo.js';
 import { Buckets, type BucketOptions } from '../backup/buckets.js';
 import { Restic } from '../backup/restic.js';
-import { registerProjectKinds } from '../workers/kinds/project.js';
+import { registerProjectKinds } from '../backup/kinds.js';
 import { defined } from '../lro/defined.js';
 import { OpEvents } from '../lro/op-events.js';
 import { appendSummariesThrough } from '../lro/sql/operations-summaries.js';

@@ -1,4 +1,4 @@
-import type { KindRegistry } from '../../lro/kinds.js';
+import type { KindRegistry } from '../lro/kinds.js';
 import { projectBackupKind, type ProjectKindDeps } from './project-backup.js';
 
 /** Registers the project kinds (the ones not registered yet) on their services. */

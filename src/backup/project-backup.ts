@@ -8,14 +8,14 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
 import { z } from 'zod';
-import type { Buckets } from '../../backup/buckets.js';
-import { ResticError, type Restic } from '../../backup/restic.js';
-import { backupRecord } from '../../domain/sql/backups.js';
-import { projectHostOf } from '../../domain/sql/projects.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../../lro/errors.js';
-import type { HandlerContext, HostEnv, KindDefinition } from '../../lro/kinds.js';
-import type { Scope } from '../../shared/operation.js';
-import { PermanentError } from '../abort.js';
+import type { Buckets } from './buckets.js';
+import { ResticError, type Restic } from './restic.js';
+import { backupRecord } from '../domain/sql/backups.js';
+import { projectHostOf } from '../domain/sql/projects.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../lro/errors.js';
+import type { HandlerContext, HostEnv, KindDefinition } from '../lro/kinds.js';
+import type { Scope } from '../shared/operation.js';
+import { PermanentError } from '../workers/abort.js';
 
 /** The snapshot layout: `/project` and `/persist` at the root of the tree. */
 export const LAYOUT_TAG = 'layout=v2';
