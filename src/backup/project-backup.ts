@@ -6,49 +6,12 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type pg from 'pg';
 import { z } from 'zod';
-import type { Buckets } from './buckets.js';
-import { ResticError, type Restic } from './restic.js';
 import { backupRecord } from '../domain/sql/backups.js';
-import { projectHostOf } from '../domain/sql/projects.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../lro/errors.js';
-import type { HandlerContext, HostEnv, KindDefinition } from '../lro/kinds.js';
-import type { Scope } from '../shared/operation.js';
+import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
-
-/** The snapshot layout: `/project` and `/persist` at the root of the tree. */
-export const LAYOUT_TAG = 'layout=v2';
-export const ROOTS = ['project', 'persist'] as const;
-
-export interface ProjectKindDeps {
-  db: pg.Pool;
-  restic: Restic;
-  buckets: Buckets;
-}
-
-/** Where a project's data lives on its host. */
-export const projectDir = (host: HostEnv, projectId: string) => path.join(host.dataDir, 'projects', projectId);
-
-/** A project op runs on the project's host: `host:<host_id>`. */
-export async function projectRouting(db: pg.Pool, scope: Scope): Promise<string> {
-  if (scope.type !== 'project') throw new InvalidInputError(`this kind acts on a project: scope must be {type: "project", id}`);
-  const p = await projectHostOf(db, scope.id);
-  if (!p) throw new NotFoundError(`project ${scope.id}`);
-  if (!p.host_id) throw new ConflictError(`project ${scope.id} is on no host; place it on one first`);
-  return `host:${p.host_id}`;
-}
-
-/** The host running a project op, or a permanent failure (a project op claimed by a pool that is no host's). */
-export function requireHost(ctx: HandlerContext<unknown>): HostEnv {
-  if (!ctx.host) throw new PermanentError(`${ctx.op.kind} runs on a host: this worker has no data dir`, 'no_host');
-  return ctx.host;
-}
-
-/** restic's failure as the op's: permanent where another attempt cannot help. */
-export function asOpError(err: unknown): unknown {
-  return err instanceof ResticError && !err.retryable && err.code !== 'canceled' ? new PermanentError(err.message, err.code) : err;
-}
+import { ROOTS, projectTags } from './layout.js';
+import { asOpError, projectOf, projectRouting, type ProjectKindDeps } from './project-context.js';
 
 const BackupResult = z.strictObject({ snapshot_id: z.string(), bytes_added: z.int(), files: z.int(), duration_s: z.number() });
 
@@ -60,27 +23,22 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
     routing: (_input, scope) => projectRouting(deps.db, scope),
     timeoutS: 6 * 3600,
     async run(ctx) {
-      const host = requireHost(ctx);
-      const projectId = ctx.op.scope_id;
-      const project = await projectHostOf(deps.db, projectId);
-      if (!project) throw new PermanentError(`project ${projectId} no longer exists`, 'not_found');
-      if (!project.backup_region) throw new PermanentError(`project ${projectId} has no backup region`, 'no_backup_region');
-      const dir = projectDir(host, projectId);
+      const p = await projectOf(deps, ctx);
       // A backup of roots that are not there would record an empty project: refused, never taken.
       for (const root of ROOTS) {
-        if (!(await stat(path.join(dir, root)).catch(() => null))?.isDirectory()) {
-          throw new PermanentError(`project ${projectId} has no ${root}/ on this host (${dir}): nothing to back up`, 'no_data');
+        if (!(await stat(path.join(p.dir, root)).catch(() => null))?.isDirectory()) {
+          throw new PermanentError(`project ${p.projectId} has no ${root}/ on this host (${p.dir}): nothing to back up`, 'no_data');
         }
       }
       const { rows } = await deps.db.query<{ now: Date }>('SELECT now()');
       const startedAt = rows[0]!.now;
-      ctx.progress({ phase: 'backup', message: `backing up to region ${project.backup_region}` });
-      const bucket = await deps.buckets.of(project.backup_region).catch((err: unknown) => Promise.reject(asOpError(err)));
+      ctx.progress({ phase: 'backup', message: `backing up to region ${p.region}` });
+      const bucket = await p.bucket();
       let summary: Record<string, unknown> | undefined;
-      const tags = [`project=${projectId}`, LAYOUT_TAG];
+      const tags = projectTags(p.projectId);
       await deps.restic
-        .run(bucket, ['backup', '--json', '--host', `project-${projectId}`, ...tags.flatMap((t) => ['--tag', t]), ...ROOTS], {
-          cwd: dir,
+        .run(bucket, ['backup', '--json', '--host', `project-${p.projectId}`, ...tags.flatMap((t) => ['--tag', t]), ...ROOTS], {
+          cwd: p.dir,
           signal: ctx.signal,
           onJson: (m) => {
             if (m.message_type === 'summary') summary = m;
@@ -101,9 +59,9 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
         duration_s: Number(summary.total_duration ?? 0),
       };
       await backupRecord(deps.db, {
-        project_id: projectId,
+        project_id: p.projectId,
         snapshot_id: result.snapshot_id,
-        region: project.backup_region,
+        region: p.region,
         tags,
         bytes: Number(summary.total_bytes_processed ?? 0),
         op_id: ctx.op.op_id,

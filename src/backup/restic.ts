@@ -27,7 +27,7 @@ export class ResticError extends Error {
     super(message);
     this.name = 'ResticError';
     this.code = code;
-    this.retryable = !['no_repository', 'wrong_password', 'snapshot_not_found', 'canceled'].includes(code);
+    this.retryable = !['no_repository', 'wrong_password', 'snapshot_not_found', 'no_space', 'canceled'].includes(code);
   }
 }
 
