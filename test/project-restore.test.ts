@@ -14,7 +14,7 @@ const moveTo = (projectId: string, hostId: string) =>
   b.lro.db.query('UPDATE projects SET host_id = $2 WHERE project_id = $1', [projectId, hostId]);
 
 describe('restore', () => {
-  it('back up, lose both roots, start with restore auto on another host with another data dir: every file comes back as it was', async () => {
+  it('back up, lose both roots, start with restore auto on a second host with another data dir: every file comes back', async () => {
     const project = await b.newProject(h1.host_id);
     const dir1 = projectDir(h1.dataDir, project.project_id);
     writeProjectFiles(dir1);

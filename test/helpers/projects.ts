@@ -13,7 +13,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Lro } from '../../src/app/lro.js';
 import { HostStore } from '../../src/domain/hosts.js';
 import { ProjectStore } from '../../src/domain/projects.js';
 import { accountInsert } from '../../src/domain/sql/accounts.js';
