@@ -1,29 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Restic } from '../src/backup/restic.js';
-import { accountInsert } from '../src/domain/sql/accounts.js';
-import { HostStore } from '../src/domain/hosts.js';
-import { ProjectStore } from '../src/domain/projects.js';
 import { streamOf } from '../src/lro/streams/types.js';
-import { openTestLro } from './helpers/lro.js';
+import { openBackupLro, projectDir } from './helpers/projects.js';
 
 // project-backup end to end: a host pool with a data dir, real restic, the region's bucket a local
 // folder resolved against the hub's directory, the password from a file.
-const base = mkdtempSync(path.join(tmpdir(), 'lro-backup-'));
-const passwordFile = path.join(base, 'restic-password');
-writeFileSync(passwordFile, 'test-password\n', { mode: 0o600 });
-const { lro } = await openTestLro({ backup: { passwordFile, baseDir: base } });
-const owner = await accountInsert(lro.db, { name: 'owner' });
-const host = await new HostStore({ db: lro.db }).create({ name: 'h1', region: 'local' });
-const dataDir = path.join(base, 'host1');
-const projects = new ProjectStore({ db: lro.db });
+const b = await openBackupLro();
+const { lro, projects, passwordFile, base } = b;
+const host = await b.host('host1');
+const dataDir = host.dataDir;
 
 async function projectWithFiles(files: number) {
-  const project = await projects.create({ title: 'p', created_by: owner.account_id, host_id: host.host_id, backup_region: 'local' });
-  const dir = path.join(dataDir, 'projects', project.project_id);
+  const project = await b.newProject(host.host_id);
+  const dir = projectDir(dataDir, project.project_id);
   mkdirSync(path.join(dir, 'project', 'src'), { recursive: true });
   mkdirSync(path.join(dir, 'persist'), { recursive: true });
   for (let i = 0; i < files; i++) writeFileSync(path.join(dir, 'project', 'src', `f${i}.bin`), randomBytes(10_000 + i));
@@ -32,11 +24,11 @@ async function projectWithFiles(files: number) {
   return { project, dir };
 }
 
-const projectOp = (projectId: string) => ({ kind: 'project-backup', scope: { type: 'project' as const, id: projectId }, input: {} });
+const projectOp = (projectId: string) => b.projectOp('project-backup', projectId);
 
 describe('project-backup', () => {
   it("backs up both roots to the region's bucket with progress, records the snapshot and last_backup", async () => {
-    const pool = lro.workerPool({ routing: [`host:${host.host_id}`], ownerType: 'host', host: { hostId: host.host_id, dataDir } });
+    const pool = host.pool;
     await pool.start();
     try {
       const { project } = await projectWithFiles(30);
@@ -68,14 +60,14 @@ describe('project-backup', () => {
   });
 
   it('refuses, and takes nothing, when the roots are missing; a project on no host cannot be backed up', async () => {
-    const pool = lro.workerPool({ routing: [`host:${host.host_id}`], ownerType: 'host', host: { hostId: host.host_id, dataDir } });
+    const pool = host.pool;
     await pool.start();
     try {
-      const empty = await projects.create({ title: 'empty', created_by: owner.account_id, host_id: host.host_id, backup_region: 'local' });
+      const empty = await b.newProject(host.host_id, 'empty');
       const failed = await lro.wait((await lro.store.create(projectOp(empty.project_id))).op.op_id, 30_000);
       expect(failed).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'no_data' } });
       expect(await projects.backups(empty.project_id)).toEqual([]);
-      const nowhere = await projects.create({ title: 'nowhere', created_by: owner.account_id, backup_region: 'local' });
+      const nowhere = await b.newProject(null, 'nowhere');
       await expect(lro.store.create(projectOp(nowhere.project_id))).rejects.toMatchObject({ code: 'conflict' });
       await expect(lro.store.create({ kind: 'project-backup', scope: { type: 'hub' }, input: {} })).rejects.toMatchObject({
         code: 'invalid_input',
