@@ -6,13 +6,14 @@
 import type pg from 'pg';
 import path from 'node:path';
 import { NotFoundError } from '../lro/errors.js';
+import { PermanentError } from '../workers/abort.js';
 import { withNamedLock } from '../lro/sql/locks.js';
 import { regionRepository } from '../domain/sql/regions.js';
 import type { Bucket, Restic } from './restic.js';
 
 export interface BucketOptions {
-  /** The file holding the repositories' password (LRO_RESTIC_PASSWORD_FILE). */
-  passwordFile: string;
+  /** The file holding the repositories' password (LRO_RESTIC_PASSWORD_FILE); null: not configured (backups fail, saying so). */
+  passwordFile: string | null;
   /** What a `file:` repository's relative path is resolved against. @default process.cwd() */
   baseDir?: string;
 }
@@ -41,9 +42,15 @@ export class Buckets {
 
   /** The region's bucket, created on first use (one process at a time per repository, across hosts). */
   async of(region: string): Promise<Bucket> {
+    const passwordFile = this.#opts.passwordFile;
+    if (passwordFile === null)
+      throw new PermanentError(
+        "backups are not configured: set LRO_RESTIC_PASSWORD_FILE to the file holding the buckets' password",
+        'no_password',
+      );
     const repository = await regionRepository(this.#db, region);
     if (repository === null) throw new NotFoundError(`backup region ${region}`);
-    const bucket = { repository: resolveRepository(repository, this.#opts.baseDir), passwordFile: this.#opts.passwordFile };
+    const bucket = { repository: resolveRepository(repository, this.#opts.baseDir), passwordFile };
     let ready = this.#ready.get(bucket.repository);
     if (!ready) {
       ready = this.#restic.ensureRepository(bucket, (fn) => withNamedLock(this.#db, `restic-init ${bucket.repository}`, fn));
