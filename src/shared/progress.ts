@@ -45,7 +45,7 @@ const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 /** A byte count for people: `4.0 MiB`, `512 B`. */
 export function formatBytes(n: number): string {
   let i = 0;
-  while (n >= 1024 && i < BYTE_UNITS.length - 1) ((n /= 1024), i++);
+  for (; n >= 1024 && i < BYTE_UNITS.length - 1; i++) n /= 1024;
   return i === 0 ? `${n} B` : `${n.toFixed(1)} ${BYTE_UNITS[i]}`;
 }
 
