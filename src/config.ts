@@ -27,6 +27,8 @@ export const ConfigSchema = z.object({
   /** How long a finished op's progress stream is kept. */
   LRO_RETENTION_S: z.coerce.number().positive().default(DEFAULTS.retentionS),
   LRO_DATA_DIR: z.string().default(DEFAULTS.dataDir),
+  /** The file holding every bucket's restic password (never the password itself: it stays out of env dumps and the database). */
+  LRO_RESTIC_PASSWORD_FILE: z.string().optional(),
   LRO_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(DEFAULTS.concurrency),
   /** The longest a stop may take after the first signal; past it the process exits (1) anyway. */
   LRO_STOP_TIMEOUT_S: seconds(DEFAULTS.stopTimeoutS),
@@ -74,5 +76,6 @@ export function lroOptions(config: Config, connectionString: string, application
     retentionS: config.LRO_RETENTION_S,
     streamsSpec: config.LRO_STREAMS,
     maxActivePerAccount: config.LRO_MAX_ACTIVE_PER_ACCOUNT,
+    backup: { passwordFile: config.LRO_RESTIC_PASSWORD_FILE ?? null },
   };
 }

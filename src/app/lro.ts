@@ -8,6 +8,9 @@ import { workerOps } from '../workers/ops.js';
 import { WorkerPool, type WorkerPoolOptions } from '../workers/pool.js';
 import { Maintainer, type MaintainerOptions } from '../workers/maintenance.js';
 import { demoKind } from '../workers/kinds/demo.js';
+import { Buckets, type BucketOptions } from '../backup/buckets.js';
+import { Restic } from '../backup/restic.js';
+import { registerProjectKinds } from '../backup/kinds.js';
 import { defined } from '../lro/defined.js';
 import { OpEvents } from '../lro/op-events.js';
 import { appendSummariesThrough } from '../lro/sql/operations-summaries.js';
@@ -40,6 +43,11 @@ export interface LroOptions {
   retentionS?: number;
   /** Active (queued + running) ops each account (`createdBy`) may have; 0: no cap. @default 0 */
   maxActivePerAccount?: number;
+  /**
+   * Backups: the password file of every region's bucket (and what `file:` repositories are relative
+   * to). Given, the project kinds (`project-backup`, …) are registered. @default none
+   */
+  backup?: BucketOptions;
   /**
    * Eager start: a single create, made where a started pool of this Lro would run the op and has a
    * free slot, inserts the op already claimed by that pool when its routing has nothing queued; the
@@ -98,6 +106,10 @@ export class Lro {
     this.db = guardPool(pool, (err) => this.log.debug({ err }, 'an idle database connection was lost'));
     if (transitionsInSql) appendSummariesThrough(this.db);
     this.kinds = opts.kinds ?? defaultKinds();
+    if (opts.backup) {
+      const restic = new Restic();
+      registerProjectKinds(this.kinds, { db: this.db, restic, buckets: new Buckets({ db: this.db, restic, ...opts.backup }) });
+    }
     this.listener = new PgListener({
       connectionString: opts.connectionString,
       applicationName: `${applicationName}-listen`,

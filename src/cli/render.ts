@@ -1,5 +1,5 @@
 import { shortOpId, type Operation } from '../shared/operation.js';
-import type { ProgressSummary } from '../shared/progress.js';
+import { formatAmount, type ProgressSummary } from '../shared/progress.js';
 
 const WIDTH = 24;
 
@@ -10,9 +10,9 @@ export function renderOp(op: Operation): string {
   const filled = Math.round((pct / 100) * WIDTH);
   const bar = '#'.repeat(filled) + '-'.repeat(WIDTH - filled);
   const phase = s?.phases.find((p) => p.phase === s.phase);
-  const count = phase?.total !== undefined ? ` ${phase.current}/${phase.total} ${phase.unit ?? ''}`.trimEnd() : '';
+  const count = phase?.total !== undefined ? ` ${formatAmount(phase.current ?? 0, phase.total, phase.unit)}` : '';
   const tail = op.status === 'failed' || op.status === 'canceled' ? `  ${op.error?.message ?? ''}` : '';
-  const head = `${shortOpId(op.op_id)} ${op.kind.padEnd(6)} ${op.status.padEnd(9)}`;
+  const head = `${shortOpId(op.op_id)} ${op.kind.padEnd(14)} ${op.status.padEnd(9)}`;
   return `${head} [${bar}] ${pct.toFixed(0).padStart(3)}% ${s?.phase ?? ''}${count}${tail}`;
 }
 

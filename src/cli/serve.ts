@@ -51,6 +51,7 @@ export async function serveHost(
     ...poolOptions(config),
     routing: [`host:${opts.hostId}`],
     ownerType: 'host',
+    host: { hostId: opts.hostId, dataDir: opts.dataDir },
     workerId: `host-${opts.hostId.slice(0, 8)}`,
   });
   await pool.start();

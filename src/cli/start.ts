@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +17,25 @@ import { LineBlock, renderOp } from './render.js';
 import { serveHost, serveHub } from './serve.js';
 import { serve } from './signals.js';
 
+/** The buckets' password for the demo: `<data dir>/restic-password`, made once (random, owner-only). */
+async function demoPasswordFile(dataDir: string): Promise<string> {
+  const file = path.resolve(dataDir, 'restic-password');
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  return file;
+}
+
+/** A few files in the demo project's two roots, so its backup has something to carry. */
+async function writeDemoFiles(dir: string): Promise<void> {
+  await mkdir(path.join(dir, 'project', 'notebooks'), { recursive: true });
+  await mkdir(path.join(dir, 'persist'), { recursive: true });
+  await writeFile(path.join(dir, 'project', 'README.md'), '# demo project\n');
+  await writeFile(path.join(dir, 'project', 'notebooks', 'data.bin'), randomBytes(4 * 1024 * 1024));
+  await writeFile(path.join(dir, 'persist', 'settings.json'), '{"theme":"light"}\n');
+}
+
 /** The demo draws bars every 200 ms: summaries every 2 s (the default) would make them jump. */
 const DEMO_SUMMARY_INTERVAL_S = 0.5;
 
@@ -28,7 +49,13 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
   const log = cliLogger(config);
   const say = (m: string) => log.info(m);
   const adminToken = config.LRO_ADMIN_TOKEN ?? `admin_${randomBytes(18).toString('base64url')}`;
-  config = { ...config, LRO_ADMIN_TOKEN: adminToken, LRO_SUMMARY_INTERVAL_S: DEMO_SUMMARY_INTERVAL_S };
+  const passwordFile = config.LRO_RESTIC_PASSWORD_FILE ?? (await demoPasswordFile(config.LRO_DATA_DIR));
+  config = {
+    ...config,
+    LRO_ADMIN_TOKEN: adminToken,
+    LRO_SUMMARY_INTERVAL_S: DEMO_SUMMARY_INTERVAL_S,
+    LRO_RESTIC_PASSWORD_FILE: passwordFile,
+  };
   let db: OpenDatabase | undefined;
   let lro: Lro | undefined;
   let app: FastifyInstance | undefined;
@@ -53,7 +80,10 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
         backup_region: 'local',
         created_by: account.account_id,
       });
-      const served = await Promise.all(hosts.map((h) => serveHost(lro!, config, { hostId: h.host_id, dataDir: config.LRO_DATA_DIR })));
+      // Each host keeps its projects in a data dir of its own, as hosts on separate machines would.
+      const dataDirs = hosts.map((h) => path.join(config.LRO_DATA_DIR, 'hosts', h.name));
+      await writeDemoFiles(path.join(dataDirs[0]!, 'projects', project.project_id));
+      const served = await Promise.all(hosts.map((h, i) => serveHost(lro!, config, { hostId: h.host_id, dataDir: dataDirs[i]! })));
       pools.push(...served.map((s) => s.pool));
       stopHosts = served.map((s) => s.stop);
       const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -86,6 +116,12 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
     );
     ids.push(op.op_id);
   }
+  // And a backup of the demo project (a few files on host-a) into the `local` region's bucket.
+  const backup = await demo.lro.store.create(
+    { kind: 'project-backup', scope: { type: 'project', id: demo.project.project_id }, input: {} },
+    { createdBy: demo.account.account_id },
+  );
+  ids.push(backup.op.op_id);
   const block = new LineBlock();
   while (!shutdown.signal.aborted) {
     // A Ctrl-C may close the database under a refresh in flight: that only ends the display.

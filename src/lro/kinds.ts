@@ -4,6 +4,12 @@ import { parseOrThrow } from './schemas.js';
 import type { Operation, Scope } from '../shared/operation.js';
 import type { ProgressEvent } from '../shared/progress.js';
 
+/** Where a host's pool runs its handlers: the host and the folder that holds its projects' data. */
+export interface HostEnv {
+  hostId: string;
+  dataDir: string;
+}
+
 /** What a running handler gets. */
 export interface HandlerContext<I> {
   /** The op as claimed (status running, this attempt's epoch). */
@@ -18,6 +24,8 @@ export interface HandlerContext<I> {
   /** Records progress; never blocks; coalesced onto the heartbeat. */
   progress(event: ProgressEvent): void;
   log: (message: string, level?: 'debug' | 'info' | 'warn' | 'error') => void;
+  /** The host running it (a host's pool), or null (a hub's or a plain worker's pool). */
+  host: HostEnv | null;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds kinds of every input and result type
@@ -25,8 +33,8 @@ export interface KindDefinition<I = any, R = any> {
   name: string;
   input: z.ZodType<I>;
   result: z.ZodType<R>;
-  /** Where the op runs: `hub` or `host:<id>`. @default () => 'hub' */
-  routing?: (input: I, scope: Scope) => string;
+  /** Where the op runs: `hub` or `host:<id>` (may look it up, e.g. a project's host). @default () => 'hub' */
+  routing?: (input: I, scope: Scope) => string | Promise<string>;
   /** @default 3 */
   maxAttempts?: number;
   /** Seconds without a heartbeat before another worker may take the op. @default config lease */

@@ -258,7 +258,7 @@ export class OperationStore {
     const input = this.#kinds.parseInput(req.kind, req.input);
     assertStorable(input, 'input'); // jsonb cannot hold U+0000 or a lone surrogate, whatever the kind's schema allowed
     const scope = { type: req.scope.type, id: req.scope.id };
-    const routing = kind.routing?.(input, scope) ?? 'hub';
+    const routing = (await kind.routing?.(input, scope)) ?? 'hub';
     await opts.authorize?.({ kind: req.kind, scope, routing, input });
     // Refused rather than clamped: a caller who asked for 1000 should learn it did not get it.
     const range = opts.priorityRange;

@@ -39,3 +39,20 @@ export interface ProgressSummary {
   stalled: boolean;
   updated_at: string;
 }
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** A byte count for people: `4.0 MiB`, `512 B`. */
+export function formatBytes(n: number): string {
+  let i = 0;
+  for (; n >= 1024 && i < BYTE_UNITS.length - 1; i++) n /= 1024;
+  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${BYTE_UNITS[i]}`;
+}
+
+/** How far a phase is, for people: `3/10 files`, or with bytes `1.5 MiB/4.0 MiB`. */
+export function formatAmount(current: number, total: number, unit?: string): string {
+  return unit === 'bytes' ? `${formatBytes(current)}/${formatBytes(total)}` : `${current}/${total}${unit ? ` ${unit}` : ''}`;
+}
+
+/** A speed for people: `1.2 MiB/s` with bytes, else `3.5/s`. */
+export const formatSpeed = (perS: number, unit?: string) => (unit === 'bytes' ? `${formatBytes(perS)}/s` : `${perS.toFixed(1)}/s`);

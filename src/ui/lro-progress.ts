@@ -6,6 +6,7 @@
  * never the only signal.
  */
 import { watchOp, type OpState, type PhaseState } from './watch-op.js';
+import { formatAmount, formatSpeed } from '../shared/progress.js';
 
 const STYLE = `
 :host { display: block; font: 14px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; color: #1b1f24; }
@@ -44,8 +45,8 @@ const fmtSeconds = (s: number) =>
 
 function phaseText(p: PhaseState): string {
   const parts = [`${Math.round(p.percent ?? 0)}%`];
-  if (p.total !== undefined) parts.push(`${p.current}/${p.total}${p.unit ? ` ${p.unit}` : ''}`);
-  if (p.speed !== undefined) parts.push(`${p.speed.toFixed(1)}/s`);
+  if (p.total !== undefined) parts.push(formatAmount(p.current ?? 0, p.total, p.unit));
+  if (p.speed !== undefined) parts.push(formatSpeed(p.speed, p.unit));
   if (p.eta_s !== undefined && (p.percent ?? 0) < 100) parts.push(`eta ${fmtSeconds(p.eta_s)}`);
   return parts.join(' · ');
 }

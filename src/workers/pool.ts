@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { KindRegistry } from '../lro/kinds.js';
+import type { HostEnv, KindRegistry } from '../lro/kinds.js';
 import { defined } from '../lro/defined.js';
 import type { PgListener } from '../lro/listener.js';
 import type { EagerSlot } from '../lro/store.js';
@@ -41,6 +41,8 @@ export interface WorkerPoolOptions {
   /** How long stop() lets running handlers finish before aborting them. @default DEFAULTS.gracefulMs (30000) */
   gracefulMs?: number;
   ownerType?: 'hub' | 'host';
+  /** A host's pool: the host and its data folder, given to handlers as `ctx.host`. @default none */
+  host?: HostEnv;
   workerId?: string;
   /**
    * pino; the pool logs through a child bound to its `worker_id`, each op through one bound to
@@ -58,7 +60,8 @@ export interface WorkerPoolOptions {
  */
 export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> implements Service {
   readonly workerId: string;
-  readonly #o: Required<Omit<WorkerPoolOptions, 'serves' | 'log' | 'events' | 'clock'>> & {
+  readonly #o: Required<Omit<WorkerPoolOptions, 'serves' | 'log' | 'events' | 'clock' | 'host'>> & {
+    host: HostEnv | null;
     serves: string[];
     log: Logger;
     events: OpEvents | null;
@@ -110,6 +113,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
       log,
       events: opts.events ?? null,
       clock: opts.clock ?? systemClock,
+      host: opts.host ?? null,
     };
     const events = this.#o.events;
     const onError = (err: unknown) => this.#error(err);
@@ -292,6 +296,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; error: [unknown] }> imp
       log: this.#o.log,
       events,
       clock: this.#o.clock,
+      host: this.#o.host,
     }).finally(() => {
       this.#active.delete(r.op.op_id);
       this.#tasks.delete(task);

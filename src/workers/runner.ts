@@ -1,5 +1,5 @@
 import { LroError } from '../lro/errors.js';
-import type { KindDefinition } from '../lro/kinds.js';
+import type { HostEnv, KindDefinition } from '../lro/kinds.js';
 import { bounded } from '../lro/schemas.js';
 import type { OpError, Operation } from '../shared/operation.js';
 import { AbortReason, PermanentError, abortCode, type AbortCode } from './abort.js';
@@ -61,6 +61,8 @@ export interface RunDeps {
   clock?: Clock;
   /** @default DEFAULTS.handlerTimeoutS */
   defaultTimeoutS?: number;
+  /** The host whose pool runs it (`ctx.host`). @default null */
+  host?: HostEnv | null;
 }
 
 /**
@@ -92,6 +94,7 @@ export async function runOp(r: RunningOp, kind: KindDefinition, poolDeps: RunDep
         if (wasStalled) void deps.events?.summaries([r.live()], { stalled: false });
       },
       log: (message, level = 'info') => deps.log[level](message),
+      host: deps.host ?? null,
     });
     const result = kind.result.safeParse(value);
     if (!result.success) throw new PermanentError(`handler returned a result its kind does not allow`, 'invalid_result');

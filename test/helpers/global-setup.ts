@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
-import { findChromium, findNatsServer, requireBinary } from './binaries.js';
+import { findChromium, findNatsServer, onPath, requireBinary } from './binaries.js';
 import { startNatsServer, type NatsServer } from './nats-server.js';
 import { databaseUrl } from './urls.js';
 
@@ -21,7 +21,8 @@ declare module 'vitest' {
  * - a NATS server with JetStream: NATS_URL, else a `nats-server -js` of this run's own on a free port
  *   (NATS_SERVER_BIN, the PATH or /usr/sbin), stopped at the end;
  * - Chromium for the browser tests: CHROME_PATH, else chromium / chromium-browser / google-chrome on
- *   the PATH.
+ *   the PATH;
+ * - restic for the backup tests (Debian's 0.14 stands in for rustic), on the PATH.
  * A missing binary is installed with apt-get when running as root on Debian (saying so), else the
  * run stops here with the command to run. NATS_URL, NATS_SERVER_BIN and CHROME_PATH are exported to
  * the test workers (which inherit this process's environment).
@@ -29,6 +30,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const chrome = requireBinary('Chromium', findChromium, 'chromium', 'CHROME_PATH');
   const natsBin = requireBinary('nats-server', findNatsServer, 'nats-server', 'NATS_SERVER_BIN');
+  requireBinary('restic', () => onPath(['restic']), 'restic', 'PATH');
   process.env.CHROME_PATH = chrome;
   process.env.NATS_SERVER_BIN = natsBin;
   let nats: NatsServer | null = null;

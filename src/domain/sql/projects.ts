@@ -72,3 +72,43 @@ export async function accountScopeList(db: Db, accountId: string): Promise<{ typ
   );
   return rows;
 }
+
+/** Where a project's ops run: its host's routing, or null when it has none (or no such project: undefined). */
+export async function projectHostOf(
+  db: Db,
+  projectId: string,
+): Promise<{ host_id: string | null; backup_region: string | null } | undefined> {
+  const { rows } = await db.query<{ host_id: string | null; backup_region: string | null }>(
+    `SELECT p.host_id, coalesce(p.backup_region, h.region) AS backup_region
+       FROM projects p LEFT JOIN hosts h USING (host_id) WHERE p.project_id = $1`,
+    [projectId],
+  );
+  return rows[0];
+}
+
+/**
+ * A project started or stopped on its host; `last_edited` moves forward to `edited` when given
+ * (never backwards). Returns the project's `last_edited` afterwards.
+ */
+export async function projectSetRunState(
+  db: Db,
+  p: { project_id: string; run_state: 'running' | 'stopped'; edited?: Date | null },
+): Promise<{ last_edited: Date | null }> {
+  const { rows } = await db.query<{ last_edited: Date | null }>(
+    `UPDATE projects SET run_state = $2, last_edited = CASE WHEN $3::timestamptz IS NULL THEN last_edited
+                                                          ELSE greatest(last_edited, $3::timestamptz) END
+      WHERE project_id = $1 RETURNING last_edited`,
+    [p.project_id, p.run_state, p.edited ?? null],
+  );
+  return rows[0] ?? { last_edited: null };
+}
+
+/** Whether a backup of the project was ever recorded (then its bucket must have one: it never starts empty). */
+export async function projectHasBackup(db: Db, projectId: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM projects p WHERE p.project_id = $1
+        AND (p.last_backup IS NOT NULL OR EXISTS (SELECT 1 FROM project_backups b WHERE b.project_id = p.project_id))`,
+    [projectId],
+  );
+  return rows.length > 0;
+}

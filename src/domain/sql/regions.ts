@@ -27,3 +27,9 @@ export async function regionExists(db: Db, region: string): Promise<boolean> {
   const { rows } = await db.query('SELECT 1 FROM backup_regions WHERE region = $1', [region]);
   return rows.length > 0;
 }
+
+/** The region's restic repository URL, or null for no such region. */
+export async function regionRepository(db: Db, region: string): Promise<string | null> {
+  const { rows } = await db.query<{ repository: string }>('SELECT repository FROM backup_regions WHERE region = $1', [region]);
+  return rows[0]?.repository ?? null;
+}

@@ -19,7 +19,19 @@ export const LOCKS = {
  * Runs `fn` in a transaction that holds the transaction-scoped advisory lock `key`, or returns null
  * at once when another session holds it (so exactly one process does the work at a time).
  */
-export async function withAdvisoryXactLock<T>(db: pg.Pool, key: number, fn: (client: pg.PoolClient) => Promise<T>): Promise<T | null> {
+export function withAdvisoryXactLock<T>(db: pg.Pool, key: number, fn: (client: pg.PoolClient) => Promise<T>): Promise<T | null> {
+  return inLockedXact(db, 'SELECT pg_try_advisory_xact_lock($1) AS ok', [key], fn);
+}
+
+/**
+ * Runs `fn` while this process holds the advisory lock named `name` (any text: e.g. a bucket's URL),
+ * waiting for whoever holds it: processes on any machine that share the database take turns.
+ */
+export async function withNamedLock<T>(db: pg.Pool, name: string, fn: () => Promise<T>): Promise<T> {
+  return (await inLockedXact(db, "SELECT pg_advisory_xact_lock(hashtextextended('lro:' || $1, 0)), true AS ok", [name], fn))!;
+}
+
+async function inLockedXact<T>(db: pg.Pool, lock: string, values: unknown[], fn: (client: pg.PoolClient) => Promise<T>): Promise<T | null> {
   const client = await db.connect();
   // A checked-out client has no listener of the pool's: without one, the server ending the session
   // between two statements (a restart) would be an uncaught 'error' and end the process.
@@ -28,7 +40,7 @@ export async function withAdvisoryXactLock<T>(db: pg.Pool, key: number, fn: (cli
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [key]);
+    const { rows } = await client.query<{ ok: boolean }>(lock, values);
     if (!rows[0]?.ok) {
       await client.query('ROLLBACK');
       return null;

@@ -1,0 +1,73 @@
+/**
+ * `project-backup`: a project's two roots, `project/` and `persist/`, into its backup region's
+ * bucket as one restic snapshot (layout v2), run on the project's host. Progress comes from
+ * restic's `--json` status lines; the snapshot is recorded in `project_backups` and the project's
+ * `last_backup` moves to when the backup started.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { backupRecord } from '../domain/sql/backups.js';
+import type { KindDefinition } from '../lro/kinds.js';
+import { PermanentError } from '../workers/abort.js';
+import { ROOTS, projectTags } from './layout.js';
+import { asOpError, projectOf, projectRouting, type ProjectKindDeps } from './project-context.js';
+
+const BackupResult = z.strictObject({ snapshot_id: z.string(), bytes_added: z.int(), files: z.int(), duration_s: z.number() });
+
+export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<string, never>, z.output<typeof BackupResult>> {
+  return {
+    name: 'project-backup',
+    input: z.strictObject({}),
+    result: BackupResult,
+    routing: (_input, scope) => projectRouting(deps.db, scope),
+    timeoutS: 6 * 3600,
+    async run(ctx) {
+      const p = await projectOf(deps, ctx);
+      // A backup of roots that are not there would record an empty project: refused, never taken.
+      for (const root of ROOTS) {
+        if (!(await stat(path.join(p.dir, root)).catch(() => null))?.isDirectory()) {
+          throw new PermanentError(`project ${p.projectId} has no ${root}/ on this host (${p.dir}): nothing to back up`, 'no_data');
+        }
+      }
+      const { rows } = await deps.db.query<{ now: Date }>('SELECT now()');
+      const startedAt = rows[0]!.now;
+      ctx.progress({ phase: 'backup', message: `backing up to region ${p.region}` });
+      const bucket = await p.bucket();
+      let summary: Record<string, unknown> | undefined;
+      const tags = projectTags(p.projectId);
+      await deps.restic
+        .run(bucket, ['backup', '--json', '--host', `project-${p.projectId}`, ...tags.flatMap((t) => ['--tag', t]), ...ROOTS], {
+          cwd: p.dir,
+          signal: ctx.signal,
+          onJson: (m) => {
+            if (m.message_type === 'summary') summary = m;
+            if (m.message_type !== 'status' || typeof m.total_bytes !== 'number') return;
+            ctx.progress({
+              phase: 'backup',
+              progress: { current: Number(m.bytes_done ?? 0), total: m.total_bytes, unit: 'bytes' },
+              detail: { files_done: Number(m.files_done ?? 0), total_files: Number(m.total_files ?? 0) },
+            });
+          },
+        })
+        .catch((err: unknown) => Promise.reject(asOpError(err)));
+      if (!summary?.snapshot_id) throw new Error('restic ended without naming the snapshot it took');
+      const result = {
+        snapshot_id: String(summary.snapshot_id),
+        bytes_added: Number(summary.data_added ?? 0),
+        files: Number(summary.total_files_processed ?? 0),
+        duration_s: Number(summary.total_duration ?? 0),
+      };
+      await backupRecord(deps.db, {
+        project_id: p.projectId,
+        snapshot_id: result.snapshot_id,
+        region: p.region,
+        tags,
+        bytes: Number(summary.total_bytes_processed ?? 0),
+        op_id: ctx.op.op_id,
+        started_at: startedAt,
+      });
+      return result;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/** What every project kind shares: where it runs, the project it acts on, how restic's errors become the op's. */
+import type pg from 'pg';
+import { projectHostOf } from '../domain/sql/projects.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../lro/errors.js';
+import type { HandlerContext, HostEnv } from '../lro/kinds.js';
+import type { Scope } from '../shared/operation.js';
+import { PermanentError } from '../workers/abort.js';
+import type { Buckets } from './buckets.js';
+import { projectDir } from './layout.js';
+import { ResticError, type Bucket, type Restic } from './restic.js';
+
+export interface ProjectKindDeps {
+  db: pg.Pool;
+  restic: Restic;
+  buckets: Buckets;
+}
+
+/** A project op runs on the project's host: `host:<host_id>`. */
+export async function projectRouting(db: pg.Pool, scope: Scope): Promise<string> {
+  if (scope.type !== 'project') throw new InvalidInputError(`this kind acts on a project: scope must be {type: "project", id}`);
+  const p = await projectHostOf(db, scope.id);
+  if (!p) throw new NotFoundError(`project ${scope.id}`);
+  if (!p.host_id) throw new ConflictError(`project ${scope.id} is on no host; place it on one first`);
+  return `host:${p.host_id}`;
+}
+
+/** The host running a project op, or a permanent failure (a project op claimed by a pool that is no host's). */
+export function requireHost(ctx: HandlerContext<unknown>): HostEnv {
+  if (!ctx.host) throw new PermanentError(`${ctx.op.kind} runs on a host: this worker has no data dir`, 'no_host');
+  return ctx.host;
+}
+
+/** restic's failure as the op's: permanent where another attempt cannot help. */
+export function asOpError(err: unknown): unknown {
+  return err instanceof ResticError && !err.retryable && err.code !== 'canceled' ? new PermanentError(err.message, err.code) : err;
+}
+
+/** The project a running project op acts on: its host's data folder, its backup region and bucket. */
+export async function projectOf(deps: ProjectKindDeps, ctx: HandlerContext<unknown>) {
+  const host = requireHost(ctx);
+  const projectId = ctx.op.scope_id;
+  const project = await projectHostOf(deps.db, projectId);
+  if (!project) throw new PermanentError(`project ${projectId} no longer exists`, 'not_found');
+  if (!project.backup_region) throw new PermanentError(`project ${projectId} has no backup region`, 'no_backup_region');
+  const region = project.backup_region;
+  return {
+    projectId,
+    host,
+    region,
+    dir: projectDir(host, projectId),
+    bucket: (): Promise<Bucket> => deps.buckets.of(region).catch((err: unknown) => Promise.reject(asOpError(err))),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * `project-start` and `project-stop`, the project's boot log as phases on the op's stream.
+ *
+ * Start with `restore: auto` restores a root that is missing from the newest backup first
+ * (restore-on-missing), on whichever host of the region runs it, whatever its data dir. A project
+ * with no backup and no data starts empty; one whose roots are missing while a backup is recorded
+ * never starts empty: if the bucket cannot show that backup, the start fails instead. `always`
+ * restores both roots from the newest backup; `never` starts with what is there.
+ *
+ * Stop records `last_edited` from the roots' newest modification (files written straight into
+ * them count), so a backup's freshness can be trusted.
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { projectHasBackup, projectSetRunState } from '../domain/sql/projects.js';
+import type { KindDefinition } from '../lro/kinds.js';
+import { PermanentError } from '../workers/abort.js';
+import { newestChange } from './files.js';
+import { ROOTS } from './layout.js';
+import { asOpError, projectOf, projectRouting, type ProjectKindDeps } from './project-context.js';
+import { findSnapshot, restoreSnapshot, type Snapshot } from './restore.js';
+import { ResticError } from './restic.js';
+
+const StartInput = z.strictObject({ restore: z.enum(['auto', 'always', 'never']).default('auto') });
+const StartResult = z.strictObject({ restored: z.boolean(), snapshot_id: z.string().optional() });
+
+const isDir = async (p: string) => (await stat(p).catch(() => null))?.isDirectory() ?? false;
+
+export function projectStartKind(deps: ProjectKindDeps): KindDefinition<z.output<typeof StartInput>, z.output<typeof StartResult>> {
+  return {
+    name: 'project-start',
+    input: StartInput,
+    result: StartResult,
+    routing: (_input, scope) => projectRouting(deps.db, scope),
+    timeoutS: 6 * 3600,
+    async run(ctx) {
+      const p = await projectOf(deps, ctx);
+      const mode = ctx.input.restore;
+      const missing: string[] = [];
+      for (const root of ROOTS) if (!(await isDir(path.join(p.dir, root)))) missing.push(root);
+      ctx.progress({ phase: 'check', message: missing.length ? `missing on this host: ${missing.join(', ')}` : 'data present' });
+      const wanted = mode === 'always' ? [...ROOTS] : mode === 'auto' ? missing : [];
+      let snapshot: Snapshot | null = null;
+      if (wanted.length > 0) {
+        try {
+          const bucket = await p.bucket();
+          snapshot = await findSnapshot(deps.restic, bucket, p.projectId, undefined, ctx.signal).catch(async (err: unknown) => {
+            // No backup at all: auto starts empty, unless one was recorded (then the bucket is wrong, not empty).
+            if (!(err instanceof ResticError && err.code === 'snapshot_not_found') || mode === 'always') throw err;
+            if (await projectHasBackup(deps.db, p.projectId)) {
+              throw new PermanentError(
+                `a backup of project ${p.projectId} is recorded but its bucket shows none: not starting empty`,
+                'backup_missing',
+              );
+            }
+            return null;
+          });
+          for (const root of snapshot ? wanted : []) {
+            ctx.progress({ phase: 'restore', message: `restoring ${root}/ from snapshot ${snapshot!.short_id}` });
+            await restoreSnapshot(deps.restic, bucket, {
+              projectDir: p.dir,
+              snapshot: snapshot!,
+              path: root,
+              signal: ctx.signal,
+              progress: ctx.progress,
+            });
+          }
+        } catch (err) {
+          throw asOpError(err);
+        }
+      }
+      for (const root of ROOTS) await mkdir(path.join(p.dir, root), { recursive: true });
+      await projectSetRunState(deps.db, { project_id: p.projectId, run_state: 'running' });
+      ctx.progress({ phase: 'start', message: snapshot ? `running (restored from ${snapshot.short_id})` : 'running' });
+      return { restored: snapshot !== null, ...(snapshot ? { snapshot_id: snapshot.id } : {}) };
+    },
+  };
+}
+
+const StopResult = z.strictObject({ last_edited: z.string().nullable() });
+
+export function projectStopKind(deps: ProjectKindDeps): KindDefinition<Record<string, never>, z.output<typeof StopResult>> {
+  return {
+    name: 'project-stop',
+    input: z.strictObject({}),
+    result: StopResult,
+    routing: (_input, scope) => projectRouting(deps.db, scope),
+    async run(ctx) {
+      const p = await projectOf(deps, ctx);
+      ctx.progress({ phase: 'scan', message: 'looking for changes' });
+      const edited = await newestChange(ROOTS.map((r) => path.join(p.dir, r)));
+      const { last_edited } = await projectSetRunState(deps.db, { project_id: p.projectId, run_state: 'stopped', edited });
+      ctx.progress({ phase: 'stop', message: 'stopped' });
+      return { last_edited: last_edited?.toISOString() ?? null };
+    },
+  };
+}
