@@ -20,15 +20,19 @@ describe('lro start', () => {
     expect(stderr).toContain('creating 3 demo ops');
     expect(stderr).toMatch(/lro hub at http:\/\/127\.0\.0\.1:\d+ with hosts/);
     expect(stderr).toMatch(/demo token \(account [0-9a-f-]{36}\): lro_/);
-    const last = stdout.trim().split('\n').slice(-3);
+    const last = stdout.trim().split('\n').slice(-4);
     expect(last.filter((l) => / demo +succeeded +\[#{24}\] 100% finish/.test(l))).toHaveLength(2);
     expect(last.filter((l) => / demo +failed .*demo failure at step 25/.test(l))).toHaveLength(1);
+    // And the demo project's backup (a few files on the first host), its bar in bytes.
+    expect(last.filter((l) => / project-backup +succeeded +\[#{24}\] 100% backup 4\.0 MiB\/4\.0 MiB/.test(l))).toHaveLength(1);
     // Progress was drawn on the way, not only at the end: the hosts' ops (the first two) too, in
     // small steps (summaries every 0.5 s, like the hub's; at 2 s they sat at 0 % then jumped to 80 %).
     const lines = stdout.split('\n');
     expect(stdout).toMatch(/running +\[#*-+\] +\d+% (prepare|work|finish)/);
     for (const prefix of lines.slice(0, 2).map((l) => l.split(' ')[0]!)) {
-      const seen = new Set(lines.filter((l) => l.startsWith(`${prefix} demo   running`)).map((l) => Number(l.match(/\] +(\d+)%/)![1])));
+      const seen = new Set(
+        lines.filter((l) => new RegExp(`^${prefix} demo +running`).test(l)).map((l) => Number(l.match(/\] +(\d+)%/)![1])),
+      );
       expect(seen.size, `${prefix}: ${[...seen].join(', ')} %`).toBeGreaterThanOrEqual(3);
       expect([...seen].some((p) => p > 0 && p < 60)).toBe(true);
     }

@@ -104,6 +104,7 @@ describe('Ctrl-C on lro start with the embedded database', () => {
         { status: 'succeeded', attempt: 1, last_error: null },
         { status: 'succeeded', attempt: 1, last_error: null },
         { status: 'failed', attempt: 1, last_error: 'demo_failure' },
+        { status: 'succeeded', attempt: 1, last_error: null }, // the demo project's backup
       ]);
     },
     SLOW,

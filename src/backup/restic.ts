@@ -5,6 +5,9 @@
  * for every fatal error, so failures are told apart by what it printed (`ResticError.code`).
  */
 import { execa, type ResultPromise } from 'execa';
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** One region's bucket: a restic repository URL and the file holding its password. */
@@ -131,9 +134,10 @@ export class Restic {
   /**
    * Makes sure the bucket is a restic repository, creating it on first use. restic's `init` is not
    * safe against itself: two at once on one bucket can leave two keys and one config, which the
-   * loser's key cannot open ("config or key … is damaged"). So the check-and-create runs inside
-   * `serialize`, which must let one process at a time in per bucket across every host (the hosts
-   * pass a Postgres advisory lock named by the repository).
+   * loser's key cannot open ("config or key … is damaged"). A local folder is created beside its
+   * place and renamed into it (a rename onto a folder that has content fails, so exactly one wins,
+   * whoever runs it); any other bucket is created inside `serialize`, which must let one process at a
+   * time in per bucket across every host (the hosts pass a Postgres advisory lock named by it).
    */
   async ensureRepository(bucket: Bucket, serialize: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn()): Promise<void> {
     const exists = () =>
@@ -142,9 +146,24 @@ export class Restic {
         (err: unknown) => (err instanceof ResticError && err.code === 'no_repository' ? false : Promise.reject(err)),
       );
     if (await exists()) return;
-    await serialize(async () => {
-      if (!(await exists())) await this.run(bucket, ['init']);
-    });
+    if (!path.isAbsolute(bucket.repository)) {
+      await serialize(async () => {
+        if (!(await exists())) await this.run(bucket, ['init']);
+      });
+      return;
+    }
+    const staged = `${bucket.repository}.init-${process.pid}-${randomUUID().slice(0, 8)}`;
+    await mkdir(path.dirname(bucket.repository), { recursive: true });
+    try {
+      await this.run({ ...bucket, repository: staged }, ['init']);
+      await rmdir(bucket.repository).catch(() => {}); // an empty folder made ahead (rmdir refuses one with content)
+      await rename(staged, bucket.repository).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+        if (!(await exists())) throw err; // something else is in the way
+      });
+    } finally {
+      await rm(staged, { recursive: true, force: true });
+    }
   }
 }
 

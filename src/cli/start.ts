@@ -17,10 +17,14 @@ import { LineBlock, renderOp } from './render.js';
 import { serveHost, serveHub } from './serve.js';
 import { serve } from './signals.js';
 
-/** The buckets' password for the demo: `<data dir>/restic-password`, made once (random, owner-only). */
-async function demoPasswordFile(dataDir: string): Promise<string> {
-  const file = path.resolve(dataDir, 'restic-password');
-  await mkdir(dataDir, { recursive: true });
+/**
+ * The buckets' password for the demo: `.data/restic-password` in the working directory, beside the
+ * seeded regions' buckets (`file:.data/buckets/<region>`, relative to it), whatever LRO_DATA_DIR is:
+ * a bucket and its password stay together. Made once (random, owner-only).
+ */
+async function demoPasswordFile(): Promise<string> {
+  const file = path.resolve('.data', 'restic-password');
+  await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') throw err;
   });
@@ -49,7 +53,7 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
   const log = cliLogger(config);
   const say = (m: string) => log.info(m);
   const adminToken = config.LRO_ADMIN_TOKEN ?? `admin_${randomBytes(18).toString('base64url')}`;
-  const passwordFile = config.LRO_RESTIC_PASSWORD_FILE ?? (await demoPasswordFile(config.LRO_DATA_DIR));
+  const passwordFile = config.LRO_RESTIC_PASSWORD_FILE ?? (await demoPasswordFile());
   config = {
     ...config,
     LRO_ADMIN_TOKEN: adminToken,

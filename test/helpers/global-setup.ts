@@ -22,7 +22,7 @@ declare module 'vitest' {
  *   (NATS_SERVER_BIN, the PATH or /usr/sbin), stopped at the end;
  * - Chromium for the browser tests: CHROME_PATH, else chromium / chromium-browser / google-chrome on
  *   the PATH;
- * - restic for the backup tests (Debian's 0.14 stands in for rustic), on the PATH.
+ * - restic for the backup tests (Debian's 0.14 stands in for rustic), and rclone for a REST bucket, on the PATH.
  * A missing binary is installed with apt-get when running as root on Debian (saying so), else the
  * run stops here with the command to run. NATS_URL, NATS_SERVER_BIN and CHROME_PATH are exported to
  * the test workers (which inherit this process's environment).
@@ -31,6 +31,7 @@ export default async function setup(project: TestProject) {
   const chrome = requireBinary('Chromium', findChromium, 'chromium', 'CHROME_PATH');
   const natsBin = requireBinary('nats-server', findNatsServer, 'nats-server', 'NATS_SERVER_BIN');
   requireBinary('restic', () => onPath(['restic']), 'restic', 'PATH');
+  requireBinary('rclone', () => onPath(['rclone']), 'rclone', 'PATH'); // `rclone serve restic`: a network bucket
   process.env.CHROME_PATH = chrome;
   process.env.NATS_SERVER_BIN = natsBin;
   let nats: NatsServer | null = null;
