@@ -23,7 +23,7 @@ export const LAYERS = {
   backup: ['lro', 'workers', 'domain', 'shared'], // restic, the regions' buckets, the project kinds
   app: ['lro', 'workers', 'domain', 'backup', 'shared', 'db'], // the composition root (the Lro facade)
   // The hub. src/api/ui-assets.ts reads src/ui as files to bundle them, which is no import.
-  api: ['app', 'lro', 'domain', 'shared', 'db'],
+  api: ['app', 'lro', 'domain', 'backup', 'shared', 'db'],
   client: ['shared'], // the HTTP client, for the CLI and the browser
   ui: ['client', 'shared'], // the browser page: bundled, so it cannot reach server code
   'config.ts': ['shared'],

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startHub } from './helpers/hub.js';
-import { openBackupLro } from './helpers/projects.js';
+import { openBackupLro, projectDir, writeProjectFiles } from './helpers/projects.js';
 
 // Through the hub: only a project's collaborators may back it up, restore, start or stop it; a host
 // admin sees their host's projects' ops; bad input is a 400 naming it, before anything runs.
@@ -44,6 +44,35 @@ describe('project kinds through the hub', () => {
     const op = (await create(people.collab.token, 'project-stop')).body;
     expect((await call('GET', `/v1/ops/${op.op_id}`, { token: people.hostAdmin.token })).status).toBe(200);
     expect((await call('GET', `/v1/ops/${op.op_id}`, { token: people.other.token })).status).toBe(404);
+  });
+
+  it('browses a backup folder by folder (one restic listing per snapshot), for collaborators only', async () => {
+    const h = await b.host('browse-host');
+    await h.pool.start();
+    try {
+      const mine = await call('POST', '/v1/projects', { token: people.owner.token, body: { title: 'b', backup_region: 'local' } });
+      const id = mine.body.project_id as string;
+      await b.lro.db.query('UPDATE projects SET host_id = $2 WHERE project_id = $1', [id, h.host_id]);
+      writeProjectFiles(projectDir(h.dataDir, id), 6);
+      const backup = await b.run('project-backup', id);
+      expect(backup.status).toBe('succeeded');
+      const snap = (backup.result as { snapshot_id: string }).snapshot_id;
+      const listed = await call('GET', `/v1/projects/${id}/backups`, { token: people.owner.token });
+      expect(listed.body.backups).toMatchObject([{ snapshot_id: snap, region: 'local', tags: [`project=${id}`, 'layout=v2'] }]);
+      const root = await call('GET', `/v1/projects/${id}/backups/${snap}/tree`, { token: people.owner.token });
+      expect(root.status).toBe(200);
+      expect(root.body.entries.map((e: { name: string }) => e.name)).toEqual(['persist', 'project']);
+      const src = await call('GET', `/v1/projects/${id}/backups/${snap}/tree?path=project/src`, { token: people.owner.token });
+      expect(src.body.entries[0]).toMatchObject({ name: 'deep', type: 'dir', path: 'project/src/deep' });
+      expect(src.body.entries.filter((e: { type: string }) => e.type === 'file')).toHaveLength(4);
+      const missing = await call('GET', `/v1/projects/${id}/backups/${snap}/tree?path=project/nope`, { token: people.owner.token });
+      expect(missing.status).toBe(404);
+      expect((await call('GET', `/v1/projects/${id}/backups/deadbeef/tree`, { token: people.owner.token })).status).toBe(404);
+      expect((await call('GET', `/v1/projects/${id}/backups/${snap}/tree?path=../x`, { token: people.owner.token })).status).toBe(400);
+      expect((await call('GET', `/v1/projects/${id}/backups/${snap}/tree`, { token: people.other.token })).status).toBe(404);
+    } finally {
+      await h.pool.stop();
+    }
   });
 
   it('bad input is a 400 that names it', async () => {

@@ -59,6 +59,29 @@ describe('project-backup', () => {
     }
   });
 
+  it('freshness: a file written straight into a root makes the project stale; the next backup makes it fresh', async () => {
+    await host.pool.start();
+    try {
+      const { project, dir } = await projectWithFiles(3);
+      expect((await projects.get(project.project_id)).backup_state).toBe('none');
+      expect(await b.run('project-backup', project.project_id)).toMatchObject({ status: 'succeeded' });
+      expect((await projects.get(project.project_id)).backup_state).toBe('fresh');
+      // Written by something that is not lro (an editor, a terminal in the project): the host notices
+      // when it looks, before a stop or a backup.
+      writeFileSync(path.join(dir, 'project', 'notes.txt'), 'new work');
+      const stopped = await b.run('project-stop', project.project_id);
+      expect(stopped).toMatchObject({ status: 'succeeded' });
+      const stale = await projects.get(project.project_id);
+      expect(stale.backup_state).toBe('stale');
+      expect(stale.last_edited!.getTime()).toBeGreaterThan(stale.last_backup!.getTime());
+      expect(new Date((stopped.result as { last_edited: string }).last_edited).getTime()).toBe(stale.last_edited!.getTime());
+      expect(await b.run('project-backup', project.project_id)).toMatchObject({ status: 'succeeded' });
+      expect((await projects.get(project.project_id)).backup_state).toBe('fresh');
+    } finally {
+      await host.pool.stop();
+    }
+  });
+
   it('refuses, and takes nothing, when the roots are missing; a project on no host cannot be backed up', async () => {
     const pool = host.pool;
     await pool.start();

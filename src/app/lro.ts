@@ -10,6 +10,7 @@ import { Maintainer, type MaintainerOptions } from '../workers/maintenance.js';
 import { demoKind } from '../workers/kinds/demo.js';
 import { Buckets, type BucketOptions } from '../backup/buckets.js';
 import { Restic } from '../backup/restic.js';
+import { SnapshotBrowser } from '../backup/browse.js';
 import { registerProjectKinds } from '../backup/kinds.js';
 import { defined } from '../lro/defined.js';
 import { OpEvents } from '../lro/op-events.js';
@@ -86,6 +87,8 @@ export class Lro {
   readonly clock: Clock;
   /** The logger every service of this Lro writes through. */
   readonly log: Logger;
+  /** With `backup` options: restic, the regions' buckets and the snapshot browser the hub serves. */
+  readonly backups: { restic: Restic; buckets: Buckets; browser: SnapshotBrowser } | null = null;
   readonly #opts: LroOptions;
   readonly #waiter: OperationWaiter;
   readonly #pools = new Set<WorkerPool>();
@@ -108,7 +111,9 @@ export class Lro {
     this.kinds = opts.kinds ?? defaultKinds();
     if (opts.backup) {
       const restic = new Restic();
-      registerProjectKinds(this.kinds, { db: this.db, restic, buckets: new Buckets({ db: this.db, restic, ...opts.backup }) });
+      const buckets = new Buckets({ db: this.db, restic, ...opts.backup });
+      registerProjectKinds(this.kinds, { db: this.db, restic, buckets });
+      this.backups = { restic, buckets, browser: new SnapshotBrowser({ restic, buckets }) };
     }
     this.listener = new PgListener({
       connectionString: opts.connectionString,

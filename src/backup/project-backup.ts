@@ -8,8 +8,10 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { backupRecord } from '../domain/sql/backups.js';
+import { projectEdited } from '../domain/sql/projects.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
+import { newestChange } from './files.js';
 import { ROOTS, projectTags } from './layout.js';
 import { asOpError, projectOf, projectRouting, type ProjectKindDeps } from './project-context.js';
 
@@ -32,6 +34,10 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
       }
       const { rows } = await deps.db.query<{ now: Date }>('SELECT now()');
       const startedAt = rows[0]!.now;
+      // Whatever changed in the roots up to now (written through any path) is what this backup
+      // covers: last_edited learns it first, so freshness compares the two honestly.
+      ctx.progress({ phase: 'scan', message: 'looking for changes' });
+      await projectEdited(deps.db, { project_id: p.projectId, edited: await newestChange(ROOTS.map((r) => path.join(p.dir, r))) });
       ctx.progress({ phase: 'backup', message: `backing up to region ${p.region}` });
       const bucket = await p.bucket();
       let summary: Record<string, unknown> | undefined;

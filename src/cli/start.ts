@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { link, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -25,9 +25,17 @@ import { serve } from './signals.js';
 async function demoPasswordFile(): Promise<string> {
   const file = path.resolve('.data', 'restic-password');
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
+  // Written whole under a name of its own, then linked into place: a second `npm start` at the same
+  // moment never reads a file that is there but not yet written (link fails when one exists).
+  const staged = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  await writeFile(staged, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  try {
+    await link(staged, file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  } finally {
+    await rm(staged, { force: true });
+  }
   return file;
 }
 

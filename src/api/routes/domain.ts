@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ForbiddenError, NotFoundError } from '../../lro/errors.js';
+import { ForbiddenError, NotFoundError, UnavailableError } from '../../lro/errors.js';
+import { RelativePath } from '../../backup/files.js';
+import { ResticError } from '../../backup/restic.js';
 import { parseOrThrow } from '../../lro/schemas.js';
 import { AccountBody, CollaboratorBody, HostBody, Id, ProjectBody } from '../../domain/schemas.js';
 import type { HubContext } from '../app.js';
@@ -12,6 +14,20 @@ const RegionQuery = z
     lon: z.coerce.number().min(-180).max(180).optional(),
   })
   .refine((q) => (q.lat === undefined) === (q.lon === undefined), 'give both lat and lon, or neither');
+
+const SnapshotParams = z.object({ snapshot_id: z.string().regex(/^[0-9a-f]{8,64}$/, 'must be a snapshot id: 8 to 64 hex digits') });
+const TreeQuery = z.strictObject({ path: RelativePath.default('') });
+
+/** restic's answer at the boundary: an unknown snapshot or folder is a 404, a bucket that fails a 503. */
+async function fromRestic<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof ResticError)) throw err;
+    if (err.code === 'snapshot_not_found') throw new NotFoundError(err.message.replace(/ not found$/, ''));
+    throw new UnavailableError(`the backup bucket could not be read (${err.code})`);
+  }
+}
 
 /** Accounts, hosts, projects and collaborators: the domain the ops act on and who may see them. */
 export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
@@ -65,7 +81,7 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
 
   /** A project the caller collaborates on (admin: any); otherwise not_found. */
   async function visibleProject(request: FastifyRequest) {
-    const { id } = parseOrThrow(z.strictObject({ id: Id }), request.params, 'path');
+    const { id } = parseOrThrow(z.object({ id: Id }), request.params, 'path');
     const project = await projects.find(id);
     if (!project || !(await access.canUseScope(request.caller, { type: 'project', id }))) throw new NotFoundError(`project ${id}`);
     return project;
@@ -76,6 +92,20 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
   app.get('/v1/projects/:id/backups', route.account, async (request) => {
     const project = await visibleProject(request);
     return { backups: await projects.backups(project.project_id) };
+  });
+
+  // One folder of a snapshot: `path` inside it ('' the root: `project/`, `persist/`). The snapshot's
+  // listing is one restic call, kept per snapshot (src/backup/browse.ts), so browsing deeper is free.
+  app.get('/v1/projects/:id/backups/:snapshot_id/tree', route.account, async (request) => {
+    const project = await visibleProject(request);
+    const { snapshot_id } = parseOrThrow(SnapshotParams, request.params, 'path');
+    const { path } = parseOrThrow(TreeQuery, request.query, 'query');
+    const backups = ctx.lro.backups;
+    if (!backups || !project.backup_region) throw new UnavailableError('backups are not configured on this hub (LRO_RESTIC_PASSWORD_FILE)');
+    const { snapshot, entries } = await fromRestic(() =>
+      backups.browser.folder(project.project_id, project.backup_region!, snapshot_id, path),
+    );
+    return { snapshot_id: snapshot.id, time: snapshot.time, path, entries };
   });
 
   app.post('/v1/projects/:id/collaborators', route.account, async (request) => {

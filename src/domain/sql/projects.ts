@@ -112,3 +112,9 @@ export async function projectHasBackup(db: Db, projectId: string): Promise<boole
   );
   return rows.length > 0;
 }
+
+/** `last_edited` moved forward to `edited` (a change the host saw in the project's files); never backwards. */
+export async function projectEdited(db: Db, p: { project_id: string; edited: Date | null }): Promise<void> {
+  if (p.edited === null) return;
+  await db.query('UPDATE projects SET last_edited = greatest(last_edited, $2) WHERE project_id = $1', [p.project_id, p.edited]);
+}

@@ -1,0 +1,44 @@
+/**
+ * What the freshness scan costs (`newestChange`, run by a host before a project's stop and backup):
+ * N files in nested folders, the scan timed against `find -printf '%T@'` over the same tree (the
+ * plain tool's floor), alternating, medians.
+ * Usage: npx tsx bench/freshness-scan.ts [--files 100000] [--rounds 5]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { newestChange } from '../src/backup/files.js';
+import { machineContext, median } from './lib.js';
+
+const { values: args } = parseArgs({ options: { files: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '5' } } });
+const FILES = Number(args.files);
+const ROUNDS = Number(args.rounds);
+
+const root = mkdtempSync(path.join(tmpdir(), 'lro-scan-'));
+const PER_DIR = 100;
+for (let i = 0; i < FILES; i++) {
+  const dir = path.join(root, 'project', `d${Math.floor(i / PER_DIR / 50)}`, `e${Math.floor(i / PER_DIR) % 50}`);
+  if (i % PER_DIR === 0) mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `f${i}.txt`), 'x');
+}
+const lro: number[] = [];
+const find: number[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  let t0 = performance.now();
+  await newestChange([path.join(root, 'project')]);
+  lro.push(performance.now() - t0);
+  t0 = performance.now();
+  execFileSync('sh', ['-c', `find ${path.join(root, 'project')} -printf '%T@\\n' | sort -n | tail -1`]);
+  find.push(performance.now() - t0);
+}
+rmSync(root, { recursive: true, force: true });
+console.log(`Machine: ${await machineContext()}`);
+console.log(`${FILES} files in ${FILES / PER_DIR} folders, ${ROUNDS} alternating rounds, medians (warm cache).\n`);
+console.log('| scan | ms | µs per file | × find |');
+console.log('|---|---|---|---|');
+console.log(
+  `| newestChange (lro) | ${median(lro).toFixed(0)} | ${((median(lro) * 1000) / FILES).toFixed(2)} | ${(median(lro) / median(find)).toFixed(2)} |`,
+);
+console.log(`| find -printf %T@ \\| sort \\| tail | ${median(find).toFixed(0)} | ${((median(find) * 1000) / FILES).toFixed(2)} | 1.00 |`);
