@@ -1,6 +1,7 @@
 /** The file-system side of restores: paths callers name, staging folders, bytes written so far. */
-import type { Stats } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -16,39 +17,36 @@ export const RelativePath = z
   .refine((p) => !p.split(/[\\/]+/).includes('..'), 'must not contain ..')
   .transform((p) => path.posix.normalize(p.replaceAll('\\', '/')).replace(/\/+$/, '').replace(/^\.$/, ''));
 
-/** Each entry under `dir` (not `dir` itself), with its lstat; nothing when `dir` is not there. */
-async function walk(dir: string, each: (st: Stats) => void): Promise<void> {
-  const stack = [dir];
-  while (stack.length) {
-    const d = stack.pop()!;
-    const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) stack.push(p);
-      const st = await lstat(p).catch(() => null);
-      if (st) each(st);
-    }
-  }
+/**
+ * One number per entry under the folders that exist (`find … -printf <format>`), folded as they come.
+ * `find` walks 100,000 files in ~0.4 s; readdir and an lstat per entry from Node took 12 s (each lstat
+ * a trip through libuv's thread pool): `bench/freshness-scan.ts`.
+ */
+async function foldFind(dirs: string[], args: string[], fold: (n: number) => void): Promise<void> {
+  const present = (await Promise.all(dirs.map(async (d) => ((await lstat(d).catch(() => null))?.isDirectory() ? d : null)))).filter(
+    (d): d is string => d !== null,
+  );
+  if (present.length === 0) return;
+  const child = execa('find', [...present, ...args], { stdin: 'ignore', buffer: false, reject: false, stderr: 'ignore' });
+  for await (const line of createInterface({ input: child.stdout! })) if (line) fold(Number(line));
+  await child;
 }
 
 /** Bytes in regular files under `dir` (0 when it is not there): how much a restore has written. */
 export async function treeBytes(dir: string): Promise<number> {
   let total = 0;
-  await walk(dir, (st) => st.isFile() && (total += st.size));
+  await foldFind([dir], ['-type', 'f', '-printf', '%s\\n'], (n) => (total += n));
   return total;
 }
 
 /**
- * The newest modification under the folders (files, links and folders: a deletion changes its
- * folder's mtime), or null when they hold nothing. What `last_edited` learns from a project's roots.
+ * The newest modification under the folders, themselves included (files, links and folders: a
+ * deletion changes its folder's mtime), or null when none exists. What `last_edited` learns from a
+ * project's roots.
  */
 export async function newestChange(dirs: string[]): Promise<Date | null> {
   let newest = 0;
-  for (const dir of dirs) {
-    const top = await lstat(dir).catch(() => null);
-    if (top) newest = Math.max(newest, top.mtimeMs);
-    await walk(dir, (st) => (newest = Math.max(newest, st.mtimeMs)));
-  }
+  await foldFind(dirs, ['-printf', '%T@\\n'], (t) => (newest = Math.max(newest, t * 1000)));
   return newest ? new Date(newest) : null;
 }
 
