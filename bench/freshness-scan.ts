@@ -34,11 +34,10 @@ for (let r = 0; r < ROUNDS; r++) {
   find.push(performance.now() - t0);
 }
 rmSync(root, { recursive: true, force: true });
+const perFile = (ms: number[]) => ((median(ms) * 1000) / FILES).toFixed(2);
 console.log(`Machine: ${await machineContext()}`);
 console.log(`${FILES} files in ${FILES / PER_DIR} folders, ${ROUNDS} alternating rounds, medians (warm cache).\n`);
 console.log('| scan | ms | µs per file | × find |');
 console.log('|---|---|---|---|');
-console.log(
-  `| newestChange (lro) | ${median(lro).toFixed(0)} | ${((median(lro) * 1000) / FILES).toFixed(2)} | ${(median(lro) / median(find)).toFixed(2)} |`,
-);
-console.log(`| find -printf %T@ \\| sort \\| tail | ${median(find).toFixed(0)} | ${((median(find) * 1000) / FILES).toFixed(2)} | 1.00 |`);
+console.log(`| newestChange (lro) | ${median(lro).toFixed(0)} | ${perFile(lro)} | ${(median(lro) / median(find)).toFixed(2)} |`);
+console.log(`| find -printf %T@ \\| sort \\| tail | ${median(find).toFixed(0)} | ${perFile(find)} | 1.00 |`);
