@@ -45,7 +45,10 @@ describe('project-backup', () => {
         { snapshot_id: result.snapshot_id, region: 'local', op_id: op.op_id },
       ]);
       const { events } = await lro.streams.backend.history(streamOf(op), 1, 1000);
-      expect(events.some((e) => e.type === 'progress' && e.phase === 'backup')).toBe(true);
+      const bars = events.filter((e) => e.type === 'progress' && e.phase === 'backup' && e.progress !== undefined);
+      const last = (bars.at(-1) as { progress: { current: number; total: number; unit: string } }).progress;
+      expect(last).toMatchObject({ unit: 'bytes', total: expect.any(Number) });
+      expect(last.current).toBe(last.total); // the bar ends full, whatever restic's last status line said
       // The snapshot in the bucket carries the project and the layout.
       const bucket = { repository: path.join(base, '.data/buckets/local'), passwordFile };
       const [snap] = JSON.parse(await new Restic().run(bucket, ['snapshots', '--json', result.snapshot_id]));

@@ -13,7 +13,7 @@ import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
 import { newestChange } from './files.js';
 import { ROOTS, projectTags } from './layout.js';
-import { asOpError, projectOf, projectRouting, type ProjectKindDeps } from './project-context.js';
+import { asOpError, briefly, projectOf, projectRouting, type ProjectKindDeps } from './project-context.js';
 
 const BackupResult = z.strictObject({ snapshot_id: z.string(), bytes_added: z.int(), files: z.int(), duration_s: z.number() });
 
@@ -36,8 +36,9 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
       const startedAt = rows[0]!.now;
       // Whatever changed in the roots up to now (written through any path) is what this backup
       // covers: last_edited learns it first, so freshness compares the two honestly.
-      ctx.progress({ phase: 'scan', message: 'looking for changes' });
-      await projectEdited(deps.db, { project_id: p.projectId, edited: await newestChange(ROOTS.map((r) => path.join(p.dir, r))) });
+      await briefly(ctx, 'scan', 'looking for changes', async () =>
+        projectEdited(deps.db, { project_id: p.projectId, edited: await newestChange(ROOTS.map((r) => path.join(p.dir, r))) }),
+      );
       ctx.progress({ phase: 'backup', message: `backing up to region ${p.region}` });
       const bucket = await p.bucket();
       let summary: Record<string, unknown> | undefined;
@@ -58,10 +59,18 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
         })
         .catch((err: unknown) => Promise.reject(asOpError(err)));
       if (!summary?.snapshot_id) throw new Error('restic ended without naming the snapshot it took');
+      // restic's last status line may come before its last bytes (84 % in one run): the bar ends full.
+      const bytes = Number(summary.total_bytes_processed ?? 0);
+      const files = Number(summary.total_files_processed ?? 0);
+      ctx.progress({
+        phase: 'backup',
+        progress: { current: bytes, total: bytes, unit: 'bytes' },
+        detail: { files_done: files, total_files: files },
+      });
       const result = {
         snapshot_id: String(summary.snapshot_id),
         bytes_added: Number(summary.data_added ?? 0),
-        files: Number(summary.total_files_processed ?? 0),
+        files,
         duration_s: Number(summary.total_duration ?? 0),
       };
       await backupRecord(deps.db, {
@@ -69,7 +78,7 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
         snapshot_id: result.snapshot_id,
         region: p.region,
         tags,
-        bytes: Number(summary.total_bytes_processed ?? 0),
+        bytes,
         op_id: ctx.op.op_id,
         started_at: startedAt,
       });

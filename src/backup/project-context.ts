@@ -51,3 +51,15 @@ export async function projectOf(deps: ProjectKindDeps, ctx: HandlerContext<unkno
     bucket: (): Promise<Bucket> => deps.buckets.of(region).catch((err: unknown) => Promise.reject(asOpError(err))),
   };
 }
+
+/**
+ * A short phase of a project op's log (a scan, a check): a bar of its own that fills when `fn` is
+ * done, weighted next to nothing, so the overall bar follows the long phases (the bytes).
+ */
+export async function briefly<T>(ctx: HandlerContext<unknown>, phase: string, message: string, fn: () => Promise<T>): Promise<T> {
+  const step = (current: number) => ({ current, total: 1, unit: 'step', weight: 0.01 });
+  ctx.progress({ phase, message, progress: step(0) });
+  const value = await fn();
+  ctx.progress({ phase, progress: step(1) });
+  return value;
+}

@@ -18,7 +18,7 @@ import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
 import { newestChange } from './files.js';
 import { ROOTS } from './layout.js';
-import { asOpError, projectOf, projectRouting, type ProjectKindDeps } from './project-context.js';
+import { asOpError, briefly, projectOf, projectRouting, type ProjectKindDeps } from './project-context.js';
 import { findSnapshot, restoreSnapshot, type Snapshot } from './restore.js';
 import { ResticError } from './restic.js';
 
@@ -37,9 +37,12 @@ export function projectStartKind(deps: ProjectKindDeps): KindDefinition<z.output
     async run(ctx) {
       const p = await projectOf(deps, ctx);
       const mode = ctx.input.restore;
-      const missing: string[] = [];
-      for (const root of ROOTS) if (!(await isDir(path.join(p.dir, root)))) missing.push(root);
-      ctx.progress({ phase: 'check', message: missing.length ? `missing on this host: ${missing.join(', ')}` : 'data present' });
+      const missing = await briefly(ctx, 'check', 'looking for the project on this host', async () => {
+        const gone: string[] = [];
+        for (const root of ROOTS) if (!(await isDir(path.join(p.dir, root)))) gone.push(root);
+        return gone;
+      });
+      if (missing.length) ctx.progress({ phase: 'check', message: `missing on this host: ${missing.join(', ')}` });
       const wanted = mode === 'always' ? [...ROOTS] : mode === 'auto' ? missing : [];
       let snapshot: Snapshot | null = null;
       if (wanted.length > 0) {
@@ -70,9 +73,10 @@ export function projectStartKind(deps: ProjectKindDeps): KindDefinition<z.output
           throw asOpError(err);
         }
       }
-      for (const root of ROOTS) await mkdir(path.join(p.dir, root), { recursive: true });
-      await projectSetRunState(deps.db, { project_id: p.projectId, run_state: 'running' });
-      ctx.progress({ phase: 'start', message: snapshot ? `running (restored from ${snapshot.short_id})` : 'running' });
+      await briefly(ctx, 'start', snapshot ? `starting (restored from ${snapshot.short_id})` : 'starting', async () => {
+        for (const root of ROOTS) await mkdir(path.join(p.dir, root), { recursive: true });
+        await projectSetRunState(deps.db, { project_id: p.projectId, run_state: 'running' });
+      });
       return { restored: snapshot !== null, ...(snapshot ? { snapshot_id: snapshot.id } : {}) };
     },
   };
@@ -88,10 +92,10 @@ export function projectStopKind(deps: ProjectKindDeps): KindDefinition<Record<st
     routing: (_input, scope) => projectRouting(deps.db, scope),
     async run(ctx) {
       const p = await projectOf(deps, ctx);
-      ctx.progress({ phase: 'scan', message: 'looking for changes' });
-      const edited = await newestChange(ROOTS.map((r) => path.join(p.dir, r)));
-      const { last_edited } = await projectSetRunState(deps.db, { project_id: p.projectId, run_state: 'stopped', edited });
-      ctx.progress({ phase: 'stop', message: 'stopped' });
+      const edited = await briefly(ctx, 'scan', 'looking for changes', () => newestChange(ROOTS.map((r) => path.join(p.dir, r))));
+      const { last_edited } = await briefly(ctx, 'stop', 'stopping', () =>
+        projectSetRunState(deps.db, { project_id: p.projectId, run_state: 'stopped', edited }),
+      );
       return { last_edited: last_edited?.toISOString() ?? null };
     },
   };
