@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { WatchEvent } from '../client/client.js';
+import { formatAmount, formatSpeed } from '../shared/progress.js';
 
 /**
  * Draws one bar per phase (percent, current/total with units, speed, ETA, its latest message) from a
@@ -15,7 +16,7 @@ export class PhaseBars {
   constructor(stream: NodeJS.WritableStream = process.stderr) {
     this.#multi = new cliProgress.MultiBar(
       {
-        format: ' {phase} |{bar}| {percentage}% {value}/{total} {unit} {speed} {eta_text} {msg}',
+        format: ' {phase} |{bar}| {percentage}% {amount} {speed} {eta_text} {msg}',
         hideCursor: true,
         clearOnComplete: false,
         stopOnComplete: false,
@@ -42,8 +43,8 @@ export class PhaseBars {
     const [value, total, unit] = typeof p === 'number' ? [p, 100, '%'] : p ? [p.current, p.total, p.unit ?? ''] : [0, 0, ''];
     const payload = {
       phase: String(d.phase).padEnd(10),
-      unit,
-      speed: d.speed ? `${d.speed.toFixed(1)}/s` : '',
+      amount: unit === '%' ? '' : formatAmount(value, total, unit || undefined), // bytes as KiB/MiB/GiB
+      speed: d.speed ? formatSpeed(d.speed, unit || undefined) : '',
       eta_text: d.eta_s !== undefined ? `eta ${Math.round(d.eta_s)}s` : '',
       msg: d.message ? String(d.message).slice(0, 40) : this.#bars.get(d.phase) ? undefined : '',
     };
