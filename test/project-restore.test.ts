@@ -1,4 +1,6 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openBackupLro, projectDir, treeOf, writeProjectFiles } from './helpers/projects.js';
@@ -63,6 +65,33 @@ describe('restore', () => {
     // In place, the path comes back as it was in the snapshot.
     expect(await b.run('project-restore', project.project_id, { path: 'project/src/f1.bin' })).toMatchObject({ status: 'succeeded' });
     expect(readFileSync(path.join(dir, 'project', 'src', 'f1.bin')).length).toBe(1037);
+  });
+
+  it('a disk that fills during a restore: the op fails no_space at once, the project is as it was, the staging gone', async () => {
+    const project = await b.newProject(h1.host_id);
+    const dir1 = projectDir(h1.dataDir, project.project_id);
+    writeProjectFiles(dir1);
+    writeFileSync(path.join(dir1, 'project', 'big.bin'), randomBytes(3 * 1024 * 1024));
+    expect(await b.run('project-backup', project.project_id)).toMatchObject({ status: 'succeeded' });
+    // Host 3's data dir is a 1 MiB tmpfs holding the project's current (small) files.
+    const h3 = await b.host('host3-small-disk');
+    mkdirSync(h3.dataDir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', h3.dataDir]);
+    await h3.pool.start();
+    try {
+      const dir3 = projectDir(h3.dataDir, project.project_id);
+      mkdirSync(path.join(dir3, 'project'), { recursive: true });
+      mkdirSync(path.join(dir3, 'persist'), { recursive: true });
+      writeFileSync(path.join(dir3, 'project', 'mine.txt'), 'work not in the backup');
+      const before = treeOf(dir3);
+      await moveTo(project.project_id, h3.host_id);
+      const failed = await b.run('project-restore', project.project_id);
+      expect(failed).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'no_space' } });
+      expect(treeOf(dir3)).toEqual(before); // nothing lost, no staging folder left behind
+    } finally {
+      await h3.pool.stop();
+      execFileSync('umount', [h3.dataDir]);
+    }
   });
 
   it('clear failures that lose nothing: bad paths refused at create, an unknown snapshot, no backup recorded vs one recorded', async () => {
