@@ -13,17 +13,15 @@ import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
 import { newestChange } from './files.js';
 import { ROOTS, projectTags } from './layout.js';
-import { asOpError, briefly, projectOf, projectRouting, type ProjectKindDeps } from './project-context.js';
+import { asOpError, briefly, projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
 
 const BackupResult = z.strictObject({ snapshot_id: z.string(), bytes_added: z.int(), files: z.int(), duration_s: z.number() });
 
 export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<string, never>, z.output<typeof BackupResult>> {
-  return {
+  return projectKind(deps, {
     name: 'project-backup',
     input: z.strictObject({}),
     result: BackupResult,
-    routing: (_input, scope) => projectRouting(deps.db, scope),
-    timeoutS: 6 * 3600,
     async run(ctx) {
       const p = await projectOf(deps, ctx);
       // A backup of roots that are not there would record an empty project: refused, never taken.
@@ -84,5 +82,5 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
       });
       return result;
     },
-  };
+  });
 }

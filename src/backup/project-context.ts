@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { projectHostOf } from '../domain/sql/projects.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../lro/errors.js';
-import type { HandlerContext, HostEnv } from '../lro/kinds.js';
+import type { HandlerContext, HostEnv, KindDefinition } from '../lro/kinds.js';
 import type { Scope } from '../shared/operation.js';
 import { PermanentError } from '../workers/abort.js';
 import type { Buckets } from './buckets.js';
@@ -62,4 +62,9 @@ export async function briefly<T>(ctx: HandlerContext<unknown>, phase: string, me
   const value = await fn();
   ctx.progress({ phase, progress: step(1) });
   return value;
+}
+
+/** A project kind: run on the project's host (its routing, looked up at create), 6 hours at most. */
+export function projectKind<I, R>(deps: ProjectKindDeps, def: Omit<KindDefinition<I, R>, 'routing'>): KindDefinition<I, R> {
+  return { timeoutS: 6 * 3600, ...def, routing: (_input, scope) => projectRouting(deps.db, scope) };
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { KindDefinition } from '../lro/kinds.js';
 import { RelativePath } from './files.js';
-import { asOpError, projectOf, projectRouting, type ProjectKindDeps } from './project-context.js';
+import { asOpError, projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
 import { findSnapshot, restoreSnapshot } from './restore.js';
 
 const RestoreInput = z.strictObject({
@@ -22,12 +22,10 @@ const RestoreInput = z.strictObject({
 const RestoreResult = z.strictObject({ snapshot_id: z.string(), files: z.int(), bytes: z.int() });
 
 export function projectRestoreKind(deps: ProjectKindDeps): KindDefinition<z.output<typeof RestoreInput>, z.output<typeof RestoreResult>> {
-  return {
+  return projectKind(deps, {
     name: 'project-restore',
     input: RestoreInput,
     result: RestoreResult,
-    routing: (_input, scope) => projectRouting(deps.db, scope),
-    timeoutS: 6 * 3600,
     async run(ctx) {
       const p = await projectOf(deps, ctx);
       const bucket = await p.bucket();
@@ -50,5 +48,5 @@ export function projectRestoreKind(deps: ProjectKindDeps): KindDefinition<z.outp
         throw asOpError(err);
       }
     },
-  };
+  });
 }

@@ -18,7 +18,7 @@ import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
 import { newestChange } from './files.js';
 import { ROOTS } from './layout.js';
-import { asOpError, briefly, projectOf, projectRouting, type ProjectKindDeps } from './project-context.js';
+import { asOpError, briefly, projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
 import { findSnapshot, restoreSnapshot, type Snapshot } from './restore.js';
 import { ResticError } from './restic.js';
 
@@ -28,12 +28,10 @@ const StartResult = z.strictObject({ restored: z.boolean(), snapshot_id: z.strin
 const isDir = async (p: string) => (await stat(p).catch(() => null))?.isDirectory() ?? false;
 
 export function projectStartKind(deps: ProjectKindDeps): KindDefinition<z.output<typeof StartInput>, z.output<typeof StartResult>> {
-  return {
+  return projectKind(deps, {
     name: 'project-start',
     input: StartInput,
     result: StartResult,
-    routing: (_input, scope) => projectRouting(deps.db, scope),
-    timeoutS: 6 * 3600,
     async run(ctx) {
       const p = await projectOf(deps, ctx);
       const mode = ctx.input.restore;
@@ -79,17 +77,16 @@ export function projectStartKind(deps: ProjectKindDeps): KindDefinition<z.output
       });
       return { restored: snapshot !== null, ...(snapshot ? { snapshot_id: snapshot.id } : {}) };
     },
-  };
+  });
 }
 
 const StopResult = z.strictObject({ last_edited: z.string().nullable() });
 
 export function projectStopKind(deps: ProjectKindDeps): KindDefinition<Record<string, never>, z.output<typeof StopResult>> {
-  return {
+  return projectKind(deps, {
     name: 'project-stop',
     input: z.strictObject({}),
     result: StopResult,
-    routing: (_input, scope) => projectRouting(deps.db, scope),
     async run(ctx) {
       const p = await projectOf(deps, ctx);
       const edited = await briefly(ctx, 'scan', 'looking for changes', () => newestChange(ROOTS.map((r) => path.join(p.dir, r))));
@@ -98,5 +95,5 @@ export function projectStopKind(deps: ProjectKindDeps): KindDefinition<Record<st
       );
       return { last_edited: last_edited?.toISOString() ?? null };
     },
-  };
+  });
 }
