@@ -26,7 +26,7 @@ describe('restore', () => {
     rmSync(dir1, { recursive: true });
     await moveTo(project.project_id, h2.host_id);
     const started = await b.run('project-start', project.project_id, { restore: 'auto' });
-    expect(started).toMatchObject({ status: 'succeeded', result: { restored: true } });
+    expect(started, JSON.stringify(started.error)).toMatchObject({ status: 'succeeded', result: { restored: true } });
     expect((started.result as { snapshot_id: string }).snapshot_id.startsWith((backup.result as { snapshot_id: string }).snapshot_id)).toBe(
       true,
     );

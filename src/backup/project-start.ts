@@ -13,6 +13,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { backupLatest } from '../domain/sql/backups.js';
 import { projectHasBackup, projectSetRunState } from '../domain/sql/projects.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
@@ -24,6 +25,9 @@ import { ResticError } from './restic.js';
 
 const StartInput = z.strictObject({ restore: z.enum(['auto', 'always', 'never']).default('auto') });
 const StartResult = z.strictObject({ restored: z.boolean(), snapshot_id: z.string().optional() });
+
+const backupMissing = (projectId: string) =>
+  new PermanentError(`a backup of project ${projectId} is recorded but its bucket does not have it: not starting empty`, 'backup_missing');
 
 const isDir = async (p: string) => (await stat(p).catch(() => null))?.isDirectory() ?? false;
 
@@ -46,25 +50,38 @@ export function projectStartKind(deps: ProjectKindDeps): KindDefinition<z.output
       if (wanted.length > 0) {
         try {
           const bucket = await p.bucket();
-          snapshot = await findSnapshot(deps.restic, bucket, p.projectId, undefined, ctx.signal).catch(async (err: unknown) => {
-            // No backup at all: auto starts empty, unless one was recorded (then the bucket is wrong, not empty).
-            if (!(err instanceof ResticError && err.code === 'snapshot_not_found') || mode === 'always') throw err;
-            if (await projectHasBackup(deps.db, p.projectId)) {
-              throw new PermanentError(
-                `a backup of project ${p.projectId} is recorded but its bucket shows none: not starting empty`,
-                'backup_missing',
-              );
-            }
-            return null;
-          });
-          for (const root of snapshot ? wanted : []) {
-            ctx.progress({ phase: 'restore', message: `restoring ${root}/ from snapshot ${snapshot!.short_id}` });
+          // The newest backup this hub recorded, else whatever the bucket holds (taken elsewhere).
+          const recorded = await backupLatest(deps.db, { project_id: p.projectId, region: p.region });
+          snapshot = recorded
+            ? {
+                id: recorded.snapshot_id,
+                short_id: recorded.snapshot_id.slice(0, 8),
+                time: recorded.created_at.toISOString(),
+                tags: recorded.tags,
+              }
+            : await findSnapshot(deps.restic, bucket, p.projectId, undefined, ctx.signal).catch(async (err: unknown) => {
+                // No backup at all: auto starts empty, unless one was recorded (then the bucket is wrong, not empty).
+                if (!(err instanceof ResticError && err.code === 'snapshot_not_found') || mode === 'always') throw err;
+                if (await projectHasBackup(deps.db, p.projectId)) throw backupMissing(p.projectId);
+                return null;
+              });
+          // Both roots: the whole snapshot in one restic call; one root: that path alone.
+          const paths = wanted.length === ROOTS.length ? [''] : wanted;
+          for (const root of snapshot ? paths : []) {
+            ctx.progress({
+              phase: 'restore',
+              message: `restoring ${root ? `${root}/` : 'the project'} from snapshot ${snapshot!.short_id}`,
+            });
             await restoreSnapshot(deps.restic, bucket, {
               projectDir: p.dir,
               snapshot: snapshot!,
               path: root,
+              knownBytes: root === '' ? recorded?.bytes : null,
               signal: ctx.signal,
               progress: ctx.progress,
+            }).catch((err: unknown) => {
+              // A recorded snapshot the bucket does not have: the bucket is wrong, never a reason to start empty.
+              throw recorded && err instanceof ResticError && err.code === 'snapshot_not_found' ? backupMissing(p.projectId) : err;
             });
           }
         } catch (err) {

@@ -3,10 +3,10 @@
  * restic writes into a staging folder beside the project's roots, and only a finished restore is
  * moved into place (a rename each), so a failure — a full disk, a cancel, a dead bucket — leaves the
  * project as it was. restic 0.14 prints no progress while restoring: the bytes in the staging folder,
- * against the snapshot's size (`restic ls`), are the measure.
+ * against the snapshot's size (`restic ls`, or the bytes recorded with the backup), are the measure.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProgressEvent } from '../shared/progress.js';
 import { replaceWith, treeBytes } from './files.js';
@@ -46,20 +46,28 @@ export interface RestoreRequest {
   target?: string;
   signal?: AbortSignal;
   progress?: (event: ProgressEvent) => void;
+  /**
+   * The whole snapshot's size when already known (the bytes recorded with the backup): no `restic
+   * ls` first, and `files` comes back 0 (not counted).
+   */
+  knownBytes?: number | null;
 }
 
 export async function restoreSnapshot(restic: Restic, bucket: Bucket, r: RestoreRequest): Promise<{ files: number; bytes: number }> {
   const filter = r.path ? [`/${r.path}`] : [];
-  const size = await snapshotSize(restic, bucket, r.snapshot.id, r.path, r.signal);
+  const size =
+    !r.path && r.knownBytes != null
+      ? { files: 0, bytes: r.knownBytes, nodes: 1 }
+      : await snapshotSize(restic, bucket, r.snapshot.id, r.path, r.signal);
   if (r.path && size.nodes === 0) throw new ResticError('snapshot_not_found', `snapshot ${r.snapshot.short_id} has no ${r.path}`);
-  await mkdir(r.projectDir, { recursive: true });
+  const made = await mkdir(r.projectDir, { recursive: true }); // the first folder it had to make, if any
   const staging = path.join(r.projectDir, `.lro-restore-${randomUUID().slice(0, 8)}`);
   const report = async () =>
     r.progress?.({
       phase: 'restore',
       progress: { current: Math.min(await treeBytes(staging), size.bytes), total: size.bytes, unit: 'bytes' },
     });
-  const timer = setInterval(() => void report(), 500);
+  const timer = setInterval(() => void report(), 1000); // a find over what is written so far: not too often
   try {
     await restic.run(bucket, ['restore', r.snapshot.id, '--target', staging, ...filter.flatMap((f) => ['--include', f])], {
       signal: r.signal,
@@ -73,6 +81,10 @@ export async function restoreSnapshot(restic: Restic, bucket: Bucket, r: Restore
       await replaceWith(path.join(staging, item), path.join(r.projectDir, dest));
     }
     return { files: size.files, bytes: size.bytes };
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    if (made) await rmdir(r.projectDir).catch(() => {}); // a failed restore leaves no empty project behind
+    throw err;
   } finally {
     clearInterval(timer);
     await rm(staging, { recursive: true, force: true });
