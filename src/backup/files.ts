@@ -1,5 +1,5 @@
 /** The file-system side of restores: paths callers name, staging folders, bytes written so far. */
-import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import path from 'node:path';
@@ -16,6 +16,9 @@ export const RelativePath = z
   .refine((p) => !path.isAbsolute(p), 'must be relative (no leading /)')
   .refine((p) => !p.split(/[\\/]+/).includes('..'), 'must not contain ..')
   .transform((p) => path.posix.normalize(p.replaceAll('\\', '/')).replace(/\/+$/, '').replace(/^\.$/, ''));
+
+/** Whether `p` is a folder (following a link); false when it is not there. */
+export const isDir = async (p: string): Promise<boolean> => (await stat(p).catch(() => null))?.isDirectory() ?? false;
 
 /**
  * One number per entry under the folders that exist (`find … -printf <format>`), folded as they come.

@@ -4,16 +4,14 @@
  * restic's `--json` status lines; the snapshot is recorded in `project_backups` and the project's
  * `last_backup` moves to when the backup started.
  */
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { z } from 'zod';
 import { backupRecord } from '../domain/sql/backups.js';
 import { projectEdited } from '../domain/sql/projects.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
-import { newestChange } from './files.js';
+import { isDir, newestChange } from './files.js';
 import { ROOTS, projectTags } from './layout.js';
-import { asOpError, briefly, projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
+import { briefly, projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
 
 const BackupResult = z.strictObject({ snapshot_id: z.string(), bytes_added: z.int(), files: z.int(), duration_s: z.number() });
 
@@ -25,8 +23,8 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
     async run(ctx) {
       const p = await projectOf(deps, ctx);
       // A backup of roots that are not there would record an empty project: refused, never taken.
-      for (const root of ROOTS) {
-        if (!(await stat(path.join(p.dir, root)).catch(() => null))?.isDirectory()) {
+      for (const [i, root] of ROOTS.entries()) {
+        if (!(await isDir(p.roots[i]!))) {
           throw new PermanentError(`project ${p.projectId} has no ${root}/ on this host (${p.dir}): nothing to back up`, 'no_data');
         }
       }
@@ -35,14 +33,16 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
       // Whatever changed in the roots up to now (written through any path) is what this backup
       // covers: last_edited learns it first, so freshness compares the two honestly.
       await briefly(ctx, 'scan', 'looking for changes', async () =>
-        projectEdited(deps.db, { project_id: p.projectId, edited: await newestChange(ROOTS.map((r) => path.join(p.dir, r))) }),
+        projectEdited(deps.db, { project_id: p.projectId, edited: await newestChange(p.roots) }),
       );
       ctx.progress({ phase: 'backup', message: `backing up to region ${p.region}` });
       const bucket = await p.bucket();
       let summary: Record<string, unknown> | undefined;
       const tags = projectTags(p.projectId);
-      await deps.restic
-        .run(bucket, ['backup', '--json', '--host', `project-${p.projectId}`, ...tags.flatMap((t) => ['--tag', t]), ...ROOTS], {
+      await deps.restic.run(
+        bucket,
+        ['backup', '--json', '--host', `project-${p.projectId}`, ...tags.flatMap((t) => ['--tag', t]), ...ROOTS],
+        {
           cwd: p.dir,
           signal: ctx.signal,
           onJson: (m) => {
@@ -54,8 +54,8 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
               detail: { files_done: Number(m.files_done ?? 0), total_files: Number(m.total_files ?? 0) },
             });
           },
-        })
-        .catch((err: unknown) => Promise.reject(asOpError(err)));
+        },
+      );
       if (!summary?.snapshot_id) throw new Error('restic ended without naming the snapshot it took');
       // restic's last status line may come before its last bytes (84 % in one run): the bar ends full.
       const bytes = Number(summary.total_bytes_processed ?? 0);

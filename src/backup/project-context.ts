@@ -1,4 +1,5 @@
 /** What every project kind shares: where it runs, the project it acts on, how restic's errors become the op's. */
+import path from 'node:path';
 import type pg from 'pg';
 import { projectHostOf } from '../domain/sql/projects.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../lro/errors.js';
@@ -6,7 +7,7 @@ import type { HandlerContext, HostEnv, KindDefinition } from '../lro/kinds.js';
 import type { Scope } from '../shared/operation.js';
 import { PermanentError } from '../workers/abort.js';
 import type { Buckets } from './buckets.js';
-import { projectDir } from './layout.js';
+import { ROOTS, projectDir } from './layout.js';
 import { ResticError, type Bucket, type Restic } from './restic.js';
 
 export interface ProjectKindDeps {
@@ -48,7 +49,9 @@ export async function projectOf(deps: ProjectKindDeps, ctx: HandlerContext<unkno
     host,
     region,
     dir: projectDir(host, projectId),
-    bucket: (): Promise<Bucket> => deps.buckets.of(region).catch((err: unknown) => Promise.reject(asOpError(err))),
+    /** The two roots' folders on this host. */
+    roots: ROOTS.map((root) => path.join(projectDir(host, projectId), root)),
+    bucket: (): Promise<Bucket> => deps.buckets.of(region),
   };
 }
 
@@ -64,7 +67,15 @@ export async function briefly<T>(ctx: HandlerContext<unknown>, phase: string, me
   return value;
 }
 
-/** A project kind: run on the project's host (its routing, looked up at create), 6 hours at most. */
+/**
+ * A project kind: run on the project's host (its routing, looked up at create), 6 hours at most,
+ * restic's failures turned into the op's (asOpError) in one place for every kind.
+ */
 export function projectKind<I, R>(deps: ProjectKindDeps, def: Omit<KindDefinition<I, R>, 'routing'>): KindDefinition<I, R> {
-  return { timeoutS: 6 * 3600, ...def, routing: (_input, scope) => projectRouting(deps.db, scope) };
+  return {
+    timeoutS: 6 * 3600,
+    ...def,
+    routing: (_input, scope) => projectRouting(deps.db, scope),
+    run: (ctx) => def.run(ctx).catch((err: unknown) => Promise.reject(asOpError(err))),
+  };
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { KindDefinition } from '../lro/kinds.js';
 import { RelativePath } from './files.js';
-import { asOpError, projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
+import { projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
 import { findSnapshot, restoreSnapshot } from './restore.js';
 
 const RestoreInput = z.strictObject({
@@ -29,24 +29,20 @@ export function projectRestoreKind(deps: ProjectKindDeps): KindDefinition<z.outp
     async run(ctx) {
       const p = await projectOf(deps, ctx);
       const bucket = await p.bucket();
-      try {
-        const snapshot = await findSnapshot(deps.restic, bucket, p.projectId, ctx.input.snapshot_id, ctx.signal);
-        ctx.progress({
-          phase: 'restore',
-          message: `restoring snapshot ${snapshot.short_id}${ctx.input.path ? ` path ${ctx.input.path}` : ''}`,
-        });
-        const done = await restoreSnapshot(deps.restic, bucket, {
-          projectDir: p.dir,
-          snapshot,
-          path: ctx.input.path,
-          ...(ctx.input.target === undefined ? {} : { target: ctx.input.target }),
-          signal: ctx.signal,
-          progress: ctx.progress,
-        });
-        return { snapshot_id: snapshot.id, ...done };
-      } catch (err) {
-        throw asOpError(err);
-      }
+      const snapshot = await findSnapshot(deps.restic, bucket, p.projectId, ctx.input.snapshot_id, ctx.signal);
+      ctx.progress({
+        phase: 'restore',
+        message: `restoring snapshot ${snapshot.short_id}${ctx.input.path ? ` path ${ctx.input.path}` : ''}`,
+      });
+      const done = await restoreSnapshot(deps.restic, bucket, {
+        projectDir: p.dir,
+        snapshot,
+        path: ctx.input.path,
+        ...(ctx.input.target === undefined ? {} : { target: ctx.input.target }),
+        signal: ctx.signal,
+        progress: ctx.progress,
+      });
+      return { snapshot_id: snapshot.id, ...done };
     },
   });
 }

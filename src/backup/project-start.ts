@@ -10,16 +10,15 @@
  * Stop records `last_edited` from the roots' newest modification (files written straight into
  * them count), so a backup's freshness can be trusted.
  */
-import { mkdir, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { z } from 'zod';
 import { backupLatest } from '../domain/sql/backups.js';
 import { projectHasBackup, projectSetRunState } from '../domain/sql/projects.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
-import { newestChange } from './files.js';
+import { isDir, newestChange } from './files.js';
 import { ROOTS } from './layout.js';
-import { asOpError, briefly, projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
+import { briefly, projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
 import { findSnapshot, restoreSnapshot, type Snapshot } from './restore.js';
 import { ResticError } from './restic.js';
 
@@ -28,8 +27,6 @@ const StartResult = z.strictObject({ restored: z.boolean(), snapshot_id: z.strin
 
 const backupMissing = (projectId: string) =>
   new PermanentError(`a backup of project ${projectId} is recorded but its bucket does not have it: not starting empty`, 'backup_missing');
-
-const isDir = async (p: string) => (await stat(p).catch(() => null))?.isDirectory() ?? false;
 
 export function projectStartKind(deps: ProjectKindDeps): KindDefinition<z.output<typeof StartInput>, z.output<typeof StartResult>> {
   return projectKind(deps, {
@@ -41,55 +38,51 @@ export function projectStartKind(deps: ProjectKindDeps): KindDefinition<z.output
       const mode = ctx.input.restore;
       const missing = await briefly(ctx, 'check', 'looking for the project on this host', async () => {
         const gone: string[] = [];
-        for (const root of ROOTS) if (!(await isDir(path.join(p.dir, root)))) gone.push(root);
+        for (const [i, root] of ROOTS.entries()) if (!(await isDir(p.roots[i]!))) gone.push(root);
         return gone;
       });
       if (missing.length) ctx.progress({ phase: 'check', message: `missing on this host: ${missing.join(', ')}` });
       const wanted = mode === 'always' ? [...ROOTS] : mode === 'auto' ? missing : [];
       let snapshot: Snapshot | null = null;
       if (wanted.length > 0) {
-        try {
-          const bucket = await p.bucket();
-          // The newest backup this hub recorded, else whatever the bucket holds (taken elsewhere).
-          const recorded = await backupLatest(deps.db, { project_id: p.projectId, region: p.region });
-          snapshot = recorded
-            ? {
-                id: recorded.snapshot_id,
-                short_id: recorded.snapshot_id.slice(0, 8),
-                time: recorded.created_at.toISOString(),
-                tags: recorded.tags,
-              }
-            : await findSnapshot(deps.restic, bucket, p.projectId, undefined, ctx.signal).catch(async (err: unknown) => {
-                // No backup at all: auto starts empty, unless one was recorded (then the bucket is wrong, not empty).
-                if (!(err instanceof ResticError && err.code === 'snapshot_not_found') || mode === 'always') throw err;
-                if (await projectHasBackup(deps.db, p.projectId)) throw backupMissing(p.projectId);
-                return null;
-              });
-          // Both roots: the whole snapshot in one restic call; one root: that path alone.
-          const paths = wanted.length === ROOTS.length ? [''] : wanted;
-          for (const root of snapshot ? paths : []) {
-            ctx.progress({
-              phase: 'restore',
-              message: `restoring ${root ? `${root}/` : 'the project'} from snapshot ${snapshot!.short_id}`,
+        const bucket = await p.bucket();
+        // The newest backup this hub recorded, else whatever the bucket holds (taken elsewhere).
+        const recorded = await backupLatest(deps.db, { project_id: p.projectId, region: p.region });
+        snapshot = recorded
+          ? {
+              id: recorded.snapshot_id,
+              short_id: recorded.snapshot_id.slice(0, 8),
+              time: recorded.created_at.toISOString(),
+              tags: recorded.tags,
+            }
+          : await findSnapshot(deps.restic, bucket, p.projectId, undefined, ctx.signal).catch(async (err: unknown) => {
+              // No backup at all: auto starts empty, unless one was recorded (then the bucket is wrong, not empty).
+              if (!(err instanceof ResticError && err.code === 'snapshot_not_found') || mode === 'always') throw err;
+              if (await projectHasBackup(deps.db, p.projectId)) throw backupMissing(p.projectId);
+              return null;
             });
-            await restoreSnapshot(deps.restic, bucket, {
-              projectDir: p.dir,
-              snapshot: snapshot!,
-              path: root,
-              knownBytes: root === '' ? recorded?.bytes : null,
-              signal: ctx.signal,
-              progress: ctx.progress,
-            }).catch((err: unknown) => {
-              // A recorded snapshot the bucket does not have: the bucket is wrong, never a reason to start empty.
-              throw recorded && err instanceof ResticError && err.code === 'snapshot_not_found' ? backupMissing(p.projectId) : err;
-            });
-          }
-        } catch (err) {
-          throw asOpError(err);
+        // Both roots: the whole snapshot in one restic call; one root: that path alone.
+        const paths = wanted.length === ROOTS.length ? [''] : wanted;
+        for (const root of snapshot ? paths : []) {
+          ctx.progress({
+            phase: 'restore',
+            message: `restoring ${root ? `${root}/` : 'the project'} from snapshot ${snapshot!.short_id}`,
+          });
+          await restoreSnapshot(deps.restic, bucket, {
+            projectDir: p.dir,
+            snapshot: snapshot!,
+            path: root,
+            knownBytes: root === '' ? recorded?.bytes : null,
+            signal: ctx.signal,
+            progress: ctx.progress,
+          }).catch((err: unknown) => {
+            // A recorded snapshot the bucket does not have: the bucket is wrong, never a reason to start empty.
+            throw recorded && err instanceof ResticError && err.code === 'snapshot_not_found' ? backupMissing(p.projectId) : err;
+          });
         }
       }
       await briefly(ctx, 'start', snapshot ? `starting (restored from ${snapshot.short_id})` : 'starting', async () => {
-        for (const root of ROOTS) await mkdir(path.join(p.dir, root), { recursive: true });
+        for (const dir of p.roots) await mkdir(dir, { recursive: true });
         await projectSetRunState(deps.db, { project_id: p.projectId, run_state: 'running' });
       });
       return { restored: snapshot !== null, ...(snapshot ? { snapshot_id: snapshot.id } : {}) };
@@ -106,7 +99,7 @@ export function projectStopKind(deps: ProjectKindDeps): KindDefinition<Record<st
     result: StopResult,
     async run(ctx) {
       const p = await projectOf(deps, ctx);
-      const edited = await briefly(ctx, 'scan', 'looking for changes', () => newestChange(ROOTS.map((r) => path.join(p.dir, r))));
+      const edited = await briefly(ctx, 'scan', 'looking for changes', () => newestChange(p.roots));
       const { last_edited } = await briefly(ctx, 'stop', 'stopping', () =>
         projectSetRunState(deps.db, { project_id: p.projectId, run_state: 'stopped', edited }),
       );

@@ -67,6 +67,7 @@ export async function restoreSnapshot(restic: Restic, bucket: Bucket, r: Restore
       phase: 'restore',
       progress: { current: Math.min(await treeBytes(staging), size.bytes), total: size.bytes, unit: 'bytes' },
     });
+  let restored = false;
   const timer = setInterval(() => void report(), 1000); // a find over what is written so far: not too often
   try {
     await restic.run(bucket, ['restore', r.snapshot.id, '--target', staging, ...filter.flatMap((f) => ['--include', f])], {
@@ -80,14 +81,12 @@ export async function restoreSnapshot(restic: Restic, bucket: Bucket, r: Restore
       const dest = r.target !== undefined ? path.join(r.target, r.path ? path.basename(item) : item) : item;
       await replaceWith(path.join(staging, item), path.join(r.projectDir, dest));
     }
+    restored = true;
     return { files: size.files, bytes: size.bytes };
-  } catch (err) {
-    await rm(staging, { recursive: true, force: true });
-    if (made) await rmdir(r.projectDir).catch(() => {}); // a failed restore leaves no empty project behind
-    throw err;
   } finally {
     clearInterval(timer);
     await rm(staging, { recursive: true, force: true });
+    if (!restored && made) await rmdir(r.projectDir).catch(() => {}); // a failed restore leaves no empty project behind
   }
 }
 
