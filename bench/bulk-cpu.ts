@@ -7,11 +7,10 @@
  * Usage: npx tsx bench/bulk-cpu.ts [--base /tmp/base] [--rounds 3] [--jobs 20000] [--only lro,lro-off,lro-nats,graphile]
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { freshDatabase, median, serverCpu } from './lib.js';
+import { backendPids, freshDatabase, median, nodeCpu, procCpuSeconds, serverCpu } from './lib.js';
 import { bulkEnqueue } from './measure.js';
 
 const { values: args } = parseArgs({
@@ -27,22 +26,8 @@ const JOBS = Number(args.jobs);
 
 /** CPU seconds of the bench database's backends (clock ticks, /proc), summed. */
 async function backendCpu(c: pg.Client): Promise<number> {
-  const { rows } = await c.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
-  let s = 0;
-  for (const { pid } of rows) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      s += (Number(f[11]) + Number(f[12])) / 100;
-    } catch {
-      // gone
-    }
-  }
-  return s;
+  return (await backendPids(c)).reduce((s, pid) => s + (procCpuSeconds(pid) ?? 0), 0);
 }
-const nodeCpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 
 async function child(dir: string, system: string): Promise<void> {
   const isGraphile = system === 'graphile';

@@ -7,11 +7,10 @@
  * Usage: npx tsx bench/cpu-ab.ts --base /work/wt/base [--rounds 3] [--jobs 10000] [--system lro|lro-nats|lro-off|graphile]
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { freshDatabase, median } from './lib.js';
+import { backendPids, freshDatabase, median, nodeCpu, procCpuSeconds } from './lib.js';
 import { bulkEnqueue, runToCompletion } from './measure.js';
 
 const { values: args } = parseArgs({
@@ -29,24 +28,16 @@ const JOBS = Number(args.jobs);
 async function backendCpu(url: string): Promise<Map<number, number>> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  const { rows } = await c.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  const pids = await backendPids(c);
   await c.end();
   const cpu = new Map<number, number>();
-  for (const { pid } of rows) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      cpu.set(pid, (Number(f[11]) + Number(f[12])) / 100);
-    } catch {
-      // gone
-    }
+  for (const pid of pids) {
+    const s = procCpuSeconds(pid);
+    if (s !== null) cpu.set(pid, s);
   }
   return cpu;
 }
 const delta = (a: Map<number, number>, b: Map<number, number>) => [...b].reduce((s, [pid, t]) => s + t - (a.get(pid) ?? 0), 0);
-const nodeCpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 
 async function child(dir: string): Promise<void> {
   const sysMod = args.system === 'graphile' ? 'graphile' : 'lro';

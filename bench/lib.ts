@@ -68,12 +68,29 @@ export const mdRow = (cells: (string | number)[]): string => `| ${cells.join(' |
  */
 export function serverCpu(name: string): number {
   const pids = execSync(`pgrep -x ${name} || true`).toString().split('\n').filter(Boolean);
-  return pids.reduce((sum, pid) => {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return sum + (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-    } catch {
-      return sum;
-    }
-  }, 0);
+  return pids.reduce((sum, pid) => sum + (procCpuSeconds(pid, { children: true }) ?? 0), 0);
+}
+
+/** A process's CPU seconds from /proc (user + system; with `children`, its reaped children's too), or null once it is gone. */
+export function procCpuSeconds(pid: number | string, opts: { children?: boolean } = {}): number | null {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12]) + (opts.children ? Number(f[13]) + Number(f[14]) : 0)) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** The pids of the backends serving the database `c` is connected to, but for `c`'s own. */
+export async function backendPids(c: Pick<pg.Client, 'query'>): Promise<number[]> {
+  const { rows } = await c.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+  );
+  return rows.map((r) => r.pid);
+}
+
+/** This process's CPU seconds (user + system). */
+export function nodeCpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
