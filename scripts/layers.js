@@ -21,14 +21,15 @@ export const LAYERS = {
   domain: ['lro', 'shared'], // accounts, projects, hosts, regions
   db: ['shared'], // migrations, the embedded Postgres
   backup: ['lro', 'workers', 'domain', 'shared'], // restic, the regions' buckets, the project kinds
-  app: ['lro', 'workers', 'domain', 'backup', 'shared', 'db'], // the composition root (the Lro facade)
+  schedules: ['lro', 'shared'], // cron schedules that create ops (pg-boss's scheduler)
+  app: ['lro', 'workers', 'domain', 'backup', 'schedules', 'shared', 'db'], // the composition root (the Lro facade)
   // The hub. src/api/ui-assets.ts reads src/ui as files to bundle them, which is no import.
-  api: ['app', 'lro', 'domain', 'backup', 'shared', 'db'],
+  api: ['app', 'lro', 'domain', 'backup', 'schedules', 'shared', 'db'],
   client: ['shared'], // the HTTP client, for the CLI and the browser
   ui: ['client', 'shared'], // the browser page: bundled, so it cannot reach server code
   'config.ts': ['shared'],
   // The package entry point (the build branch adds it): re-exports the library, not the CLI or the page.
-  'index.ts': ['app', 'api', 'lro', 'workers', 'domain', 'backup', 'db', 'client', 'shared', 'config.ts'],
+  'index.ts': ['app', 'api', 'lro', 'workers', 'domain', 'backup', 'schedules', 'db', 'client', 'shared', 'config.ts'],
   cli: '*', // wires everything together
 };
 

@@ -111,6 +111,38 @@ describe('npx lro admin … and lro ops …', () => {
   });
 });
 
+describe('lro admin schedule-…', () => {
+  it(
+    'sets, lists, runs and removes a schedule; a bad cron or input is exit 2 and stores nothing',
+    async () => {
+      const set = JSON.parse((await lroCli(['admin', 'schedule-set', 'hourly', '--cron', '0 * * * *', '--kind', 'backup-sweep'])).stdout);
+      expect(set).toMatchObject({ name: 'hourly', cron: '0 * * * *', timezone: 'UTC', kind: 'backup-sweep', scope: { type: 'hub' } });
+      const bad = await lroCli(['admin', 'schedule-set', 'hourly', '--cron', 'hourly please', '--kind', 'backup-sweep']).catch((e) => e);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/^lro: cron: hourly please in UTC is not a schedule/m);
+      const badInput = await lroCli([
+        'admin',
+        'schedule-set',
+        'hourly',
+        '--cron',
+        '* * * * *',
+        '--kind',
+        'backup-sweep',
+        '--input',
+        '{x',
+      ]).catch((e) => e);
+      expect(badInput.stderr).toContain('--input is not valid JSON');
+      const { schedules } = JSON.parse((await lroCli(['admin', 'schedule-list'])).stdout);
+      expect(schedules).toEqual([expect.objectContaining({ name: 'hourly', cron: '0 * * * *' })]);
+      const op = JSON.parse((await lroCli(['admin', 'schedule-run', 'hourly'])).stdout);
+      expect(op).toMatchObject({ kind: 'backup-sweep', dedupe_key: 'schedule:hourly' });
+      expect(JSON.parse((await lroCli(['admin', 'schedule-remove', 'hourly'])).stdout)).toEqual({ removed: 'hourly' });
+      expect(JSON.parse((await lroCli(['admin', 'schedule-list'])).stdout)).toEqual({ schedules: [] });
+    },
+    CLI_TIMEOUT,
+  );
+});
+
 describe('lro admin refuses bad input as the API does', () => {
   it(
     'an empty name, a name too long, an unknown region: exit 2 and the same clear message, nothing written',

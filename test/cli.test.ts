@@ -57,7 +57,7 @@ describe('help', () => {
     for (const cmd of ['migrate', 'start', 'worker', 'hub', 'host', 'ops', 'admin']) expect(stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
     expect(stdout).toContain('Exit codes:');
     const admin = await run(process.execPath, [BIN, 'admin', '--help']);
-    for (const cmd of ['account-create', 'token-create', 'host-create', 'project-create', 'collaborator-add'])
+    for (const cmd of ['account-create', 'token-create', 'host-create', 'project-create', 'collaborator-add', 'schedule-set'])
       expect(admin.stdout).toContain(cmd);
   });
 });

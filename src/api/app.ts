@@ -12,6 +12,7 @@ import type { HubMetricsOptions } from './metrics.js';
 import { domainRoutes } from './routes/domain.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { opsRoutes } from './routes/ops.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { uiRoutes } from './routes/ui.js';
 import { API_HEADERS, logRedaction } from './security.js';
 import cors from '@fastify/cors';
@@ -115,6 +116,7 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     uiRoutes(routes);
     opsRoutes(routes, ctx);
     domainRoutes(routes, ctx);
+    scheduleRoutes(routes, ctx);
     metricsRoutes(routes, ctx, opts.metrics);
   });
   return app;

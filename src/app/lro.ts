@@ -12,6 +12,8 @@ import { Buckets, type BucketOptions } from '../backup/buckets.js';
 import { Restic } from '../backup/restic.js';
 import { SnapshotBrowser } from '../backup/browse.js';
 import { registerProjectKinds } from '../backup/kinds.js';
+import { backupSweepKind } from '../backup/backup-sweep.js';
+import { Scheduler, type SchedulerOptions } from '../schedules/scheduler.js';
 import { defined } from '../lro/defined.js';
 import { OpEvents } from '../lro/op-events.js';
 import { appendSummariesThrough } from '../lro/sql/operations-summaries.js';
@@ -93,6 +95,7 @@ export class Lro {
   readonly #waiter: OperationWaiter;
   readonly #pools = new Set<WorkerPool>();
   readonly #maintainers = new Set<Maintainer>();
+  #scheduler: Scheduler | null = null;
 
   constructor(opts: LroOptions) {
     const applicationName = opts.applicationName ?? 'lro';
@@ -140,6 +143,9 @@ export class Lro {
       clock: this.clock,
       reserve: opts.eagerStart === false ? undefined : (routing, kind) => this.#reserve(routing, kind),
     });
+    if (opts.backup && !this.kinds.has('backup-sweep')) {
+      this.kinds.register(backupSweepKind({ db: this.db, createOps: (requests, o) => this.store.createMany(requests, o) }));
+    }
     this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener, clock: this.clock });
   }
 
@@ -201,8 +207,24 @@ export class Lro {
     return m;
   }
 
-  /** Stops every pool (gracefully within `gracefulMs`), the maintainers, the listener and the pool. */
+  /**
+   * This Lro's schedules (pg-boss in the same database): manage them anywhere; `start()` it on a hub
+   * to run their ticks. One per Lro: the options of the first call hold.
+   */
+  scheduler(opts: Pick<SchedulerOptions, 'cronCheckS' | 'pollS'> = {}): Scheduler {
+    this.#scheduler ??= new Scheduler({
+      db: this.db,
+      kinds: this.kinds,
+      createOp: (request) => this.store.create(request),
+      log: this.log,
+      ...opts,
+    });
+    return this.#scheduler;
+  }
+
+  /** Stops every pool (gracefully within `gracefulMs`), the scheduler, the maintainers, the listener and the pool. */
   async close(opts: { gracefulMs?: number } = {}): Promise<void> {
+    await this.#scheduler?.stop();
     await Promise.all([...this.#pools].map((p) => p.stop(opts)));
     await Promise.all([...this.#maintainers].map((m) => m.stop()));
     await this.streams.close();

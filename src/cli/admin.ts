@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import pg from 'pg';
-import { loadConfig } from '../config.js';
+import { Lro } from '../app/lro.js';
+import { loadConfig, lroOptions, type Config } from '../config.js';
 import { Access } from '../domain/access.js';
 import { accountGet } from '../domain/sql/accounts.js';
 import { HostStore } from '../domain/hosts.js';
@@ -9,20 +10,44 @@ import { AccountBody, HostBody, Id, ProjectBody } from '../domain/schemas.js';
 import { foundOr404, translatePgError } from '../lro/errors.js';
 import { parseOrThrow } from '../lro/schemas.js';
 import { openDatabase } from './database.js';
+import { inputFlag, scopeFlag } from './flags.js';
 
 /**
  * Runs `fn` with a pool on DATABASE_URL or the embedded database (migrated first), printing what
  * it returns as JSON on stdout (which database it used goes to stderr).
  */
 async function withDb(fn: (db: pg.Pool, access: Access) => Promise<unknown>): Promise<void> {
-  const database = await openDatabase(loadConfig(), (m) => process.stderr.write(`${m}\n`));
-  const db = new pg.Pool({ connectionString: database.url, max: 2 });
+  return withDatabase(async (url) => {
+    const db = new pg.Pool({ connectionString: url, max: 2 });
+    try {
+      return await fn(db, new Access({ db }));
+    } finally {
+      await db.end();
+    }
+  });
+}
+
+/** Like `withDb`, with a whole Lro (its kinds, store and scheduler) on that database. */
+async function withLro(fn: (lro: Lro) => Promise<unknown>): Promise<void> {
+  return withDatabase(async (url, config) => {
+    const lro = await Lro.open({ ...lroOptions(config, url, 'lro-admin'), poolSize: 2 });
+    try {
+      return await fn(lro);
+    } finally {
+      await lro.close();
+    }
+  });
+}
+
+async function withDatabase(fn: (url: string, config: Config) => Promise<unknown>): Promise<void> {
+  const config = loadConfig();
+  const database = await openDatabase(config, (m) => process.stderr.write(`${m}\n`));
   try {
-    process.stdout.write(`${JSON.stringify(await fn(db, new Access({ db })), null, 2)}\n`);
+    const value = await fn(database.url, config);
+    if (value !== undefined) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   } catch (err) {
     throw translatePgError(err); // a value the database refused is bad input (exit 2), as over HTTP
   } finally {
-    await db.end();
     await database.stop();
   }
 }
@@ -79,4 +104,39 @@ export function adminCommands(program: Command): void {
       return { project_id: projectId, account_id: accountId };
     }),
   );
+  scheduleCommands(admin);
+}
+
+/** `lro admin schedule-…`: the cron schedules that create ops (run by every hub, one tick across them). */
+function scheduleCommands(admin: Command): void {
+  admin
+    .command('schedule-list')
+    .description('the schedules: name, cron, time zone, and the op each tick creates')
+    .action(() => withLro(async (lro) => ({ schedules: await lro.scheduler().list() })));
+  const set = admin
+    .command('schedule-set <name>')
+    .description('creates or replaces a schedule (e.g. --cron "0 * * * *" --kind backup-sweep)');
+  set.requiredOption('--cron <expression>', 'when it ticks: a cron expression (minute hour day month weekday)');
+  set.requiredOption('--kind <kind>', 'the kind of op each tick creates');
+  set.option('--timezone <tz>', 'the cron is read in this IANA time zone', 'UTC');
+  set.option('--input <json>', "the op's input, as JSON", '{}');
+  set.option('--scope <type:id>', "the op's scope", 'hub');
+  set.action((name: string, o) =>
+    withLro(async (lro) =>
+      lro.scheduler().set(name, { cron: o.cron, kind: o.kind, timezone: o.timezone, input: inputFlag(o.input), scope: scopeFlag(o.scope) }),
+    ),
+  );
+  admin
+    .command('schedule-run <name>')
+    .description('one tick of a schedule, now: its op (or the one of it still active)')
+    .action((name: string) => withLro(async (lro) => (await lro.scheduler().tick(name)).op));
+  admin
+    .command('schedule-remove <name>')
+    .description('removes a schedule (an op it already made runs on)')
+    .action((name: string) =>
+      withLro(async (lro) => {
+        await lro.scheduler().remove(name);
+        return { removed: name };
+      }),
+    );
 }

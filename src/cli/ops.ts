@@ -3,6 +3,7 @@ import { LroClient } from '../client/client.js';
 import { loadConfig } from '../config.js';
 import { LroError } from '../lro/errors.js';
 import { exitForStatus } from './exit-codes.js';
+import { inputFlag, scopeFlag } from './flags.js';
 
 const seconds = (v: string) => {
   const n = Number(v);
@@ -39,17 +40,10 @@ export function opsCommands(program: Command): void {
     .option('--dedupe-key <key>')
     .option('--ttl <seconds>')
     .action(async (kind: string, o) => {
-      const [type, id] = String(o.scope).split(':');
-      let input: unknown;
-      try {
-        input = JSON.parse(o.input);
-      } catch {
-        throw new LroError('invalid_json', '--input is not valid JSON');
-      }
       const { op, created } = await client(g()).create({
         kind,
-        scope: { type: type as never, ...(id ? { id } : {}) },
-        input,
+        scope: scopeFlag(String(o.scope)),
+        input: inputFlag(o.input),
         ...(o.dedupeKey ? { dedupe_key: o.dedupeKey } : {}),
         ...(o.ttl ? { ttl_s: Number(o.ttl) } : {}),
       });

@@ -7,8 +7,8 @@ import type { Lro } from '../app/lro.js';
 import type { WorkerPool } from '../workers/pool.js';
 
 /**
- * The hub: HTTP API on `port`, hub-routed workers and the maintainer. It listens first, so a port
- * that is taken fails before any op is claimed.
+ * The hub: HTTP API on `port`, hub-routed workers, the maintainer and the schedules' ticks. It
+ * listens first, so a port that is taken fails before any op is claimed.
  */
 export async function serveHub(
   lro: Lro,
@@ -22,6 +22,7 @@ export async function serveHub(
   const pool = lro.workerPool({ ...poolOptions(config), routing: ['hub'], ownerType: 'hub' });
   await pool.start();
   lro.maintainer().start();
+  await lro.scheduler().start();
   return { app, pool };
 }
 

@@ -26,7 +26,7 @@ export async function openBackupLro() {
   const base = mkdtempSync(path.join(tmpdir(), 'lro-backup-'));
   const passwordFile = path.join(base, 'restic-password');
   writeFileSync(passwordFile, 'test-password\n', { mode: 0o600 });
-  const { lro } = await openTestLro({ backup: { passwordFile, baseDir: base } });
+  const { lro, url } = await openTestLro({ backup: { passwordFile, baseDir: base } });
   const owner = await accountInsert(lro.db, { name: 'owner' });
   const projects = new ProjectStore({ db: lro.db });
   /** A host (region `local`) with its own data dir, and a started pool serving it (stopped by the test's end). */
@@ -46,7 +46,7 @@ export async function openBackupLro() {
   /** Creates the op and waits for its end. */
   const run = async (kind: string, projectId: string, input: object = {}) =>
     lro.wait((await lro.store.create(projectOp(kind, projectId, input))).op.op_id, 120_000);
-  return { lro, base, passwordFile, owner, projects, host, newProject, projectOp, run };
+  return { lro, url, base, passwordFile, owner, projects, host, newProject, projectOp, run };
 }
 
 export const projectDir = (dataDir: string, projectId: string) => path.join(dataDir, 'projects', projectId);

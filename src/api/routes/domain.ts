@@ -49,8 +49,11 @@ export function domainRoutes(app: FastifyInstance, ctx: HubContext) {
     const host = await hosts.find(host_id);
     if (!host || !(await access.isHostAdmin(request.caller, host_id))) throw new NotFoundError(`host ${host_id}`);
     const placed = await projects.listByHost(host_id);
+    const backup_counts = { none: 0, fresh: 0, stale: 0 };
+    for (const p of placed) backup_counts[p.backup_state]++;
     return {
       ...host,
+      backup_counts,
       projects: placed.map((p) => ({
         project_id: p.project_id,
         title: p.title,

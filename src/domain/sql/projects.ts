@@ -118,3 +118,18 @@ export async function projectEdited(db: Db, p: { project_id: string; edited: Dat
   if (p.edited === null) return;
   await db.query('UPDATE projects SET last_edited = greatest(last_edited, $2) WHERE project_id = $1', [p.project_id, p.edited]);
 }
+
+/**
+ * The projects whose files changed since their last backup (or that were edited and never backed
+ * up), edited longest ago first, with whether their host is running (a backup runs only there).
+ */
+export async function projectListUnsaved(db: Db, limit: number): Promise<{ project_id: string; host_running: boolean }[]> {
+  const { rows } = await db.query<{ project_id: string; host_running: boolean }>(
+    `SELECT p.project_id, h.status = 'running' AS host_running
+       FROM projects p JOIN hosts h USING (host_id)
+      WHERE p.last_edited IS NOT NULL AND (p.last_backup IS NULL OR p.last_backup < p.last_edited)
+      ORDER BY p.last_edited LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}
