@@ -1,5 +1,6 @@
 /**
- * What the freshness scan costs (`newestChange`, run by a host before a project's stop and backup):
+ * What the freshness scans cost (`newestChange`, run by a host before a project's stop and backup;
+ * `changeSince`, the watch of a running project, over a tree with nothing new: its worst case):
  * N files in nested folders, the scan timed against `find -printf '%T@'` over the same tree (the
  * plain tool's floor), alternating, medians.
  * Usage: npx tsx bench/freshness-scan.ts [--files 100000] [--rounds 5]
@@ -9,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { newestChange } from '../src/backup/files.js';
+import { changeSince, newestChange } from '../src/backup/files.js';
 import { machineContext, median } from './lib.js';
 
 const { values: args } = parseArgs({ options: { files: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '5' } } });
@@ -24,11 +25,15 @@ for (let i = 0; i < FILES; i++) {
   writeFileSync(path.join(dir, `f${i}.txt`), 'x');
 }
 const lro: number[] = [];
+const watch: number[] = [];
 const find: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   let t0 = performance.now();
   await newestChange([path.join(root, 'project')]);
   lro.push(performance.now() - t0);
+  t0 = performance.now();
+  await changeSince([path.join(root, 'project')], new Date(Date.now() + 3_600_000));
+  watch.push(performance.now() - t0);
   t0 = performance.now();
   execFileSync('sh', ['-c', `find ${path.join(root, 'project')} -printf '%T@\\n' | sort -n | tail -1`]);
   find.push(performance.now() - t0);
@@ -40,4 +45,7 @@ console.log(`${FILES} files in ${FILES / PER_DIR} folders, ${ROUNDS} alternating
 console.log('| scan | ms | µs per file | × find |');
 console.log('|---|---|---|---|');
 console.log(`| newestChange (lro) | ${median(lro).toFixed(0)} | ${perFile(lro)} | ${(median(lro) / median(find)).toFixed(2)} |`);
+console.log(
+  `| changeSince, nothing new (the watch) | ${median(watch).toFixed(0)} | ${perFile(watch)} | ${(median(watch) / median(find)).toFixed(2)} |`,
+);
 console.log(`| find -printf %T@ \\| sort \\| tail | ${median(find).toFixed(0)} | ${perFile(find)} | 1.00 |`);

@@ -29,6 +29,8 @@ export const ConfigSchema = z.object({
   LRO_DATA_DIR: z.string().default(DEFAULTS.dataDir),
   /** The file holding every bucket's restic password (never the password itself: it stays out of env dumps and the database). */
   LRO_RESTIC_PASSWORD_FILE: z.string().optional(),
+  /** How often a host looks for changed files in its running projects (their `last_edited`). */
+  LRO_FRESHNESS_S: seconds(DEFAULTS.freshnessS),
   LRO_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(DEFAULTS.concurrency),
   /** The longest a stop may take after the first signal; past it the process exits (1) anyway. */
   LRO_STOP_TIMEOUT_S: seconds(DEFAULTS.stopTimeoutS),

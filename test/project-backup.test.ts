@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FreshnessWatch } from '../src/backup/freshness.js';
 import { Restic } from '../src/backup/restic.js';
 import { streamOf } from '../src/lro/streams/types.js';
 import { openBackupLro, projectDir } from './helpers/projects.js';
@@ -80,6 +81,33 @@ describe('project-backup', () => {
       expect(new Date((stopped.result as { last_edited: string }).last_edited).getTime()).toBe(stale.last_edited!.getTime());
       expect(await b.run('project-backup', project.project_id)).toMatchObject({ status: 'succeeded' });
       expect((await projects.get(project.project_id)).backup_state).toBe('fresh');
+    } finally {
+      await host.pool.stop();
+    }
+  });
+
+  it("freshness while it runs: the host's watch sees a file written into a running project's root", async () => {
+    await host.pool.start();
+    try {
+      const { project, dir } = await projectWithFiles(3);
+      expect(await b.run('project-start', project.project_id)).toMatchObject({ status: 'succeeded' });
+      expect(await b.run('project-backup', project.project_id)).toMatchObject({ status: 'succeeded' });
+      const watch = new FreshnessWatch({ db: lro.db, host: { hostId: host.host_id, dataDir }, log: lro.log });
+      expect(await watch.scanOnce()).toEqual([]); // nothing changed since the backup's scan
+      expect((await projects.get(project.project_id)).backup_state).toBe('fresh');
+      writeFileSync(path.join(dir, 'persist', 'state.json'), '{"ok":false}');
+      expect(await watch.scanOnce()).toEqual([project.project_id]);
+      expect((await projects.get(project.project_id)).backup_state).toBe('stale');
+      expect(await watch.scanOnce()).toEqual([]); // seen once: last_edited holds it now
+      // A restore through lro changes the project's files too: stale until the next backup.
+      expect(await b.run('project-backup', project.project_id)).toMatchObject({ status: 'succeeded' });
+      expect(await b.run('project-restore', project.project_id, { path: 'project/src', target: 'project/old' })).toMatchObject({
+        status: 'succeeded',
+      });
+      expect((await projects.get(project.project_id)).backup_state).toBe('stale');
+      expect(await b.run('project-stop', project.project_id)).toMatchObject({ status: 'succeeded' });
+      writeFileSync(path.join(dir, 'project', 'while-stopped.txt'), 'x');
+      expect(await watch.scanOnce()).toEqual([]); // a stopped project is not watched: its stop and backup scan it
     } finally {
       await host.pool.stop();
     }

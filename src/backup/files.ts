@@ -69,3 +69,15 @@ export async function replaceWith(from: string, to: string): Promise<void> {
   }
   if (had) await rm(old, { recursive: true, force: true });
 }
+
+/**
+ * A modification under the folders newer than `since` (the first `find` meets; it stops there), or
+ * null when nothing changed. Cheap when something did; a full walk of names when nothing did.
+ */
+export async function changeSince(dirs: string[], since: Date): Promise<Date | null> {
+  let found = 0;
+  // `since` came from a mtime cut to whole milliseconds (a Date's precision): past that millisecond.
+  const after = `@${((since.getTime() + 1) / 1000).toFixed(3)}`;
+  await foldFind(dirs, ['-newermt', after, '-printf', '%T@\\n', '-quit'], (t) => (found = t * 1000));
+  return found ? new Date(found) : null;
+}

@@ -3,6 +3,7 @@
  * it; in place or into a folder inside the project (see restore.ts: staged, then moved into place).
  */
 import { z } from 'zod';
+import { projectTouch } from '../domain/sql/projects.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import { RelativePath } from './files.js';
 import { projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
@@ -42,6 +43,7 @@ export function projectRestoreKind(deps: ProjectKindDeps): KindDefinition<z.outp
         signal: ctx.signal,
         progress: ctx.progress,
       });
+      await projectTouch(deps.db, p.projectId); // the project's files changed: its last backup no longer holds them
       return { snapshot_id: snapshot.id, ...done };
     },
   });

@@ -3,6 +3,7 @@ import { buildHub } from '../api/app.js';
 import { poolOptions, type Config } from '../config.js';
 import { HostLiveness } from '../domain/host-liveness.js';
 import { HostStore } from '../domain/hosts.js';
+import { FreshnessWatch } from '../backup/freshness.js';
 import type { Lro } from '../app/lro.js';
 import type { WorkerPool } from '../workers/pool.js';
 
@@ -42,17 +43,18 @@ async function listen(app: FastifyInstance, host: string, port: number): Promise
   }
 }
 
-/** A host: workers for ops routed to `host:<id>`, and its liveness on the hosts table. */
+/** A host: workers for ops routed to `host:<id>`, its liveness on the hosts table, and the freshness watch of its running projects. */
 export async function serveHost(
   lro: Lro,
   config: Config,
   opts: { hostId: string; dataDir: string },
 ): Promise<{ pool: WorkerPool; stop(): Promise<void> }> {
+  const host = { hostId: opts.hostId, dataDir: opts.dataDir };
   const pool = lro.workerPool({
     ...poolOptions(config),
     routing: [`host:${opts.hostId}`],
     ownerType: 'host',
-    host: { hostId: opts.hostId, dataDir: opts.dataDir },
+    host,
     workerId: `host-${opts.hostId.slice(0, 8)}`,
   });
   await pool.start();
@@ -64,5 +66,7 @@ export async function serveHost(
     clock: lro.clock,
   });
   await liveness.start();
-  return { pool, stop: () => liveness.stop() };
+  const freshness = new FreshnessWatch({ db: lro.db, host, intervalMs: config.LRO_FRESHNESS_S * 1000, log: lro.log });
+  freshness.start();
+  return { pool, stop: async () => void (await Promise.all([liveness.stop(), freshness.stop()])) };
 }

@@ -6,6 +6,8 @@
 export const DEFAULTS = {
   /** Seconds without a heartbeat before another worker may take an op. */
   leaseS: 30,
+  /** Seconds between a host's scans of its running projects for changed files. */
+  freshnessS: 60,
   /** Seconds between lease renewals; also the longest a cancel takes to reach a handler without NOTIFY. */
   heartbeatS: 10,
   /** Seconds without progress before a running op is marked stalled. */

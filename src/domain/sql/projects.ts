@@ -133,3 +133,17 @@ export async function projectListUnsaved(db: Db, limit: number): Promise<{ proje
   );
   return rows;
 }
+
+/** The projects running on a host, with what `last_edited` says now (for the host's freshness scan). */
+export async function projectListRunningOnHost(db: Db, hostId: string): Promise<{ project_id: string; last_edited: Date | null }[]> {
+  const { rows } = await db.query<{ project_id: string; last_edited: Date | null }>(
+    `SELECT project_id, last_edited FROM projects WHERE host_id = $1 AND run_state = 'running' ORDER BY project_id`,
+    [hostId],
+  );
+  return rows;
+}
+
+/** `last_edited` is now: the project's files were just changed through lro (a restore into it, a copy). */
+export async function projectTouch(db: Db, projectId: string): Promise<void> {
+  await db.query('UPDATE projects SET last_edited = greatest(last_edited, now()) WHERE project_id = $1', [projectId]);
+}
