@@ -25,6 +25,7 @@ beforeAll(async () => {
   expect(added.status, JSON.stringify(added.body)).toBe(200);
   // Then placed on the host (as the hub admin would).
   await b.lro.db.query('UPDATE projects SET host_id = $2 WHERE project_id = $1', [projectId, host.body.host_id]);
+  await b.lro.db.query(`UPDATE hosts SET status = 'running' WHERE host_id = $1`, [host.body.host_id]); // its liveness would say so
 });
 
 const create = (token: string, kind: string, input: object = {}) =>

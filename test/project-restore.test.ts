@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { HostStore } from '../src/domain/hosts.js';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openBackupLro, projectDir, treeOf, writeProjectFiles } from './helpers/projects.js';
 
@@ -92,6 +93,36 @@ describe('restore', () => {
       await h3.pool.stop();
       execFileSync('umount', [h3.dataDir]);
     }
+  });
+
+  it('a data dir that is not writable fails at once, naming it; a host that is off takes no op', async () => {
+    const project = await b.newProject(h1.host_id);
+    writeProjectFiles(projectDir(h1.dataDir, project.project_id), 3);
+    expect(await b.run('project-backup', project.project_id)).toMatchObject({ status: 'succeeded' });
+    // Host 4's data dir is mounted read-only (root writes through any mode bits, not through this).
+    const h4 = await b.host('host4-read-only');
+    mkdirSync(h4.dataDir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', h4.dataDir]);
+    await h4.pool.start();
+    try {
+      await moveTo(project.project_id, h4.host_id);
+      const failed = await b.run('project-start', project.project_id);
+      expect(failed).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'not_writable' } });
+      expect((failed.error as { message: string }).message).toContain(h4.dataDir);
+    } finally {
+      await h4.pool.stop();
+      execFileSync('umount', [h4.dataDir]);
+    }
+    // The host goes off: a project op is refused when asked for, not queued to wait unseen.
+    await new HostStore({ db: b.lro.db }).setStatus(h4.host_id, 'off');
+    const count = async () => (await b.lro.db.query('SELECT count(*)::int AS n FROM long_running_operations')).rows[0].n;
+    const before = await count();
+    await expect(b.lro.store.create(b.projectOp('project-backup', project.project_id))).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(new RegExp(`is on host ${h4.host_id}, which is off: start that host`)),
+      details: { reason: 'host_off', host_id: h4.host_id },
+    });
+    expect(await count()).toBe(before);
   });
 
   it('clear failures that lose nothing: bad paths refused at create, an unknown snapshot, no backup recorded vs one recorded', async () => {

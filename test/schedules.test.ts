@@ -15,7 +15,7 @@ const admin = { token: ADMIN_TOKEN };
 
 const on = await b.host('host-on');
 const off = await b.host('host-off');
-await hostSetStatus(hubA.db, { host_id: on.host_id, status: 'running' });
+await hostSetStatus(hubA.db, { host_id: off.host_id, status: 'off' });
 
 /** A project on `hostId` whose files changed at `edited`, last backed up at `backup`. */
 async function project(hostId: string, edited: string | null, backup: string | null) {

@@ -1,5 +1,6 @@
 /** The file-system side of restores: paths callers name, staging folders, bytes written so far. */
-import { lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import path from 'node:path';
@@ -80,4 +81,15 @@ export async function changeSince(dirs: string[], since: Date): Promise<Date | n
   const after = `@${((since.getTime() + 1) / 1000).toFixed(3)}`;
   await foldFind(dirs, ['-newermt', after, '-printf', '%T@\\n', '-quit'], (t) => (found = t * 1000));
   return found ? new Date(found) : null;
+}
+
+/**
+ * Throws the file system's refusal (EROFS, EACCES) when `dir`, or the nearest folder above it that
+ * exists, cannot be written: asked before anything is written, since a recursive mkdir on a
+ * read-only mount answers only ENOENT.
+ */
+export async function assertWritable(dir: string): Promise<void> {
+  let at = dir;
+  while (!(await lstat(at).catch(() => null)) && path.dirname(at) !== at) at = path.dirname(at);
+  await access(at, constants.W_OK);
 }

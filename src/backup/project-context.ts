@@ -7,6 +7,7 @@ import type { HandlerContext, HostEnv, KindDefinition } from '../lro/kinds.js';
 import type { Scope } from '../shared/operation.js';
 import { PermanentError } from '../workers/abort.js';
 import type { Buckets } from './buckets.js';
+import { assertWritable } from './files.js';
 import { ROOTS, projectDir } from './layout.js';
 import { ResticError, type Bucket, type Restic } from './restic.js';
 
@@ -22,6 +23,16 @@ export async function projectRouting(db: pg.Pool, scope: Scope): Promise<string>
   const p = await projectHostOf(db, scope.id);
   if (!p) throw new NotFoundError(`project ${scope.id}`);
   if (!p.host_id) throw new ConflictError(`project ${scope.id} is on no host; place it on one first`);
+  // An op for a host that is off would wait unseen until it comes back: said now, nothing queued.
+  if (p.host_status !== 'running') {
+    throw new ConflictError(
+      `project ${scope.id} is on host ${p.host_id}, which is ${p.host_status}: start that host (lro host --id ${p.host_id}) first`,
+      {
+        reason: 'host_off',
+        host_id: p.host_id,
+      },
+    );
+  }
   return `host:${p.host_id}`;
 }
 
@@ -31,9 +42,19 @@ export function requireHost(ctx: HandlerContext<unknown>): HostEnv {
   return ctx.host;
 }
 
-/** restic's failure as the op's: permanent where another attempt cannot help. */
+/** The file system's refusals that another attempt cannot mend, as the op's error codes. */
+const FS_REFUSALS: Record<string, string> = { EACCES: 'not_writable', EPERM: 'not_writable', EROFS: 'not_writable', ENOSPC: 'no_space' };
+
+/** restic's failure, or the file system's, as the op's: permanent where another attempt cannot help. */
 export function asOpError(err: unknown): unknown {
-  return err instanceof ResticError && !err.retryable && err.code !== 'canceled' ? new PermanentError(err.message, err.code) : err;
+  if (err instanceof ResticError) return !err.retryable && err.code !== 'canceled' ? new PermanentError(err.message, err.code) : err;
+  const { code, syscall, path: where } = err as NodeJS.ErrnoException;
+  const as = code ? FS_REFUSALS[code] : undefined;
+  if (!as) return err;
+  return new PermanentError(
+    `the host cannot ${syscall === 'access' ? 'write' : (syscall ?? 'write')} ${where ?? 'its data dir'}: ${code}`,
+    as,
+  );
 }
 
 /** The project a running project op acts on: its host's data folder, its backup region and bucket. */
@@ -52,6 +73,8 @@ export async function projectOf(deps: ProjectKindDeps, ctx: HandlerContext<unkno
     /** The two roots' folders on this host. */
     roots: ROOTS.map((root) => path.join(projectDir(host, projectId), root)),
     bucket: (): Promise<Bucket> => deps.buckets.of(region),
+    /** Refuses (permanently, `not_writable`) a project folder this host cannot write, before any write. */
+    writable: (): Promise<void> => assertWritable(projectDir(host, projectId)),
   };
 }
 

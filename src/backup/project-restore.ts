@@ -29,6 +29,7 @@ export function projectRestoreKind(deps: ProjectKindDeps): KindDefinition<z.outp
     result: RestoreResult,
     async run(ctx) {
       const p = await projectOf(deps, ctx);
+      await p.writable();
       const bucket = await p.bucket();
       const snapshot = await findSnapshot(deps.restic, bucket, p.projectId, ctx.input.snapshot_id, ctx.signal);
       ctx.progress({

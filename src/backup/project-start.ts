@@ -35,6 +35,7 @@ export function projectStartKind(deps: ProjectKindDeps): KindDefinition<z.output
     result: StartResult,
     async run(ctx) {
       const p = await projectOf(deps, ctx);
+      await p.writable();
       const mode = ctx.input.restore;
       const missing = await briefly(ctx, 'check', 'looking for the project on this host', async () => {
         const gone: string[] = [];

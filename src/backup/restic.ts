@@ -17,7 +17,15 @@ export interface Bucket {
 }
 
 export type ResticErrorCode =
-  'no_repository' | 'wrong_password' | 'snapshot_not_found' | 'repository_locked' | 'no_space' | 'timeout' | 'canceled' | 'restic_failed';
+  | 'no_repository'
+  | 'wrong_password'
+  | 'snapshot_not_found'
+  | 'repository_locked'
+  | 'no_space'
+  | 'not_writable'
+  | 'timeout'
+  | 'canceled'
+  | 'restic_failed';
 
 /**
  * What restic said, classified; `code` becomes the op's error code. `retryable` is false where
@@ -30,7 +38,7 @@ export class ResticError extends Error {
     super(message);
     this.name = 'ResticError';
     this.code = code;
-    this.retryable = !['no_repository', 'wrong_password', 'snapshot_not_found', 'no_space', 'canceled'].includes(code);
+    this.retryable = !['no_repository', 'wrong_password', 'snapshot_not_found', 'no_space', 'not_writable', 'canceled'].includes(code);
   }
 }
 
@@ -41,6 +49,7 @@ const CAUSES: [RegExp, ResticErrorCode, string][] = [
   [/no matching ID found|no snapshot found/, 'snapshot_not_found', 'no such snapshot'],
   [/repository is already locked/, 'repository_locked', 'the bucket is locked by another restic'],
   [/no space left on device/, 'no_space', 'no space left on the device'],
+  [/read-only file system|permission denied/, 'not_writable', 'a folder restic must write is not writable'],
 ];
 
 export function classify(stderr: string): ResticError {

@@ -29,9 +29,11 @@ export async function openBackupLro() {
   const { lro, url } = await openTestLro({ backup: { passwordFile, baseDir: base } });
   const owner = await accountInsert(lro.db, { name: 'owner' });
   const projects = new ProjectStore({ db: lro.db });
-  /** A host (region `local`) with its own data dir, and a started pool serving it (stopped by the test's end). */
+  /** A running host (region `local`) with its own data dir, and a pool serving it (started and stopped by the test). */
   async function host(name: string) {
-    const h = await new HostStore({ db: lro.db }).create({ name, region: 'local' });
+    const hosts = new HostStore({ db: lro.db });
+    const h = await hosts.create({ name, region: 'local' });
+    await hosts.setStatus(h.host_id, 'running'); // as its liveness would say: project ops refuse a host that is off
     const dataDir = path.join(base, name);
     const pool = lro.workerPool({ routing: [`host:${h.host_id}`], ownerType: 'host', host: { hostId: h.host_id, dataDir } });
     return { ...h, dataDir, pool };

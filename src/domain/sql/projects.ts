@@ -77,9 +77,9 @@ export async function accountScopeList(db: Db, accountId: string): Promise<{ typ
 export async function projectHostOf(
   db: Db,
   projectId: string,
-): Promise<{ host_id: string | null; backup_region: string | null } | undefined> {
-  const { rows } = await db.query<{ host_id: string | null; backup_region: string | null }>(
-    `SELECT p.host_id, coalesce(p.backup_region, h.region) AS backup_region
+): Promise<{ host_id: string | null; host_status: string | null; backup_region: string | null } | undefined> {
+  const { rows } = await db.query<{ host_id: string | null; host_status: string | null; backup_region: string | null }>(
+    `SELECT p.host_id, h.status AS host_status, coalesce(p.backup_region, h.region) AS backup_region
        FROM projects p LEFT JOIN hosts h USING (host_id) WHERE p.project_id = $1`,
     [projectId],
   );
