@@ -3,9 +3,11 @@
  * generated project (~1 GiB by default: many small files and a few large ones): the overhead ratio
  * (lro ÷ direct, wall time), and how many progress events per second reached an SSE client of the
  * hub meanwhile. Each backup goes to a fresh bucket (a first backup, not a no-op incremental one);
- * each restore starts from missing roots.
+ * each restore starts from missing roots. The order alternates by round, and every step begins
+ * after a `sync`, so neither side pays for the other's writeback.
  * Usage: npx tsx bench/backup.ts [--mib 1024] [--rounds 3]
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -54,7 +56,9 @@ const app = buildHub({ lro, adminToken: ADMIN });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const hubUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 const owner = await accountInsert(lro.db, { name: 'bench' });
-const host = await new HostStore({ db: lro.db }).create({ name: 'bench-host', region: 'local' });
+const hosts = new HostStore({ db: lro.db });
+const host = await hosts.create({ name: 'bench-host', region: 'local' });
+await hosts.setStatus(host.host_id, 'running'); // as its liveness would say
 const dataDir = path.join(base, 'host');
 const pool = lro.workerPool({ routing: [`host:${host.host_id}`], ownerType: 'host', host: { hostId: host.host_id, dataDir } });
 await pool.start();
@@ -103,23 +107,45 @@ const rows = {
   restoreDirect: [] as number[],
   eps: [] as number[],
 };
+/** Writes of the step before flushed first, so no step pays for another's writeback. */
+const settled = <T>(fn: () => Promise<T>) => {
+  execFileSync('sync');
+  return fn();
+};
+/** Both, in the order of the round: direct first in even rounds, lro first in odd ones. */
+async function pair(r: number, direct: () => Promise<void>, throughLro: () => Promise<void>) {
+  for (const step of r % 2 === 0 ? [direct, throughLro] : [throughLro, direct]) await settled(step);
+}
 for (let r = 0; r < ROUNDS; r++) {
   const direct = { repository: path.join(base, `direct-${r}`), passwordFile };
   await restic.ensureRepository(direct);
-  rows.backupDirect.push(
-    await timed(() => restic.run(direct, ['backup', '--json', '--host', 'bench', 'project', 'persist'], { cwd: dir, onJson: () => {} })),
-  );
   await setRepo(`file:lro-${r}`);
   await lro.backups!.buckets.of('local'); // both start from an empty bucket that exists (a host checks its bucket once)
-  const b = await throughLro('project-backup', {});
-  rows.backupLro.push(b.s);
-  rows.eps.push(b.eventsPerS);
+  await pair(
+    r,
+    async () => {
+      const args = ['backup', '--json', '--host', 'bench', 'project', 'persist'];
+      rows.backupDirect.push(await timed(() => restic.run(direct, args, { cwd: dir, onJson: () => {} })));
+    },
+    async () => {
+      const b = await throughLro('project-backup', {});
+      rows.backupLro.push(b.s);
+      rows.eps.push(b.eventsPerS);
+    },
+  );
   const target = path.join(base, `restore-${r}`);
-  rows.restoreDirect.push(await timed(() => restic.run(direct, ['restore', 'latest', '--target', target])));
-  rmSync(target, { recursive: true, force: true });
-  // restore-on-missing: the roots gone, a start restores them
-  for (const root of ['project', 'persist']) rmSync(path.join(dir, root), { recursive: true, force: true });
-  rows.restoreLro.push((await throughLro('project-start', { restore: 'auto' })).s);
+  await pair(
+    r,
+    async () => {
+      rows.restoreDirect.push(await timed(() => restic.run(direct, ['restore', 'latest', '--target', target])));
+      rmSync(target, { recursive: true, force: true });
+    },
+    async () => {
+      // restore-on-missing: the roots gone, a start restores them
+      for (const root of ['project', 'persist']) rmSync(path.join(dir, root), { recursive: true, force: true });
+      rows.restoreLro.push((await throughLro('project-start', { restore: 'auto' })).s);
+    },
+  );
   const last = (a: number[]) => a.at(-1)!.toFixed(1);
   console.error(
     `round ${r + 1}: backup ${last(rows.backupLro)} vs ${last(rows.backupDirect)} s, ` +

@@ -2,14 +2,15 @@
  * Restoring a project's snapshot (layout v2: `/project` and `/persist` at the root) on its host:
  * restic writes into a staging folder beside the project's roots, and only a finished restore is
  * moved into place (a rename each), so a failure — a full disk, a cancel, a dead bucket — leaves the
- * project as it was. restic 0.14 prints no progress while restoring: the bytes in the staging folder,
- * against the snapshot's size (`restic ls`, or the bytes recorded with the backup), are the measure.
+ * project as it was. restic 0.14 prints no progress while restoring: the bytes restic has written
+ * (its /proc io counter), against the snapshot's size (`restic ls`, or the bytes recorded with the
+ * backup), are the measure.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProgressEvent } from '../shared/progress.js';
-import { replaceWith, treeBytes } from './files.js';
+import { bytesWrittenBy, replaceWith, treeBytes } from './files.js';
 import { ResticError, type Bucket, type Restic } from './restic.js';
 import { LAYOUT_TAG, ROOTS } from './layout.js';
 
@@ -62,19 +63,21 @@ export async function restoreSnapshot(restic: Restic, bucket: Bucket, r: Restore
   if (r.path && size.nodes === 0) throw new ResticError('snapshot_not_found', `snapshot ${r.snapshot.short_id} has no ${r.path}`);
   const made = await mkdir(r.projectDir, { recursive: true }); // the first folder it had to make, if any
   const staging = path.join(r.projectDir, `.lro-restore-${randomUUID().slice(0, 8)}`);
-  const report = async () =>
-    r.progress?.({
-      phase: 'restore',
-      progress: { current: Math.min(await treeBytes(staging), size.bytes), total: size.bytes, unit: 'bytes' },
-    });
+  const report = (written: number) =>
+    r.progress?.({ phase: 'restore', progress: { current: Math.min(written, size.bytes), total: size.bytes, unit: 'bytes' } });
+  // What restic has written so far: its write calls' bytes where /proc tells them, else the bytes
+  // in the staging folder (a find: costlier, so no more than once a second either way).
+  let pid: number | null = null;
+  const written = async () => (pid !== null ? await bytesWrittenBy(pid) : null) ?? (await treeBytes(staging));
   let restored = false;
-  const timer = setInterval(() => void report(), 1000); // a find over what is written so far: not too often
+  const timer = setInterval(() => void written().then(report), 1000);
   try {
     await restic.run(bucket, ['restore', r.snapshot.id, '--target', staging, ...filter.flatMap((f) => ['--include', f])], {
       signal: r.signal,
+      onSpawn: (p) => (pid = p),
     });
     clearInterval(timer);
-    await report();
+    report(size.bytes); // restic is done: every byte of the snapshot is there
     // What the snapshot held at `path` (or each root), moved to where it belongs.
     const items: string[] = r.path ? [r.path] : [...ROOTS];
     for (const item of items) {
