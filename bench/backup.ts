@@ -134,6 +134,8 @@ for (let r = 0; r < ROUNDS; r++) {
     },
   );
   const target = path.join(base, `restore-${r}`);
+  // restore-on-missing: the roots gone (removed before the pair: the deletion's writeback is no one's cost), a start restores them
+  for (const root of ['project', 'persist']) rmSync(path.join(dir, root), { recursive: true, force: true });
   await pair(
     r,
     async () => {
@@ -141,8 +143,6 @@ for (let r = 0; r < ROUNDS; r++) {
       rmSync(target, { recursive: true, force: true });
     },
     async () => {
-      // restore-on-missing: the roots gone, a start restores them
-      for (const root of ['project', 'persist']) rmSync(path.join(dir, root), { recursive: true, force: true });
       rows.restoreLro.push((await throughLro('project-start', { restore: 'auto' })).s);
     },
   );

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../lro/errors.js';
 import type { KindRegistry } from '../lro/kinds.js';
 import type { Logger } from '../lro/log.js';
+import { Ticker } from '../lro/service.js';
 import { ScopeSchema, parseOrThrow, text } from '../lro/schemas.js';
 import type { Db } from '../lro/sql/operations.js';
 import type { Operation } from '../shared/operation.js';
@@ -65,7 +66,7 @@ export class Scheduler {
   #boss: Promise<PgBoss> | null = null;
   #running = false;
   #working = new Set<string>();
-  #refresh: NodeJS.Timeout | null = null;
+  #refresh: Ticker | null = null;
 
   constructor(opts: SchedulerOptions) {
     this.#opts = opts;
@@ -78,15 +79,15 @@ export class Scheduler {
     this.#running = true;
     await this.#ready();
     await this.#syncWorkers();
-    const pollMs = (this.#opts.pollS ?? 2) * 1000;
-    this.#refresh = setInterval(
-      () => void this.#syncWorkers().catch((err) => this.#opts.log.warn({ err }, 'schedules: refresh failed')),
-      pollMs * 5,
-    );
+    this.#refresh = new Ticker(() => this.#syncWorkers(), {
+      intervalMs: (this.#opts.pollS ?? 2) * 5000,
+      onError: (err) => this.#opts.log.warn({ err }, 'schedules: looking for new schedules failed (tried again)'),
+    });
+    this.#refresh.start();
   }
 
   async stop(): Promise<void> {
-    if (this.#refresh) clearInterval(this.#refresh);
+    await this.#refresh?.stop();
     this.#refresh = null;
     this.#running = false;
     this.#working.clear();
