@@ -28,6 +28,13 @@ describe('HostLiveness', () => {
     clock.advance(10_000);
     await liveness.runOnce();
     expect((await hosts.get(host.host_id)).last_seen).toEqual(new Date('2030-01-01T00:00:10Z'));
+    // Taken off meanwhile (host-off): its beats say it is alive, and leave it off.
+    await hosts.setStatus(host.host_id, 'off');
+    clock.advance(5_000);
+    await liveness.runOnce();
+    expect(await hosts.get(host.host_id)).toMatchObject({ status: 'off', last_seen: new Date('2030-01-01T00:00:15Z') });
+    clock.advance(-5_000);
+    await hosts.setStatus(host.host_id, 'running', { now: new Date('2030-01-01T00:00:10Z') });
     await liveness.stop();
     await liveness.stop();
     expect(await hosts.get(host.host_id)).toMatchObject({ status: 'off', last_seen: new Date('2030-01-01T00:00:10Z') });

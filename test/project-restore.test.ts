@@ -16,6 +16,21 @@ await h2.pool.start();
 const moveTo = (projectId: string, hostId: string) =>
   b.lro.db.query('UPDATE projects SET host_id = $2 WHERE project_id = $1', [projectId, hostId]);
 
+/** A host whose data dir is a tmpfs mounted with `options` while `fn` runs (its pool started). */
+async function onTmpfsHost(name: string, options: string, fn: (host: Awaited<ReturnType<typeof b.host>>) => Promise<void>) {
+  const h = await b.host(name);
+  mkdirSync(h.dataDir, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', h.dataDir]);
+  await h.pool.start();
+  try {
+    await fn(h);
+  } finally {
+    await h.pool.stop();
+    execFileSync('umount', [h.dataDir]);
+  }
+  return h;
+}
+
 describe('restore', () => {
   it('back up, lose both roots, start with restore auto on a second host with another data dir: every file comes back', async () => {
     const project = await b.newProject(h1.host_id);
@@ -75,11 +90,7 @@ describe('restore', () => {
     writeFileSync(path.join(dir1, 'project', 'big.bin'), randomBytes(3 * 1024 * 1024));
     expect(await b.run('project-backup', project.project_id)).toMatchObject({ status: 'succeeded' });
     // Host 3's data dir is a 1 MiB tmpfs holding the project's current (small) files.
-    const h3 = await b.host('host3-small-disk');
-    mkdirSync(h3.dataDir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', h3.dataDir]);
-    await h3.pool.start();
-    try {
+    await onTmpfsHost('host3-small-disk', 'size=1m', async (h3) => {
       const dir3 = projectDir(h3.dataDir, project.project_id);
       mkdirSync(path.join(dir3, 'project'), { recursive: true });
       mkdirSync(path.join(dir3, 'persist'), { recursive: true });
@@ -89,10 +100,7 @@ describe('restore', () => {
       const failed = await b.run('project-restore', project.project_id);
       expect(failed).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'no_space' } });
       expect(treeOf(dir3)).toEqual(before); // nothing lost, no staging folder left behind
-    } finally {
-      await h3.pool.stop();
-      execFileSync('umount', [h3.dataDir]);
-    }
+    });
   });
 
   it('a data dir that is not writable fails at once, naming it; a host that is off takes no op', async () => {
@@ -100,19 +108,12 @@ describe('restore', () => {
     writeProjectFiles(projectDir(h1.dataDir, project.project_id), 3);
     expect(await b.run('project-backup', project.project_id)).toMatchObject({ status: 'succeeded' });
     // Host 4's data dir is mounted read-only (root writes through any mode bits, not through this).
-    const h4 = await b.host('host4-read-only');
-    mkdirSync(h4.dataDir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', h4.dataDir]);
-    await h4.pool.start();
-    try {
+    const h4 = await onTmpfsHost('host4-read-only', 'ro,size=1m', async (h4) => {
       await moveTo(project.project_id, h4.host_id);
       const failed = await b.run('project-start', project.project_id);
       expect(failed).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'not_writable' } });
       expect((failed.error as { message: string }).message).toContain(h4.dataDir);
-    } finally {
-      await h4.pool.stop();
-      execFileSync('umount', [h4.dataDir]);
-    }
+    });
     // The host goes off: a project op is refused when asked for, not queued to wait unseen.
     await new HostStore({ db: b.lro.db }).setStatus(h4.host_id, 'off');
     const count = async () => (await b.lro.db.query('SELECT count(*)::int AS n FROM long_running_operations')).rows[0].n;

@@ -12,7 +12,8 @@ import { Buckets, type BucketOptions } from '../backup/buckets.js';
 import { Restic } from '../backup/restic.js';
 import { SnapshotBrowser } from '../backup/browse.js';
 import { registerProjectKinds } from '../backup/kinds.js';
-import { backupSweepKind } from '../backup/backup-sweep.js';
+import { registerHubKinds } from '../backup/kinds.js';
+import type { ChildOps } from '../workers/children.js';
 import { Scheduler, type SchedulerOptions } from '../schedules/scheduler.js';
 import { defined } from '../lro/defined.js';
 import { OpEvents } from '../lro/op-events.js';
@@ -143,9 +144,7 @@ export class Lro {
       clock: this.clock,
       reserve: opts.eagerStart === false ? undefined : (routing, kind) => this.#reserve(routing, kind),
     });
-    if (opts.backup && !this.kinds.has('backup-sweep')) {
-      this.kinds.register(backupSweepKind({ db: this.db, createOps: (requests, o) => this.store.createMany(requests, o) }));
-    }
+    if (opts.backup) registerHubKinds(this.kinds, { db: this.db, children: this.childOps });
     this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener, clock: this.clock });
   }
 
@@ -166,6 +165,21 @@ export class Lro {
     }
     return null;
   }
+
+  /** What a parent op's handler needs to make child ops and follow them (src/workers/children.ts). */
+  readonly childOps: ChildOps = {
+    createMany: (requests, o) => this.store.createMany(requests, o),
+    children: async (parentId) => {
+      const all = [];
+      for (let cursor: string | undefined; ;) {
+        const page = await this.store.list({ parent_id: parentId, include_dismissed: true, limit: 500, ...(cursor ? { cursor } : {}) });
+        all.push(...page.ops);
+        if (!page.next_cursor) return all;
+        cursor = page.next_cursor;
+      }
+    },
+    cancel: (opId) => this.store.cancel(opId),
+  };
 
   /** Every worker pool this Lro built (running or not). */
   get pools(): ReadonlySet<WorkerPool> {

@@ -41,16 +41,23 @@ export class HostLiveness implements Service {
     return this.#started;
   }
 
-  /** One beat: the host is `running`, seen now. Rejects when the write fails (the host is gone, the database is down). */
+  /**
+   * One beat: the host is seen now, and `running` unless it was taken off (`host-off`) since it
+   * started. Rejects when the write fails (the host is gone, the database is down).
+   */
   runOnce(): Promise<void> {
-    return this.#o.hosts.setStatus(this.#o.hostId, 'running', { now: this.#o.clock.sqlNow() });
+    return this.#o.hosts.setStatus(this.#o.hostId, 'running', { now: this.#o.clock.sqlNow(), keepOff: true });
   }
 
-  /** Beats once (a failure is logged), then every interval. */
+  /** Marks the host `running` (a failure is logged: the beats try again), then beats every interval. */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    await this.#ticker.tick();
+    try {
+      await this.#o.hosts.setStatus(this.#o.hostId, 'running', { now: this.#o.clock.sqlNow() });
+    } catch (err) {
+      this.#o.log.error({ err }, 'host liveness: beat failed');
+    }
     if (this.#started) this.#ticker.start();
   }
 

@@ -37,9 +37,12 @@ export class HostStore {
     return foundOr404(this.find(hostId), `host ${hostId}`);
   }
 
-  /** Marks a host `running` (seen now) or `off`; NotFoundError when the host is gone. */
-  async setStatus(hostId: string, status: 'running' | 'off', opts: { now?: Date | null } = {}): Promise<void> {
-    const found = await translatingPg(() => hostSetStatus(this.#db, { host_id: hostId, status, now: opts.now }));
+  /**
+   * Marks a host `running` (seen now) or `off`; with `keepOff`, a host taken off stays off (only
+   * seen now). NotFoundError when the host is gone.
+   */
+  async setStatus(hostId: string, status: 'running' | 'off', opts: { now?: Date | null; keepOff?: boolean } = {}): Promise<void> {
+    const found = await translatingPg(() => hostSetStatus(this.#db, { host_id: hostId, status, now: opts.now, keepOff: opts.keepOff }));
     if (!found) throw new NotFoundError(`host ${hostId}`);
   }
 }

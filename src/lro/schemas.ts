@@ -86,6 +86,8 @@ export const ListOpsSchema = z.strictObject({
   scope_type: z.enum(SCOPE_TYPES).optional(),
   scope_id: text({ min: 1, max: 100 }).optional(),
   kind: text({ min: 1, max: 63 }).optional(),
+  /** The ops a parent op made (and its retries). */
+  parent_id: OpIdSchema.optional(),
   status: statusList.optional(),
   include_dismissed: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),

@@ -26,15 +26,19 @@ export async function hostGet(db: Db, hostId: string): Promise<Host | null> {
 }
 
 /**
- * A host's liveness: `running` with `last_seen` now, or `off` when it stops. False when no such host
+ * A host's liveness: `running` with `last_seen` now, or `off` when it stops. `keepOff`: a beat of a
+ * host taken off (`host-off`) renews `last_seen` and leaves it off. False when no such host
  * (deleted while it ran). `now` pins the clock in tests; the database's otherwise.
  */
-export async function hostSetStatus(db: Db, p: { host_id: string; status: 'running' | 'off'; now?: Date | null }): Promise<boolean> {
-  const { rowCount } = await db.query('UPDATE hosts SET status = $2, last_seen = coalesce($3::timestamptz, now()) WHERE host_id = $1', [
-    p.host_id,
-    p.status,
-    p.now ?? null,
-  ]);
+export async function hostSetStatus(
+  db: Db,
+  p: { host_id: string; status: 'running' | 'off'; now?: Date | null; keepOff?: boolean },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE hosts SET status = CASE WHEN $4 AND status = 'off' THEN status ELSE $2 END, last_seen = coalesce($3::timestamptz, now())
+      WHERE host_id = $1`,
+    [p.host_id, p.status, p.now ?? null, p.keepOff ?? false],
+  );
   return rowCount === 1;
 }
 

@@ -8,6 +8,8 @@ export interface Project {
   backup_region: string | null;
   last_edited: Date | null;
   last_backup: Date | null;
+  /** Whether it runs on its host (`project-start` / `project-stop`). */
+  run_state: 'running' | 'stopped';
   created_by: string | null;
   created_at: Date;
 }
@@ -146,4 +148,9 @@ export async function projectListRunningOnHost(db: Db, hostId: string): Promise<
 /** `last_edited` is now: the project's files were just changed through lro (a restore into it, a copy). */
 export async function projectTouch(db: Db, projectId: string): Promise<void> {
   await db.query('UPDATE projects SET last_edited = greatest(last_edited, now()) WHERE project_id = $1', [projectId]);
+}
+
+/** A project placed on a host (a move): not running there until it is started. */
+export async function projectPlace(db: Db, p: { project_id: string; host_id: string }): Promise<void> {
+  await db.query(`UPDATE projects SET host_id = $2, run_state = 'stopped' WHERE project_id = $1`, [p.project_id, p.host_id]);
 }

@@ -48,6 +48,8 @@ export interface OperationListParams {
   kind?: string;
   status?: string[];
   include_dismissed?: boolean;
+  /** Only the children (and retries) of this op. */
+  parent_id?: string;
   /** Only ops in these scopes (a caller's scopes), and those routed to a host among them; absent means any scope. */
   scopes?: { type: string; id: string }[];
   /** Keyset cursor: rows strictly older than (created_at in µs since the epoch, op_id). */
@@ -61,7 +63,7 @@ export async function operationList(db: Db, p: OperationListParams): Promise<(Op
     `SELECT *, (extract(epoch FROM created_at) * 1000000)::bigint::text AS cursor_us FROM ${T}
       WHERE ($1::text IS NULL OR scope_type = $1) AND ($2::text IS NULL OR scope_id = $2)
         AND ($3::text IS NULL OR kind = $3) AND ($4::text[] IS NULL OR status = ANY($4))
-        AND ($5::boolean OR dismissed_at IS NULL)
+        AND ($5::boolean OR dismissed_at IS NULL) AND ($11::uuid IS NULL OR parent_id = $11)
         AND ($6::bigint IS NULL
              OR (created_at, op_id) < ('epoch'::timestamptz + $6::bigint * interval '1 microsecond', $7::uuid))
         AND ($9::text[] IS NULL OR (scope_type, scope_id) IN (SELECT * FROM unnest($9::text[], $10::text[]))
@@ -79,6 +81,7 @@ export async function operationList(db: Db, p: OperationListParams): Promise<(Op
       p.limit,
       p.scopes?.map((x) => x.type) ?? null,
       p.scopes?.map((x) => x.id) ?? null,
+      p.parent_id ?? null,
     ],
   );
   return rows;
