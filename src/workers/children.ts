@@ -70,9 +70,14 @@ export async function runChildren(
       await Promise.all(mine.filter(([, op]) => !isDone(op)).map(([, op]) => ops.cancel(op.op_id).catch(() => {})));
       ctx.signal.throwIfAborted();
     }
-    await new Promise((resolve) => {
-      const t = setTimeout(resolve, opts.pollMs ?? 500);
-      ctx.signal.addEventListener('abort', () => (clearTimeout(t), resolve(null)), { once: true });
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        ctx.signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, opts.pollMs ?? 500);
+      ctx.signal.addEventListener('abort', wake, { once: true });
     });
   }
 }

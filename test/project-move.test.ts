@@ -1,0 +1,120 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { HostStore } from '../src/domain/hosts.js';
+import { streamOf } from '../src/lro/streams/types.js';
+import { openBackupLro, projectDir, treeOf, writeProjectFiles } from './helpers/projects.js';
+
+// project-move on the hub: stop, back up if needed, place, start on the destination (restore: auto),
+// each a phase and the long ones child ops; refused destinations run nothing; a failure leaves the
+// project where it was, startable, nothing lost.
+const b = await openBackupLro();
+const { lro, projects } = b;
+const hosts = new HostStore({ db: lro.db });
+await lro.workerPool({ routing: ['hub'], ownerType: 'hub' }).start();
+const h1 = await b.host('move-from');
+const h2 = await b.host('move-to');
+await h1.pool.start();
+await h2.pool.start();
+
+const move = (projectId: string, destHostId: string) =>
+  lro.store
+    .create({ kind: 'project-move', scope: { type: 'project', id: projectId }, input: { dest_host_id: destHostId } })
+    .then(({ op }) => lro.wait(op.op_id, 120_000));
+
+async function runningProject() {
+  const p = await b.newProject(h1.host_id);
+  writeProjectFiles(projectDir(h1.dataDir, p.project_id));
+  expect(await b.run('project-start', p.project_id)).toMatchObject({ status: 'succeeded' });
+  return p.project_id;
+}
+
+describe('project-move', () => {
+  it('moves a running project to another host of its region: every file arrives byte for byte', async () => {
+    const id = await runningProject();
+    const before = treeOf(projectDir(h1.dataDir, id));
+    const done = await move(id, h2.host_id);
+    expect(done).toMatchObject({ status: 'succeeded', result: { from_host_id: h1.host_id, to_host_id: h2.host_id, backed_up: true } });
+    expect(await projects.get(id)).toMatchObject({ host_id: h2.host_id, run_state: 'running', backup_state: 'fresh' });
+    expect(treeOf(projectDir(h2.dataDir, id))).toEqual(before);
+    const phases = done.progress_summary!.phases.map((p) => p.phase);
+    expect(phases).toEqual(expect.arrayContaining(['check', 'stop', 'backup', 'place', 'start']));
+    const children = (await lro.store.list({ parent_id: done.op_id })).ops.map((c) => c.kind).sort();
+    expect(children).toEqual(['project-backup', 'project-start', 'project-stop']);
+    // Moved back while fresh: no second backup.
+    expect(await move(id, h1.host_id)).toMatchObject({ status: 'succeeded', result: { backed_up: false } });
+  });
+
+  it('refuses another region, a deprovisioned host, a host that is off, before anything runs', async () => {
+    const id = await runningProject();
+    const far = await hosts.create({ name: 'far', region: 'eu-central' });
+    await hosts.setStatus(far.host_id, 'running');
+    const gone = await b.host('deprovisioned');
+    await lro.db.query(`UPDATE hosts SET status = 'deprovisioned' WHERE host_id = $1`, [gone.host_id]);
+    const off = await hosts.create({ name: 'off', region: 'local' });
+    const count = async () => (await lro.db.query('SELECT count(*)::int AS n FROM long_running_operations')).rows[0].n;
+    const before = await count();
+    const cases: [string, RegExp][] = [
+      [far.host_id, /is in region eu-central, the project's backups in local: a move stays in one region/],
+      [gone.host_id, /is deprovisioned: a project moves only to a running host/],
+      [off.host_id, /is off: a project moves only to a running host/],
+    ];
+    for (const [dest, message] of cases) {
+      const create = lro.store.create({ kind: 'project-move', scope: { type: 'project', id }, input: { dest_host_id: dest } });
+      await expect(create).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(message) });
+    }
+    expect(await count()).toBe(before);
+    expect(await projects.get(id)).toMatchObject({ host_id: h1.host_id, run_state: 'running' });
+  });
+
+  it('a failed backup changes nothing; a failed start puts the project back, startable, nothing lost', async () => {
+    const id = await runningProject();
+    const before = treeOf(projectDir(h1.dataDir, id));
+    // The bucket cannot be written: the backup fails, the project stays placed where it was.
+    const bucketDir = path.join(b.base, 'read-only-bucket');
+    mkdirSync(bucketDir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', bucketDir]);
+    await lro.db.query(`UPDATE backup_regions SET repository = 'file:read-only-bucket' WHERE region = 'local'`);
+    try {
+      const failed = await move(id, h2.host_id);
+      expect(failed).toMatchObject({ status: 'failed', error: { code: 'backup_failed' } });
+    } finally {
+      await lro.db.query(`UPDATE backup_regions SET repository = 'file:.data/buckets/local' WHERE region = 'local'`);
+      execFileSync('umount', [bucketDir]);
+    }
+    expect(await projects.get(id)).toMatchObject({ host_id: h1.host_id });
+    // The destination cannot start it (its data dir read-only): placed back on the source.
+    const ro = await b.host('move-to-read-only');
+    mkdirSync(ro.dataDir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro.dataDir]);
+    onTestFinished(() => void execFileSync('umount', [ro.dataDir]));
+    await ro.pool.start();
+    try {
+      const failed = await move(id, ro.host_id);
+      expect(failed).toMatchObject({ status: 'failed', error: { code: 'start_failed' } });
+      expect((failed.error as { message: string }).message).toMatch(/back on its old host/);
+    } finally {
+      await ro.pool.stop();
+    }
+    expect(await projects.get(id)).toMatchObject({ host_id: h1.host_id });
+    expect(await b.run('project-start', id)).toMatchObject({ status: 'succeeded' });
+    expect(treeOf(projectDir(h1.dataDir, id))).toEqual(before);
+  });
+
+  it('from a host that is off: moved from its backup, and a stale backup is said plainly', async () => {
+    const id = await runningProject();
+    expect(await b.run('project-backup', id)).toMatchObject({ status: 'succeeded' });
+    writeFileSync(path.join(projectDir(h1.dataDir, id), 'project', 'late.txt'), 'after the backup');
+    expect(await b.run('project-stop', id)).toMatchObject({ status: 'succeeded' }); // its scan: stale now
+    await hosts.setStatus(h1.host_id, 'off');
+    onTestFinished(() => hosts.setStatus(h1.host_id, 'running'));
+    const done = await move(id, h2.host_id);
+    expect(done).toMatchObject({ status: 'succeeded', result: { backed_up: false } });
+    const { events } = await lro.streams.backend.history(streamOf(done), 1, 200);
+    const said = events.map((e) => (e as { message?: string }).message ?? '').join('\n');
+    expect(said).toMatch(/is off: moving from the last backup .* STALE: edited/);
+    expect(said).toContain('only the backup history moves');
+    expect(await projects.get(id)).toMatchObject({ host_id: h2.host_id, run_state: 'running' });
+  });
+});
