@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FreshnessWatch } from '../src/backup/freshness.js';
@@ -99,6 +99,15 @@ describe('project-backup', () => {
       expect(await watch.scanOnce()).toEqual([project.project_id]);
       expect((await projects.get(project.project_id)).backup_state).toBe('stale');
       expect(await watch.scanOnce()).toEqual([]); // seen once: last_edited holds it now
+      // Backed up again; then an old mtime (a file copied in with its time kept) and a new file: the
+      // scan looks past the backup, so the old one cannot hide the new one.
+      expect(await b.run('project-backup', project.project_id)).toMatchObject({ status: 'succeeded' });
+      const old = path.join(dir, 'project', 'copied-in.txt');
+      writeFileSync(old, 'kept its mtime');
+      utimesSync(old, new Date('2021-01-01'), new Date('2021-01-01'));
+      expect((await projects.get(project.project_id)).backup_state).toBe('fresh'); // the folder's mtime is newer: next scan sees it
+      expect(await watch.scanOnce()).toEqual([project.project_id]);
+      expect((await projects.get(project.project_id)).backup_state).toBe('stale');
       // A restore through lro changes the project's files too: stale until the next backup.
       expect(await b.run('project-backup', project.project_id)).toMatchObject({ status: 'succeeded' });
       expect(await b.run('project-restore', project.project_id, { path: 'project/src', target: 'project/old' })).toMatchObject({

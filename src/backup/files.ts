@@ -105,3 +105,13 @@ export async function bytesWrittenBy(pid: number): Promise<number | null> {
   const wchar = io?.match(/^wchar:\s*(\d+)/m)?.[1];
   return wchar === undefined ? null : Number(wchar);
 }
+
+/**
+ * A change under the folders after `seenUntil` (the later of `last_edited` and the last backup):
+ * the first newer one `find` meets (it stops there; nothing is printed while nothing is newer), so
+ * any answer makes the project stale, the one fact freshness needs; with nothing known yet, the
+ * newest. What moves `last_edited` forward before a backup, a stop, and in a running project's watch.
+ */
+export function unseenChange(dirs: string[], seenUntil: Date | null): Promise<Date | null> {
+  return seenUntil ? changeSince(dirs, seenUntil) : newestChange(dirs);
+}

@@ -1,7 +1,7 @@
 /**
  * A host's freshness watch: every interval, each project running on the host is checked for a
- * file changed since its `last_edited` (written by the project itself, or straight into its roots),
- * and `last_edited` moves to it, so the project shows `stale` and the next sweep backs it up. The
+ * file changed since its `last_edited` and its last backup (written by the project itself, or
+ * straight into its roots), and `last_edited` moves to it, so the project shows `stale` and the next sweep backs it up. The
  * scans before stop and before backup catch the rest (a stopped project changed by hand).
  */
 import path from 'node:path';
@@ -10,7 +10,7 @@ import type { HostEnv } from '../lro/kinds.js';
 import type { Logger } from '../lro/log.js';
 import { Ticker } from '../lro/service.js';
 import type { Db } from '../lro/sql/operations.js';
-import { changeSince, newestChange } from './files.js';
+import { unseenChange } from './files.js';
 import { ROOTS, projectDir } from './layout.js';
 
 export interface FreshnessWatchOptions {
@@ -48,7 +48,7 @@ export class FreshnessWatch {
     const changed: string[] = [];
     for (const p of await projectListRunningOnHost(db, host.hostId)) {
       const roots = ROOTS.map((root) => path.join(projectDir(host, p.project_id), root));
-      const edited = p.last_edited ? await changeSince(roots, p.last_edited) : await newestChange(roots);
+      const edited = await unseenChange(roots, p.seen_until);
       if (!edited) continue;
       await projectEdited(db, { project_id: p.project_id, edited });
       changed.push(p.project_id);

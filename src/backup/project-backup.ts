@@ -9,7 +9,7 @@ import { backupRecord } from '../domain/sql/backups.js';
 import { projectEdited } from '../domain/sql/projects.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
-import { isDir, newestChange } from './files.js';
+import { isDir } from './files.js';
 import { ROOTS, projectTags } from './layout.js';
 import { briefly, projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
 
@@ -33,7 +33,7 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
       // Whatever changed in the roots up to now (written through any path) is what this backup
       // covers: last_edited learns it first, so freshness compares the two honestly.
       await briefly(ctx, 'scan', 'looking for changes', async () =>
-        projectEdited(deps.db, { project_id: p.projectId, edited: await newestChange(p.roots) }),
+        projectEdited(deps.db, { project_id: p.projectId, edited: await p.unseenChange() }),
       );
       ctx.progress({ phase: 'backup', message: `backing up to region ${p.region}` });
       const bucket = await p.bucket();

@@ -7,7 +7,7 @@ import type { HandlerContext, HostEnv, KindDefinition } from '../lro/kinds.js';
 import type { Scope } from '../shared/operation.js';
 import { PermanentError } from '../workers/abort.js';
 import type { Buckets } from './buckets.js';
-import { assertWritable } from './files.js';
+import { assertWritable, unseenChange } from './files.js';
 import { ROOTS, projectDir } from './layout.js';
 import { ResticError, type Bucket, type Restic } from './restic.js';
 
@@ -65,14 +65,17 @@ export async function projectOf(deps: ProjectKindDeps, ctx: HandlerContext<unkno
   if (!project) throw new PermanentError(`project ${projectId} no longer exists`, 'not_found');
   if (!project.backup_region) throw new PermanentError(`project ${projectId} has no backup region`, 'no_backup_region');
   const region = project.backup_region;
+  const roots = ROOTS.map((root) => path.join(projectDir(host, projectId), root));
   return {
     projectId,
     host,
     region,
     dir: projectDir(host, projectId),
     /** The two roots' folders on this host. */
-    roots: ROOTS.map((root) => path.join(projectDir(host, projectId), root)),
+    roots,
     bucket: (): Promise<Bucket> => deps.buckets.of(region),
+    /** A change in the roots after what is known of them (see unseenChange), or null. */
+    unseenChange: (): Promise<Date | null> => unseenChange(roots, project.seen_until),
     /** Refuses (permanently, `not_writable`) a project folder this host cannot write, before any write. */
     writable: (): Promise<void> => assertWritable(projectDir(host, projectId)),
   };

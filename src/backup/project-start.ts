@@ -16,7 +16,7 @@ import { backupLatest } from '../domain/sql/backups.js';
 import { projectHasBackup, projectSetRunState } from '../domain/sql/projects.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
-import { isDir, newestChange } from './files.js';
+import { isDir } from './files.js';
 import { ROOTS } from './layout.js';
 import { briefly, projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
 import { findSnapshot, restoreSnapshot, type Snapshot } from './restore.js';
@@ -100,7 +100,7 @@ export function projectStopKind(deps: ProjectKindDeps): KindDefinition<Record<st
     result: StopResult,
     async run(ctx) {
       const p = await projectOf(deps, ctx);
-      const edited = await briefly(ctx, 'scan', 'looking for changes', () => newestChange(p.roots));
+      const edited = await briefly(ctx, 'scan', 'looking for changes', () => p.unseenChange());
       const { last_edited } = await briefly(ctx, 'stop', 'stopping', () =>
         projectSetRunState(deps.db, { project_id: p.projectId, run_state: 'stopped', edited }),
       );

@@ -75,13 +75,23 @@ export async function accountScopeList(db: Db, accountId: string): Promise<{ typ
   return rows;
 }
 
+/**
+ * Up to when a project's changes are known: recorded in `last_edited`, or older than its last backup
+ * (which holds them). A scan looks only for changes after it: one it finds makes the project stale.
+ */
+const SEEN_UNTIL = 'greatest(p.last_edited, p.last_backup) AS seen_until';
+
+export interface ProjectPlacement {
+  host_id: string | null;
+  host_status: string | null;
+  backup_region: string | null;
+  seen_until: Date | null;
+}
+
 /** Where a project's ops run: its host's routing, or null when it has none (or no such project: undefined). */
-export async function projectHostOf(
-  db: Db,
-  projectId: string,
-): Promise<{ host_id: string | null; host_status: string | null; backup_region: string | null } | undefined> {
-  const { rows } = await db.query<{ host_id: string | null; host_status: string | null; backup_region: string | null }>(
-    `SELECT p.host_id, h.status AS host_status, coalesce(p.backup_region, h.region) AS backup_region
+export async function projectHostOf(db: Db, projectId: string): Promise<ProjectPlacement | undefined> {
+  const { rows } = await db.query<ProjectPlacement>(
+    `SELECT p.host_id, h.status AS host_status, coalesce(p.backup_region, h.region) AS backup_region, ${SEEN_UNTIL}
        FROM projects p LEFT JOIN hosts h USING (host_id) WHERE p.project_id = $1`,
     [projectId],
   );
@@ -136,10 +146,10 @@ export async function projectListUnsaved(db: Db, limit: number): Promise<{ proje
   return rows;
 }
 
-/** The projects running on a host, with what `last_edited` says now (for the host's freshness scan). */
-export async function projectListRunningOnHost(db: Db, hostId: string): Promise<{ project_id: string; last_edited: Date | null }[]> {
-  const { rows } = await db.query<{ project_id: string; last_edited: Date | null }>(
-    `SELECT project_id, last_edited FROM projects WHERE host_id = $1 AND run_state = 'running' ORDER BY project_id`,
+/** The projects running on a host, with up to when their changes are known (for the host's freshness watch). */
+export async function projectListRunningOnHost(db: Db, hostId: string): Promise<{ project_id: string; seen_until: Date | null }[]> {
+  const { rows } = await db.query<{ project_id: string; seen_until: Date | null }>(
+    `SELECT project_id, ${SEEN_UNTIL} FROM projects p WHERE host_id = $1 AND run_state = 'running' ORDER BY project_id`,
     [hostId],
   );
   return rows;
