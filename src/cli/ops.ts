@@ -58,10 +58,18 @@ export function opsCommands(program: Command): void {
     .option('--scope <type:id>')
     .option('--kind <kind>')
     .option('--status <list>')
+    .option('--parent <op_id>', 'the children of a parent op (a move, a host-off, a sweep)')
     .option('--limit <n>', '', '50')
     .action(async (o) => {
       const [scope_type, scope_id] = o.scope ? String(o.scope).split(':') : [];
-      const page = await client(g()).list({ scope_type, scope_id, kind: o.kind, status: o.status, limit: Number(o.limit) });
+      const page = await client(g()).list({
+        scope_type,
+        scope_id,
+        kind: o.kind,
+        status: o.status,
+        parent_id: o.parent,
+        limit: Number(o.limit),
+      });
       print(page, g().json, () => page.ops.map(line).join('\n') || '(none)');
     });
   ops

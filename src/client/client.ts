@@ -23,6 +23,8 @@ export interface ListQuery {
   scope_id?: string;
   kind?: string;
   status?: string | string[];
+  /** The children of a parent op. */
+  parent_id?: string;
   limit?: number;
   cursor?: string;
 }
