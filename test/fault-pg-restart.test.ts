@@ -89,7 +89,7 @@ async function platform(tag: string, leaseS: number) {
  * holds whatever the lease: every op succeeded whole, waiters and readers got the end, attempts never
  * overlapped, listeners and pools came back. Returns the ops and runs for the lease-specific checks.
  */
-async function restartMidRun(p: Awaited<ReturnType<typeof platform>>, ops: number, watched: number) {
+async function restartMidRun(p: Awaited<ReturnType<typeof platform>>, ops: number, watched: number, stepMs = INPUT.step_ms) {
   const { hub, hosts, pools, counter, client } = p;
   const routings = [undefined, ...hosts];
   const created: Operation[] = [];
@@ -99,7 +99,11 @@ async function restartMidRun(p: Awaited<ReturnType<typeof platform>>, ops: numbe
         Array.from({ length: Math.min(50, ops - i) }, async (_, j) => {
           const hostId = routings[(i + j) % 3];
           return (
-            await client.create({ kind: 'demo', scope: { type: 'hub' }, input: { ...INPUT, ...(hostId ? { host_id: hostId } : {}) } })
+            await client.create({
+              kind: 'demo',
+              scope: { type: 'hub' },
+              input: { ...INPUT, step_ms: stepMs, ...(hostId ? { host_id: hostId } : {}) },
+            })
           ).op;
         }),
       )),
@@ -206,7 +210,10 @@ async function restartMidRun(p: Awaited<ReturnType<typeof platform>>, ops: numbe
 describe('PostgreSQL is stopped mid-run and started again 5 s later', () => {
   it('lease 3 s (< outage): each op running at the stop is rescued and runs again, never twice at once or to success', async () => {
     const p = await platform('short', 3);
-    const { done, byOp } = await restartMidRun(p, OPS, WATCHED);
+    // Runs of 3.6 s, longer than the lease: a handler still running when its pool's beats have failed
+    // for the lease is aborted by the pool (lease lost), so a rescue must run it again. (With 1.2 s runs
+    // every handler could finish in the outage and complete after it, before any rescue, on a loaded machine.)
+    const { done, byOp } = await restartMidRun(p, OPS, WATCHED, 300);
     // The ops running at the stop lost their leases: their handlers stopped (or had returned) before
     // the next attempt began, and exactly one attempt's result is on the row.
     expect(done.some((op) => op.attempt > 1)).toBe(true);

@@ -117,6 +117,7 @@ export class Lro {
       const restic = new Restic();
       const buckets = new Buckets({ db: this.db, restic, ...opts.backup });
       registerProjectKinds(this.kinds, { db: this.db, restic, buckets });
+      registerHubKinds(this.kinds, { db: this.db, restic, buckets, children: this.childOps });
       this.backups = { restic, buckets, browser: new SnapshotBrowser({ restic, buckets }) };
     }
     this.listener = new PgListener({
@@ -144,7 +145,6 @@ export class Lro {
       clock: this.clock,
       reserve: opts.eagerStart === false ? undefined : (routing, kind) => this.#reserve(routing, kind),
     });
-    if (opts.backup) registerHubKinds(this.kinds, { db: this.db, children: this.childOps });
     this.#waiter = new OperationWaiter({ store: this.store, listener: this.listener, clock: this.clock });
   }
 

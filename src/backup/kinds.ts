@@ -1,9 +1,9 @@
 import type { KindDefinition, KindRegistry } from '../lro/kinds.js';
-import type { Db } from '../lro/sql/operations.js';
 import type { ChildOps } from '../workers/children.js';
 import { backupSweepKind } from './backup-sweep.js';
 import { hostOffKind } from './host-off.js';
 import { projectMoveKind } from './project-move.js';
+import { projectDeleteKind, projectPurgeKind } from './project-delete.js';
 import { projectBackupKind } from './project-backup.js';
 import type { ProjectKindDeps } from './project-context.js';
 import { projectRestoreKind } from './project-restore.js';
@@ -11,17 +11,24 @@ import { projectStartKind, projectStopKind } from './project-start.js';
 
 /** Registers the project kinds (the ones not registered yet) on their services. */
 export function registerProjectKinds(kinds: KindRegistry, deps: ProjectKindDeps): KindRegistry {
-  const all: KindDefinition[] = [projectBackupKind(deps), projectRestoreKind(deps), projectStartKind(deps), projectStopKind(deps)];
+  const all: KindDefinition[] = [
+    projectBackupKind(deps),
+    projectRestoreKind(deps),
+    projectStartKind(deps),
+    projectStopKind(deps),
+    projectPurgeKind(deps),
+  ];
   for (const kind of all) if (!kinds.has(kind.name)) kinds.register(kind);
   return kinds;
 }
 
-/** Registers the hub's kinds that make other ops: the backup sweep, host-off, project-move. */
-export function registerHubKinds(kinds: KindRegistry, deps: { db: Db; children: ChildOps }): KindRegistry {
+/** Registers the hub's kinds that make other ops: the backup sweep, host-off, project-move, project-delete. */
+export function registerHubKinds(kinds: KindRegistry, deps: ProjectKindDeps & { children: ChildOps }): KindRegistry {
   const all: KindDefinition[] = [
     backupSweepKind({ db: deps.db, createOps: deps.children.createMany }),
     hostOffKind(deps),
     projectMoveKind(deps),
+    projectDeleteKind(deps),
   ];
   for (const kind of all) if (!kinds.has(kind.name)) kinds.register(kind);
   return kinds;

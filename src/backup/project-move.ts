@@ -54,6 +54,8 @@ export function projectMoveKind(deps: {
     input: MoveInput,
     result: MoveResult,
     timeoutS: 12 * 3600,
+    // Placing a project on a host lets its collaborators run ops there: only that host's admin may (as at create).
+    alsoActsOn: (input) => [{ type: 'host', id: input.dest_host_id }],
     routing: async (input, scope) => {
       if (scope.type !== 'project') throw new InvalidInputError('project-move acts on a project: scope must be {type: "project", id}');
       await plan(deps.db, scope.id, input.dest_host_id); // a refused destination refuses the request: nothing runs

@@ -21,10 +21,19 @@ export interface Snapshot {
   tags: string[];
 }
 
-/** The project's snapshots in the bucket, newest first. */
-export async function projectSnapshots(restic: Restic, bucket: Bucket, projectId: string, signal?: AbortSignal): Promise<Snapshot[]> {
+/**
+ * The project's backups in the bucket (layout v2), newest first; with `all`, its copy snapshots
+ * (`purpose=copy`) too.
+ */
+export async function projectSnapshots(
+  restic: Restic,
+  bucket: Bucket,
+  projectId: string,
+  signal?: AbortSignal,
+  opts: { all?: boolean } = {},
+): Promise<Snapshot[]> {
   const out = await restic.run(bucket, ['snapshots', '--json', '--tag', `project=${projectId}`], { signal });
-  const all = (JSON.parse(out || '[]') as Snapshot[]).filter((s) => s.tags?.includes(LAYOUT_TAG));
+  const all = (JSON.parse(out || '[]') as Snapshot[]).filter((s) => opts.all || s.tags?.includes(LAYOUT_TAG));
   return all.sort((a, b) => b.time.localeCompare(a.time));
 }
 

@@ -113,6 +113,12 @@ export class Access {
     if (!(await this.canUseScope(caller, scope))) {
       throw new ForbiddenError(`you may not create ops in ${scope.type} ${scope.id}`);
     }
+    // Every other scope it changes, as strictly: one refused refuses the whole request, before anything runs.
+    for (const other of target.actsOn) {
+      if (!(await this.canUseScope(caller, other))) {
+        throw new ForbiddenError(`this ${target.kind} would change ${other.type} ${other.id}, which you may not use`, { scope: other });
+      }
+    }
     if (routing === 'hub') return;
     const hostId = hostOf(routing);
     // The routing must name the host exactly as hosts claim it (a lowercase uuid), not merely one Postgres casts to it.

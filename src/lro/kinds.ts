@@ -35,6 +35,11 @@ export interface KindDefinition<I = any, R = any> {
   result: z.ZodType<R>;
   /** Where the op runs: `hub` or `host:<id>` (may look it up, e.g. a project's host). @default () => 'hub' */
   routing?: (input: I, scope: Scope) => string | Promise<string>;
+  /**
+   * The scopes besides its own that an op changes (a copy's destination projects, the host a move
+   * places a project on): whoever creates it must be allowed each, as the scope itself. @default none
+   */
+  alsoActsOn?: (input: I) => Scope[];
   /** @default 3 */
   maxAttempts?: number;
   /** Seconds without a heartbeat before another worker may take the op. @default config lease */

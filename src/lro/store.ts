@@ -20,6 +20,8 @@ export interface CreateTarget {
   /** Where the op would run (`hub` or `host:<id>`), as its kind computed it from the input. */
   routing: string;
   input: unknown;
+  /** The other scopes the op changes (a copy's destinations, a move's host): the caller must be allowed each. */
+  actsOn: Scope[];
 }
 
 export interface CreateOptions {
@@ -259,7 +261,7 @@ export class OperationStore {
     assertStorable(input, 'input'); // jsonb cannot hold U+0000 or a lone surrogate, whatever the kind's schema allowed
     const scope = { type: req.scope.type, id: req.scope.id };
     const routing = (await kind.routing?.(input, scope)) ?? 'hub';
-    await opts.authorize?.({ kind: req.kind, scope, routing, input });
+    await opts.authorize?.({ kind: req.kind, scope, routing, input, actsOn: kind.alsoActsOn?.(input) ?? [] });
     // Refused rather than clamped: a caller who asked for 1000 should learn it did not get it.
     const range = opts.priorityRange;
     if (range && req.priority !== undefined && (req.priority < range.min || req.priority > range.max)) {

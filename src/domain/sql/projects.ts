@@ -164,3 +164,8 @@ export async function projectTouch(db: Db, projectId: string): Promise<void> {
 export async function projectPlace(db: Db, p: { project_id: string; host_id: string }): Promise<void> {
   await db.query(`UPDATE projects SET host_id = $2, run_state = 'stopped' WHERE project_id = $1`, [p.project_id, p.host_id]);
 }
+
+/** A project deleted, its collaborators and backup rows with it (their foreign keys cascade). */
+export async function projectDelete(db: Db, projectId: string): Promise<void> {
+  await db.query('DELETE FROM projects WHERE project_id = $1', [projectId]);
+}
