@@ -13,6 +13,7 @@ import { domainRoutes } from './routes/domain.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { opsRoutes } from './routes/ops.js';
 import { scheduleRoutes } from './routes/schedules.js';
+import { copyRoutes } from './routes/copies.js';
 import { uiRoutes } from './routes/ui.js';
 import { API_HEADERS, logRedaction } from './security.js';
 import cors from '@fastify/cors';
@@ -117,6 +118,7 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     opsRoutes(routes, ctx);
     domainRoutes(routes, ctx);
     scheduleRoutes(routes, ctx);
+    copyRoutes(routes, ctx);
     metricsRoutes(routes, ctx, opts.metrics);
   });
   return app;

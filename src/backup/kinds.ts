@@ -4,6 +4,8 @@ import { backupSweepKind } from './backup-sweep.js';
 import { hostOffKind } from './host-off.js';
 import { projectMoveKind } from './project-move.js';
 import { projectDeleteKind, projectPurgeKind } from './project-delete.js';
+import { copyApplyKind, copyLocalKind, copySnapshotKind } from './copy-host.js';
+import { copiesExpireKind, projectCopyKind } from './project-copy.js';
 import { projectBackupKind } from './project-backup.js';
 import type { ProjectKindDeps } from './project-context.js';
 import { projectRestoreKind } from './project-restore.js';
@@ -17,18 +19,23 @@ export function registerProjectKinds(kinds: KindRegistry, deps: ProjectKindDeps)
     projectStartKind(deps),
     projectStopKind(deps),
     projectPurgeKind(deps),
+    copySnapshotKind(deps),
+    copyLocalKind(deps),
+    copyApplyKind(deps),
   ];
   for (const kind of all) if (!kinds.has(kind.name)) kinds.register(kind);
   return kinds;
 }
 
-/** Registers the hub's kinds that make other ops: the backup sweep, host-off, project-move, project-delete. */
+/** Registers the hub's kinds (most make other ops): the backup sweep, host-off, move, delete, copy, copies' expiry. */
 export function registerHubKinds(kinds: KindRegistry, deps: ProjectKindDeps & { children: ChildOps }): KindRegistry {
   const all: KindDefinition[] = [
     backupSweepKind({ db: deps.db, createOps: deps.children.createMany }),
     hostOffKind(deps),
     projectMoveKind(deps),
     projectDeleteKind(deps),
+    projectCopyKind(deps),
+    copiesExpireKind(deps),
   ];
   for (const kind of all) if (!kinds.has(kind.name)) kinds.register(kind);
   return kinds;

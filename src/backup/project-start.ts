@@ -16,6 +16,7 @@ import { backupLatest } from '../domain/sql/backups.js';
 import { projectHasBackup, projectSetRunState } from '../domain/sql/projects.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
+import { applyPendingCopies } from './copy-host.js';
 import { isDir } from './files.js';
 import { ROOTS } from './layout.js';
 import { briefly, projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
@@ -82,6 +83,8 @@ export function projectStartKind(deps: ProjectKindDeps): KindDefinition<z.output
           });
         }
       }
+      // Copies made while its host was off land before the project runs.
+      await applyPendingCopies(deps, ctx);
       await briefly(ctx, 'start', snapshot ? `starting (restored from ${snapshot.short_id})` : 'starting', async () => {
         for (const dir of p.roots) await mkdir(dir, { recursive: true });
         await projectSetRunState(deps.db, { project_id: p.projectId, run_state: 'running' });

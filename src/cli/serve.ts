@@ -4,6 +4,7 @@ import { poolOptions, type Config } from '../config.js';
 import { HostLiveness } from '../domain/host-liveness.js';
 import { HostStore } from '../domain/hosts.js';
 import { FreshnessWatch } from '../backup/freshness.js';
+import { queueCopiesForHost } from '../backup/copy-host.js';
 import type { Lro } from '../app/lro.js';
 import type { WorkerPool } from '../workers/pool.js';
 
@@ -66,6 +67,7 @@ export async function serveHost(
     clock: lro.clock,
   });
   await liveness.start();
+  await queueCopiesForHost(lro.db, (requests) => lro.store.createMany(requests), opts.hostId); // made while it was off
   const freshness = new FreshnessWatch({ db: lro.db, host, intervalMs: config.LRO_FRESHNESS_S * 1000, log: lro.log });
   freshness.start();
   return { pool, stop: async () => void (await Promise.all([liveness.stop(), freshness.stop()])) };
