@@ -5,6 +5,7 @@ import { queueCopiesForHost } from '../src/backup/copy-host.js';
 import { Restic } from '../src/backup/restic.js';
 import { HostStore } from '../src/domain/hosts.js';
 import type { Operation } from '../src/shared/operation.js';
+import { ADMIN_TOKEN, startHub } from './helpers/hub.js';
 import { openBackupLro, projectDir, treeOf, writeProjectFiles } from './helpers/projects.js';
 
 // project-copy: a folder of one project into many, across hosts, one of them off; one snapshot for
@@ -110,4 +111,48 @@ describe('project-copy', () => {
       await expect(create).rejects.toMatchObject({ message: expect.stringMatching(message) });
     }
   });
+});
+
+describe('project-copy through the hub', () => {
+  it('needs a collaborator of the source and of every destination; pending copies are listed and can be canceled', async () => {
+    const { call } = await startHub(lro);
+    const admin = { token: ADMIN_TOKEN };
+    const [alice, bob] = await Promise.all(
+      ['alice', 'bob'].map(async (name) => (await call('POST', '/v1/accounts', { ...admin, body: { name } })).body),
+    );
+    const mine = await b.newProject(hC.host_id, 'alice-dest');
+    const theirs = await b.newProject(hC.host_id, 'bob-dest');
+    for (const [projectId, who] of [
+      [source.project_id, alice],
+      [mine.project_id, alice],
+      [theirs.project_id, bob],
+    ] as const) {
+      await lro.db.query('INSERT INTO project_collaborators (project_id, account_id) VALUES ($1, $2)', [projectId, who.account_id]);
+    }
+    await hosts.setStatus(hC.host_id, 'off');
+    const body = (dests: string[]) => ({
+      kind: 'project-copy',
+      scope: { type: 'project', id: source.project_id },
+      input: { paths: ['project/src'], dests: dests.map((id) => ({ project_id: id, path: 'project/in' })) },
+    });
+    const count = async () => (await lro.db.query('SELECT count(*)::int AS n FROM long_running_operations')).rows[0].n;
+    const before = await count();
+    const refused = await call('POST', '/v1/ops', { token: alice.token, body: body([mine.project_id, theirs.project_id]) });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toContain(`would change project ${theirs.project_id}`);
+    expect(await count()).toBe(before);
+
+    const made = await call('POST', '/v1/ops', { token: alice.token, body: body([mine.project_id]) });
+    expect(made.status).toBe(201);
+    expect(await lro.wait(made.body.op_id, 120_000)).toMatchObject({ status: 'succeeded' });
+    const listed = await call('GET', `/v1/projects/${mine.project_id}/copies`, { token: alice.token });
+    expect(listed.body.copies).toEqual([expect.objectContaining({ dest_project_id: mine.project_id, status: 'pending' })]);
+    expect((await call('GET', `/v1/projects/${mine.project_id}/copies`, { token: bob.token })).status).toBe(404);
+    const copyId = listed.body.copies[0].copy_id;
+    expect((await call('POST', `/v1/copies/${copyId}/cancel`, { token: bob.token })).status).toBe(404);
+    const canceled = await call('POST', `/v1/copies/${copyId}/cancel`, { token: alice.token });
+    expect(canceled).toMatchObject({ status: 200, body: { status: 'canceled', snapshot_forgotten: true } });
+    expect((await call('POST', `/v1/copies/${copyId}/cancel`, { token: alice.token })).status).toBe(409);
+    expect(await copySnapshots()).toEqual([]);
+  }, 120_000);
 });
