@@ -95,6 +95,15 @@ describe('project-copy', () => {
     expect(await copySnapshots()).toEqual([]);
   }, 300_000);
 
+  it('copies from one source at once, each its own snapshot child: none waits on another', async () => {
+    const dests = await Promise.all([0, 1, 2].map((i) => b.newProject(hB.host_id, `at-once-${i}`)));
+    const ops = await Promise.all(
+      dests.map((d) => copy({ paths: ['project/src'], dests: [{ project_id: d.project_id, path: 'project/x' }] })),
+    );
+    for (const op of ops) expect(op).toMatchObject({ status: 'succeeded', result: { dests: [{ status: 'done' }] } });
+    expect(await copySnapshots()).toEqual([]);
+  }, 120_000);
+
   it('refuses bad paths and unknown destinations before anything runs', async () => {
     const dest = await b.newProject(hB.host_id, 'd');
     const to = [{ project_id: dest.project_id, path: 'project/in' }];

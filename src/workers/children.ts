@@ -17,7 +17,7 @@ export interface ChildOps {
 }
 
 export interface ChildRequest {
-  /** Unique among this parent's children: the child's dedupe key. */
+  /** Unique among this parent's children (its dedupe key is `child:<parent op id>:<key>`). */
   key: string;
   kind: string;
   scope: { type: string; id: string };
@@ -39,9 +39,14 @@ export async function runChildren(
   opts: { pollMs?: number; createdBy?: string | null } = {},
 ): Promise<Map<string, Operation>> {
   const parentId = ctx.op.op_id;
+  // The dedupe key names the parent too: two parents' children of one scope and kind never collide.
+  const prefix = `child:${parentId}:`;
   const latest = async () => {
     const byKey = new Map<string, Operation>();
-    for (const op of await ops.children(parentId)) if (op.dedupe_key && !byKey.has(op.dedupe_key)) byKey.set(op.dedupe_key, op);
+    for (const op of await ops.children(parentId)) {
+      const key = op.dedupe_key?.startsWith(prefix) ? op.dedupe_key.slice(prefix.length) : null;
+      if (key !== null && !byKey.has(key)) byKey.set(key, op);
+    }
     return byKey;
   };
   const made = await latest();
@@ -50,8 +55,12 @@ export async function runChildren(
     return !op || (isDone(op) && op.status !== 'succeeded');
   });
   if (missing.length > 0) {
-    const rows = missing.map((r) => ({ kind: r.kind, scope: r.scope, input: r.input ?? {}, dedupe_key: r.key }));
-    await ops.createMany(rows, { parentId, createdBy: opts.createdBy ?? ctx.op.created_by });
+    const rows = missing.map((r) => ({ kind: r.kind, scope: r.scope, input: r.input ?? {}, dedupe_key: `${prefix}${r.key}` }));
+    const made = await ops.createMany(rows, { parentId, createdBy: opts.createdBy ?? ctx.op.created_by });
+    // Skipped only when one is still active under its key (an earlier attempt's, listed below) or at an account's cap.
+    if (made.length < rows.length && (await latest()).size < requests.length) {
+      throw new Error(`${rows.length - made.length} of ${rows.length} child ops could not be made (the account's cap of active ops?)`);
+    }
   }
   const keys = new Set(requests.map((r) => r.key));
   for (;;) {
