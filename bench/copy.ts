@@ -84,7 +84,8 @@ await p.close();
 
 console.log(`Machine: ${await machineContext()}`);
 console.log(
-  `${MIB} MiB in ${files} files to ${DESTS} projects (half on the source's host, half on another), ${args.rounds} alternating rounds, medians.\n`,
+  `${MIB} MiB in ${files} files to ${DESTS} projects (half on the source's host, half on another), ` +
+    `${args.rounds} alternating rounds, medians.\n`,
 );
 console.log('| how | wall | × one op | copy snapshots made | bucket growth at its largest |');
 console.log('|---|---|---|---|---|');
@@ -93,5 +94,6 @@ console.log(
   `| one project-copy to ${DESTS} | ${median(rows.one).toFixed(1)} s | 1.00 | ${median(rows.oneSnap)} | ${median(rows.oneGrew)} MiB |`,
 );
 console.log(
-  `| ${DESTS} project-copy ops, one destination each | ${median(rows.many).toFixed(1)} s | ${ratio(rows.many)} | ${median(rows.manySnap)} | ${median(rows.manyGrew)} MiB |`,
+  `| ${DESTS} project-copy ops, one destination each | ${median(rows.many).toFixed(1)} s | ${ratio(rows.many)} | ` +
+    `${median(rows.manySnap)} | ${median(rows.manyGrew)} MiB |`,
 );

@@ -69,6 +69,7 @@ console.log(`${MIB} MiB in ${files} files (half in 16 KiB files, half in 64 MiB 
 console.log('| operation | wall | ratio |');
 console.log('|---|---|---|');
 console.log(
-  `| project-move (stop, backup, place, start with restore) | ${median(rows.move).toFixed(1)} s | ${(median(rows.move) / median(rows.parts)).toFixed(3)} |`,
+  `| project-move (stop, backup, place, start with restore) | ${median(rows.move).toFixed(1)} s | ` +
+    `${(median(rows.move) / median(rows.parts)).toFixed(3)} |`,
 );
 console.log(`| project-backup, then project-start on the other host | ${median(rows.parts).toFixed(1)} s | 1.000 |`);
