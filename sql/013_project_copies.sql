@@ -20,7 +20,9 @@ CREATE TABLE project_copies (
   last_attempt_at timestamptz,
   created_at      timestamptz NOT NULL DEFAULT now(),
   expires_at      timestamptz NOT NULL DEFAULT now() + interval '7 days',
-  finished_at     timestamptz
+  finished_at     timestamptz,
+  -- When its snapshot was forgotten (no pending copy needed it any more).
+  snapshot_forgotten_at timestamptz
 );
 CREATE UNIQUE INDEX project_copies_pending_key ON project_copies (src_project_id, src_path, dest_project_id, dest_path)
   WHERE status = 'pending';

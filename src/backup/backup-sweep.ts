@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { projectListUnsaved } from '../domain/sql/projects.js';
 import type { CreateOptions } from '../lro/store.js';
 import type { KindDefinition } from '../lro/kinds.js';
-import { InvalidInputError } from '../lro/errors.js';
 import type { Db } from '../lro/sql/operations.js';
+import { requireScope } from './project-context.js';
 
 const SweepResult = z.strictObject({
   /** Projects edited since their last backup. */
@@ -37,7 +37,7 @@ export function backupSweepKind(deps: SweepDeps): KindDefinition<Record<string, 
     input: z.strictObject({}),
     result: SweepResult,
     routing: (_input, scope) => {
-      if (scope.type !== 'hub') throw new InvalidInputError('backup-sweep covers every project: scope must be {type: "hub"}');
+      requireScope('backup-sweep', scope, 'hub');
       return 'hub';
     },
     async run(ctx) {

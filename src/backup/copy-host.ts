@@ -14,6 +14,7 @@ import {
   copyAttemptFailed,
   copyDestsOnHost,
   copyFinish,
+  copySnapshotsForgotten,
   copyListPending,
   copySnapshotsUnneeded,
   type ProjectCopy,
@@ -180,6 +181,7 @@ export async function forgetUnneeded(deps: ProjectKindDeps, ids: string[], signa
   for (const region of new Set(unneeded.map((u) => u.region))) {
     const snapshots = unneeded.filter((u) => u.region === region).map((u) => u.snapshot_id);
     await deps.restic.run(await deps.buckets.of(region), ['forget', '--prune', ...snapshots], { signal });
+    await copySnapshotsForgotten(deps.db, snapshots);
   }
   return unneeded.length;
 }

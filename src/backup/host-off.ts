@@ -6,11 +6,11 @@
 import { z } from 'zod';
 import { hostGet, hostSetStatus } from '../domain/sql/hosts.js';
 import { projectListByHost } from '../domain/sql/projects.js';
-import { InvalidInputError } from '../lro/errors.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import type { Db } from '../lro/sql/operations.js';
 import { PermanentError } from '../workers/abort.js';
 import { runChildren, type ChildOps } from '../workers/children.js';
+import { requireScope } from './project-context.js';
 
 const HostOffResult = z.strictObject({ backed_up: z.int(), skipped: z.int() });
 
@@ -25,7 +25,7 @@ export function hostOffKind(deps: HostOffDeps): KindDefinition<{ force: boolean 
     input: z.strictObject({ force: z.boolean().default(false) }),
     result: HostOffResult,
     routing: (_input, scope) => {
-      if (scope.type !== 'host') throw new InvalidInputError('host-off acts on a host: scope must be {type: "host", id}');
+      requireScope('host-off', scope, 'host');
       return 'hub';
     },
     async run(ctx) {

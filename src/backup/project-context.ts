@@ -17,9 +17,15 @@ export interface ProjectKindDeps {
   buckets: Buckets;
 }
 
+/** The scope a kind acts on, or 400 naming it (the hub kinds' routing checks this first). */
+export function requireScope(kind: string, scope: Scope, type: 'hub' | 'host' | 'project'): void {
+  if (scope.type !== type)
+    throw new InvalidInputError(`${kind} acts on a ${type}: scope must be {type: "${type}"${type === 'hub' ? '' : ', id'}}`);
+}
+
 /** A project op runs on the project's host: `host:<host_id>`. */
 export async function projectRouting(db: pg.Pool, scope: Scope): Promise<string> {
-  if (scope.type !== 'project') throw new InvalidInputError(`this kind acts on a project: scope must be {type: "project", id}`);
+  requireScope('this kind', scope, 'project');
   const p = await projectHostOf(db, scope.id);
   if (!p) throw new NotFoundError(`project ${scope.id}`);
   if (!p.host_id) throw new ConflictError(`project ${scope.id} is on no host; place it on one first`);

@@ -16,7 +16,7 @@ import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
 import { runChildren, type ChildOps, type ChildRequest } from '../workers/children.js';
 import { ProjectPath, forgetUnneeded } from './copy-host.js';
-import type { ProjectKindDeps } from './project-context.js';
+import { requireScope, type ProjectKindDeps } from './project-context.js';
 
 const CopyInput = z.strictObject({
   paths: z.array(ProjectPath).min(1).max(100),
@@ -61,8 +61,7 @@ export function projectCopyKind(deps: ProjectKindDeps & { children: ChildOps }):
     // Writing into a project is for its collaborators: every destination, as the source.
     alsoActsOn: (input) => [...new Set(input.dests.map((d) => d.project_id))].map((id) => ({ type: 'project', id })),
     routing: async (input, scope) => {
-      if (scope.type !== 'project')
-        throw new InvalidInputError('project-copy acts on its source project: scope must be {type: "project", id}');
+      requireScope('project-copy', scope, 'project');
       await plan(deps.db, scope.id, input);
       return 'hub';
     },
@@ -147,7 +146,7 @@ export function copiesExpireKind(
     input: z.strictObject({}),
     result: z.strictObject({ expired: z.int(), snapshots_forgotten: z.int() }),
     routing: (_input, scope) => {
-      if (scope.type !== 'hub') throw new InvalidInputError('copies-expire covers every project: scope must be {type: "hub"}');
+      requireScope('copies-expire', scope, 'hub');
       return 'hub';
     },
     async run(ctx) {

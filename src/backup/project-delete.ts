@@ -8,11 +8,10 @@ import { rm } from 'node:fs/promises';
 import { z } from 'zod';
 import { hostGet } from '../domain/sql/hosts.js';
 import { projectDelete, projectGet } from '../domain/sql/projects.js';
-import { InvalidInputError } from '../lro/errors.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
 import { runChildren, type ChildOps } from '../workers/children.js';
-import { projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
+import { projectKind, projectOf, requireScope, type ProjectKindDeps } from './project-context.js';
 import { projectSnapshots } from './restore.js';
 
 const DeleteResult = z.strictObject({ snapshots_forgotten: z.int() });
@@ -26,7 +25,7 @@ export function projectDeleteKind(
     result: DeleteResult,
     timeoutS: 6 * 3600,
     routing: (_input, scope) => {
-      if (scope.type !== 'project') throw new InvalidInputError('project-delete acts on a project: scope must be {type: "project", id}');
+      requireScope('project-delete', scope, 'project');
       return 'hub';
     },
     async run(ctx) {

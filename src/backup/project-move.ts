@@ -11,12 +11,13 @@ import { z } from 'zod';
 import { backupLatest } from '../domain/sql/backups.js';
 import { hostGet } from '../domain/sql/hosts.js';
 import { projectGet, projectPlace } from '../domain/sql/projects.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../lro/errors.js';
+import { ConflictError, NotFoundError } from '../lro/errors.js';
 import type { HandlerContext, KindDefinition } from '../lro/kinds.js';
 import type { Db } from '../lro/sql/operations.js';
 import type { Operation } from '../shared/operation.js';
 import { PermanentError } from '../workers/abort.js';
 import { runChildren, type ChildOps } from '../workers/children.js';
+import { requireScope } from './project-context.js';
 
 const MoveInput = z.strictObject({ dest_host_id: z.uuid({ message: 'must be a host id (uuid)' }) });
 const MoveResult = z.strictObject({
@@ -57,7 +58,7 @@ export function projectMoveKind(deps: {
     // Placing a project on a host lets its collaborators run ops there: only that host's admin may (as at create).
     alsoActsOn: (input) => [{ type: 'host', id: input.dest_host_id }],
     routing: async (input, scope) => {
-      if (scope.type !== 'project') throw new InvalidInputError('project-move acts on a project: scope must be {type: "project", id}');
+      requireScope('project-move', scope, 'project');
       await plan(deps.db, scope.id, input.dest_host_id); // a refused destination refuses the request: nothing runs
       return 'hub';
     },

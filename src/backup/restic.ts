@@ -58,6 +58,8 @@ export function classify(stderr: string): ResticError {
   return new ResticError('restic_failed', `restic failed: ${last || 'no output'}`);
 }
 
+const LOCK_WAIT_MS = 10 * 60_000;
+
 export interface RunOptions {
   cwd?: string;
   signal?: AbortSignal;
@@ -65,6 +67,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Each JSON line restic prints on stdout (`--json`), as it comes. */
   onJson?: (message: Record<string, unknown>) => void;
+  /** How long a bucket locked by another restic is waited for. @default 10 minutes */
+  lockWaitMs?: number;
   /** restic's pid, once it runs (a cancel ends its whole process group). */
   onSpawn?: (pid: number) => void;
 }
@@ -87,9 +91,25 @@ export class Restic {
 
   /**
    * Runs `restic <args>` on the bucket; resolves with its stdout (not parsed when `onJson` takes it).
+   * A bucket locked by another restic (a prune, a forget: their locks are exclusive) is waited for,
+   * trying again with backoff for up to `lockWaitMs` (restic 0.14 has no `--retry-lock`).
    * @throws ResticError
    */
   async run(bucket: Bucket, args: string[], opts: RunOptions = {}): Promise<string> {
+    const deadline = Date.now() + (opts.lockWaitMs ?? LOCK_WAIT_MS);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#runOnce(bucket, args, opts);
+      } catch (err) {
+        if (!(err instanceof ResticError) || err.code !== 'repository_locked' || Date.now() >= deadline) throw err;
+        const delay = Math.min(5000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        opts.signal?.throwIfAborted();
+      }
+    }
+  }
+
+  async #runOnce(bucket: Bucket, args: string[], opts: RunOptions): Promise<string> {
     opts.signal?.throwIfAborted();
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -139,7 +159,7 @@ export class Restic {
 
   /** Removes locks whose restic is gone (a killed run's). */
   async unlock(bucket: Bucket): Promise<void> {
-    await this.run(bucket, ['unlock']);
+    await this.run(bucket, ['unlock'], { lockWaitMs: 0 });
   }
 
   /**

@@ -20,6 +20,7 @@ export interface ProjectCopy {
   created_at: Date;
   expires_at: Date;
   finished_at: Date | null;
+  snapshot_forgotten_at: Date | null;
 }
 
 export interface CopyRow {
@@ -112,16 +113,21 @@ export async function copyExpire(db: Db, now: Date | null = null): Promise<Proje
   return rows;
 }
 
-/**
- * The copy snapshots no pending copy needs any more, with their region (cross-host copies only: a
- * local copy names no snapshot, its snapshot_id is '').
- */
+/** The copy snapshots no pending copy needs any more and not forgotten yet, with their region. */
 export async function copySnapshotsUnneeded(db: Db, snapshotIds: string[]): Promise<{ snapshot_id: string; region: string }[]> {
   const { rows } = await db.query<{ snapshot_id: string; region: string }>(
     `SELECT DISTINCT snapshot_id, region FROM project_copies c
-      WHERE c.snapshot_id = ANY($1::text[]) AND c.snapshot_id <> ''
+      WHERE c.snapshot_id = ANY($1::text[]) AND c.snapshot_forgotten_at IS NULL
         AND NOT EXISTS (SELECT 1 FROM project_copies p WHERE p.snapshot_id = c.snapshot_id AND p.status = 'pending')`,
     [snapshotIds],
   );
   return rows;
+}
+
+/** Those snapshots forgotten in their bucket. */
+export async function copySnapshotsForgotten(db: Db, snapshotIds: string[]): Promise<void> {
+  await db.query(
+    'UPDATE project_copies SET snapshot_forgotten_at = now() WHERE snapshot_id = ANY($1::text[]) AND snapshot_forgotten_at IS NULL',
+    [snapshotIds],
+  );
 }
