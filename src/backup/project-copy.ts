@@ -10,7 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { copyExpire, copyInsertMany, copyListByOp, type ProjectCopy } from '../domain/sql/copies.js';
 import { hostGet } from '../domain/sql/hosts.js';
-import { projectGet, type ProjectView } from '../domain/sql/projects.js';
+import { projectGet, projectListPlaced } from '../domain/sql/projects.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../lro/errors.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
@@ -39,16 +39,16 @@ async function plan(db: ProjectKindDeps['db'], sourceId: string, input: CopyInpu
   const source = await projectGet(db, sourceId);
   if (!source) throw new NotFoundError(`project ${sourceId}`);
   if (!source.host_id) throw new ConflictError(`project ${sourceId} is on no host: nothing to copy from`);
-  const dests: ProjectView[] = [];
-  for (const d of input.dests) {
-    const dest = await projectGet(db, d.project_id);
+  const found = new Map((await projectListPlaced(db, [...new Set(input.dests.map((d) => d.project_id))])).map((p) => [p.project_id, p]));
+  const dests = input.dests.map((d) => {
+    const dest = found.get(d.project_id);
     if (!dest) throw new NotFoundError(`project ${d.project_id} (a destination)`);
     if (!dest.host_id) throw new ConflictError(`project ${d.project_id} (a destination) is on no host`);
     if (dest.project_id === sourceId && input.paths.some((p) => d.path === p || d.path.startsWith(`${p}/`))) {
       throw new InvalidInputError(`a path cannot be copied into itself (${d.path} in project ${sourceId})`);
     }
-    dests.push(dest);
-  }
+    return dest;
+  });
   return { source, dests };
 }
 
@@ -67,6 +67,7 @@ export function projectCopyKind(deps: ProjectKindDeps & { children: ChildOps }):
     },
     async run(ctx) {
       const { source, dests } = await plan(deps.db, ctx.op.scope_id, ctx.input);
+      const found = (id: string) => dests.find((p) => p.project_id === id)!;
       const sourceHost = await hostGet(deps.db, source.host_id!);
       if (sourceHost?.status !== 'running') {
         throw new PermanentError(
@@ -109,8 +110,7 @@ export function projectCopyKind(deps: ProjectKindDeps & { children: ChildOps }):
         }
         // Each destination whose host runs applies its copies now; the others when their host starts.
         for (const destId of new Set(remote.map((d) => d.project_id))) {
-          const dest = dests.find((p) => p.project_id === destId)!;
-          if ((await hostGet(deps.db, dest.host_id!))?.status !== 'running') continue;
+          if (found(destId).host_status !== 'running') continue;
           children.push({ key: `apply:${destId}`, kind: 'project-copy-apply', scope: { type: 'project', id: destId } });
         }
       }

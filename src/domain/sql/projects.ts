@@ -169,3 +169,16 @@ export async function projectPlace(db: Db, p: { project_id: string; host_id: str
 export async function projectDelete(db: Db, projectId: string): Promise<void> {
   await db.query('DELETE FROM projects WHERE project_id = $1', [projectId]);
 }
+
+/** These projects (those that exist), each with its host's status: one read for many (a copy's destinations). */
+export async function projectListPlaced(
+  db: Db,
+  projectIds: string[],
+): Promise<{ project_id: string; host_id: string | null; host_status: string | null }[]> {
+  const { rows } = await db.query<{ project_id: string; host_id: string | null; host_status: string | null }>(
+    `SELECT p.project_id, p.host_id, h.status AS host_status FROM projects p LEFT JOIN hosts h USING (host_id)
+      WHERE p.project_id = ANY($1::uuid[])`,
+    [projectIds],
+  );
+  return rows;
+}
