@@ -42,8 +42,11 @@ describe('project-move', () => {
     expect(phases).toEqual(expect.arrayContaining(['check', 'stop', 'backup', 'place', 'start']));
     const children = (await lro.store.list({ parent_id: done.op_id })).ops.map((c) => c.kind).sort();
     expect(children).toEqual(['project-backup', 'project-start', 'project-stop']);
-    // Moved back while fresh: no second backup.
-    expect(await move(id, h1.host_id)).toMatchObject({ status: 'succeeded', result: { backed_up: false } });
+    // Moved back while fresh: no second backup. Asked twice at once, it is one move (never two at once).
+    const request = { kind: 'project-move', scope: { type: 'project', id }, input: { dest_host_id: h1.host_id } };
+    const [first, second] = [await lro.store.create(request), await lro.store.create(request)];
+    expect(second).toMatchObject({ created: false, op: { op_id: first.op.op_id } });
+    expect(await lro.wait(first.op.op_id, 120_000)).toMatchObject({ status: 'succeeded', result: { backed_up: false } });
   });
 
   it('refuses another region, a deprovisioned host, a host that is off, before anything runs', async () => {

@@ -22,6 +22,7 @@ export interface HostOffDeps {
 export function hostOffKind(deps: HostOffDeps): KindDefinition<{ force: boolean }, z.output<typeof HostOffResult>> {
   return {
     name: 'host-off',
+    dedupeKey: 'off', // one at a time per scope: a second create gets the one running
     input: z.strictObject({ force: z.boolean().default(false) }),
     result: HostOffResult,
     routing: (_input, scope) => {

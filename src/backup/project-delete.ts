@@ -21,6 +21,7 @@ export function projectDeleteKind(
 ): KindDefinition<Record<string, never>, z.output<typeof DeleteResult>> {
   return {
     name: 'project-delete',
+    dedupeKey: 'delete', // one at a time per scope: a second create gets the one running
     input: z.strictObject({}),
     result: DeleteResult,
     timeoutS: 6 * 3600,

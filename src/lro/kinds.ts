@@ -40,6 +40,12 @@ export interface KindDefinition<I = any, R = any> {
    * places a project on): whoever creates it must be allowed each, as the scope itself. @default none
    */
   alsoActsOn?: (input: I) => Scope[];
+  /**
+   * The dedupe key of a create that names none: one active op of this kind per scope (a second
+   * create gets the one running, 200), for kinds that must never run twice at once (a move).
+   * @default none
+   */
+  dedupeKey?: string;
   /** @default 3 */
   maxAttempts?: number;
   /** Seconds without a heartbeat before another worker may take the op. @default config lease */

@@ -282,7 +282,7 @@ export class OperationStore {
       max_attempts: req.max_attempts ?? kind.maxAttempts ?? DEFAULTS.maxAttempts,
       lease_s: kind.leaseS ?? this.#defaultLeaseS,
       priority: req.priority ?? 0,
-      dedupe_key: req.dedupe_key ?? null,
+      dedupe_key: req.dedupe_key ?? kind.dedupeKey ?? null,
       parent_id: opts.parentId ?? null,
       ttl_s: req.ttl_s ?? null,
       now: opts.now ?? this.#clock.sqlNow() ?? null,
