@@ -12,12 +12,16 @@ import { ADMIN_TOKEN } from './helpers/hub.js';
 import { testKinds } from './helpers/kinds.js';
 import { openTestLro } from './helpers/lro.js';
 
-/** Two phases announced at 0; the first stops at 3/10 (never completes) when the second starts, then it waits for a cancel. */
+/**
+ * A phase that only speaks, then two announced at 0; the first stops at 3/10 (never completes) when the
+ * second starts, then it waits for a cancel.
+ */
 const kinds = testKinds().register({
   name: 'relay',
   input: z.object({}),
   result: z.object({}),
   async run({ progress, signal }) {
+    progress({ phase: 'check', message: 'looking around' });
     for (const phase of ['fetch', 'unpack']) progress({ phase, progress: { current: 0, total: 10, unit: 'files' } });
     for (const phase of ['fetch', 'unpack']) {
       for (let i = 1; i <= 3; i++) {
@@ -229,12 +233,13 @@ describe('the op view in a real browser', () => {
     await stranger.close();
   });
 
-  it('a phase a later one took over from shows no ETA, the running one does; a canceled op none', async () => {
+  it('a phase a later one took over from shows no ETA (one that only spoke: done), the running one does; a canceled op none', async () => {
     const op = await post('/v1/ops', owner.token, { kind: 'relay', scope: { type: 'project', id: project.project_id }, input: {} });
     const page = await openOp(op.op_id);
     const text = (phase: string) => page.locator(`lro-progress [role=progressbar][aria-label=${phase}]`).getAttribute('aria-valuetext');
     await expect.poll(() => text('unpack'), { timeout: 10_000 }).toMatch(/^unpack: 30% · 3\/10 files · [\d.]+\/s · eta \d+s$/);
     expect(await text('fetch')).toMatch(/^fetch: 30% · 3\/10 files · [\d.]+\/s$/); // stopped at 30 %, but unpack took over
+    expect(await text('check')).toBe('check: done'); // it only spoke, and later phases began: no empty 0 % bar
     // Though fetch's own last event carried one (it was running then).
     const { events } = await lro.streams.backend.history(streamOf(await lro.store.get(op.op_id)), 1, 100);
     expect(events.filter((e) => e.type === 'progress' && e.phase === 'fetch').at(-1)).toMatchObject({

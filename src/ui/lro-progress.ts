@@ -140,10 +140,13 @@ class OpView {
     }
     if (this.#overall) setRow(this.#overall, 'overall', s.overall, `${Math.round(s.overall)}%`);
     this.tick(s);
-    for (const p of s.phases) {
+    for (const [i, p] of s.phases.entries()) {
       let row = this.#rows.get(p.phase);
       if (!row) this.#rows.set(p.phase, (row = makeRow(this.#bars, p.phase)));
-      setRow(row, p.phase, p.percent ?? 0, phaseText(p));
+      if (p.percent !== null) setRow(row, p.phase, p.percent, phaseText(p));
+      // A phase that only spoke (no count): done once a later phase began or the op succeeded, else under way.
+      else if (s.status === 'succeeded' || i < s.phases.length - 1) setRow(row, p.phase, 100, 'done');
+      else setRow(row, p.phase, 0, '…');
     }
     const error = s.error && s.status !== 'canceled' ? `error: ${s.error.message}` : '';
     this.#error.textContent = error;
