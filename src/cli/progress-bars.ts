@@ -28,6 +28,9 @@ export class PhaseBars {
     );
   }
 
+  /** Phases seen only with messages so far. */
+  readonly #spoken = new Set<string>();
+
   show(e: WatchEvent): void {
     if (e.event === 'gap') this.#multi.log(`(events ${e.data.from_seq}-${e.data.to_seq} were no longer kept)\n`);
     if (e.event === 'summary') {
@@ -36,6 +39,7 @@ export class PhaseBars {
       this.#multi.log(`${this.#last}\n`);
       // A phase's last ETA was its own guess while it ran; the op stopped (ended, or waits for a retry).
       if (s.status !== 'running') for (const bar of this.#bars.values()) bar.update({ eta_text: '' });
+      if (s.status === 'succeeded') this.#spokeDone(null);
     }
     if (e.event !== 'progress') return;
     const d = e.data;
@@ -49,12 +53,26 @@ export class PhaseBars {
       msg: d.message ? String(d.message).slice(0, 40) : this.#bars.get(d.phase) ? undefined : '',
     };
     if (payload.msg === undefined) delete (payload as { msg?: string }).msg; // keep the phase's last message
+    this.#spokeDone(d.phase);
+    if (!p && !this.#bars.has(d.phase)) this.#spoken.add(d.phase);
+    if (p) this.#spoken.delete(d.phase);
     let bar = this.#bars.get(d.phase);
     if (!bar) this.#bars.set(d.phase, (bar = this.#multi.create(total, value, payload)));
     bar.setTotal(total);
     bar.update(value, payload);
     // Ordinary messages ride on their phase's bar; warnings and errors also go above the bars.
     if (d.message && (d.level === 'warn' || d.level === 'error')) this.#multi.log(`${d.level}: ${d.phase}: ${d.message}\n`);
+  }
+
+  /** Phases that only spoke (no count) are done once another began, or the op succeeded (`except` null): full bars. */
+  #spokeDone(except: string | null): void {
+    for (const phase of this.#spoken) {
+      if (phase === except) continue;
+      this.#spoken.delete(phase);
+      const bar = this.#bars.get(phase);
+      bar?.setTotal(1);
+      bar?.update(1, { amount: 'done' });
+    }
   }
 
   /** Stops drawing and prints the last state (a log line still queued for the next frame would be lost). */
