@@ -8,7 +8,7 @@ import { projectListUnsaved } from '../domain/sql/projects.js';
 import type { CreateOptions } from '../lro/store.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import type { Db } from '../lro/sql/operations.js';
-import { requireScope } from './project-context.js';
+import { onHubFor } from './project-context.js';
 
 const SweepResult = z.strictObject({
   /** Projects edited since their last backup. */
@@ -36,10 +36,7 @@ export function backupSweepKind(deps: SweepDeps): KindDefinition<Record<string, 
     name: 'backup-sweep',
     input: z.strictObject({}),
     result: SweepResult,
-    routing: (_input, scope) => {
-      requireScope('backup-sweep', scope, 'hub');
-      return 'hub';
-    },
+    routing: onHubFor('backup-sweep', 'hub'),
     async run(ctx) {
       ctx.progress({ phase: 'sweep', message: 'looking for projects edited since their last backup' });
       const stale = await projectListUnsaved(deps.db, deps.limit ?? 100_000);

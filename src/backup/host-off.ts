@@ -10,7 +10,7 @@ import type { KindDefinition } from '../lro/kinds.js';
 import type { Db } from '../lro/sql/operations.js';
 import { PermanentError } from '../workers/abort.js';
 import { runChildren, type ChildOps } from '../workers/children.js';
-import { requireScope } from './project-context.js';
+import { onHubFor } from './project-context.js';
 
 const HostOffResult = z.strictObject({ backed_up: z.int(), skipped: z.int() });
 
@@ -25,10 +25,7 @@ export function hostOffKind(deps: HostOffDeps): KindDefinition<{ force: boolean 
     dedupeKey: 'off', // one at a time per scope: a second create gets the one running
     input: z.strictObject({ force: z.boolean().default(false) }),
     result: HostOffResult,
-    routing: (_input, scope) => {
-      requireScope('host-off', scope, 'host');
-      return 'hub';
-    },
+    routing: onHubFor('host-off', 'host'),
     async run(ctx) {
       const hostId = ctx.op.scope_id;
       const host = await hostGet(deps.db, hostId);

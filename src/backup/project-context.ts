@@ -23,6 +23,14 @@ export function requireScope(kind: string, scope: Scope, type: 'hub' | 'host' | 
     throw new InvalidInputError(`${kind} acts on a ${type}: scope must be {type: "${type}"${type === 'hub' ? '' : ', id'}}`);
 }
 
+/** The routing of a hub kind acting on one type of scope: checks the scope, runs on the hub. */
+export const onHubFor =
+  (kind: string, type: 'hub' | 'host' | 'project') =>
+  (_input: unknown, scope: Scope): string => {
+    requireScope(kind, scope, type);
+    return 'hub';
+  };
+
 /** A project op runs on the project's host: `host:<host_id>`. */
 export async function projectRouting(db: pg.Pool, scope: Scope): Promise<string> {
   requireScope('this kind', scope, 'project');

@@ -16,7 +16,7 @@ import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
 import { runChildren, type ChildOps, type ChildRequest } from '../workers/children.js';
 import { ProjectPath, forgetUnneeded } from './copy-host.js';
-import { requireScope, type ProjectKindDeps } from './project-context.js';
+import { onHubFor, requireScope, type ProjectKindDeps } from './project-context.js';
 
 const CopyInput = z.strictObject({
   paths: z.array(ProjectPath).min(1).max(100),
@@ -145,10 +145,7 @@ export function copiesExpireKind(
     name: 'copies-expire',
     input: z.strictObject({}),
     result: z.strictObject({ expired: z.int(), snapshots_forgotten: z.int() }),
-    routing: (_input, scope) => {
-      requireScope('copies-expire', scope, 'hub');
-      return 'hub';
-    },
+    routing: onHubFor('copies-expire', 'hub'),
     async run(ctx) {
       const expired = await copyExpire(deps.db);
       ctx.progress({ phase: 'expire', message: `${expired.length} pending copies expired` });

@@ -11,7 +11,7 @@ import { projectDelete, projectGet } from '../domain/sql/projects.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
 import { runChildren, type ChildOps } from '../workers/children.js';
-import { projectKind, projectOf, requireScope, type ProjectKindDeps } from './project-context.js';
+import { projectKind, projectOf, onHubFor, type ProjectKindDeps } from './project-context.js';
 import { projectSnapshots } from './restore.js';
 
 const DeleteResult = z.strictObject({ snapshots_forgotten: z.int() });
@@ -25,10 +25,7 @@ export function projectDeleteKind(
     input: z.strictObject({}),
     result: DeleteResult,
     timeoutS: 6 * 3600,
-    routing: (_input, scope) => {
-      requireScope('project-delete', scope, 'project');
-      return 'hub';
-    },
+    routing: onHubFor('project-delete', 'project'),
     async run(ctx) {
       const projectId = ctx.op.scope_id;
       const project = await projectGet(deps.db, projectId);
