@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { HostStore } from '../src/domain/hosts.js';
 import { streamOf } from '../src/lro/streams/types.js';
+import { ADMIN_TOKEN, startHub } from './helpers/hub.js';
 import { openBackupLro, projectDir, treeOf, writeProjectFiles } from './helpers/projects.js';
 
 // project-move on the hub: stop, back up if needed, place, start on the destination (restore: auto),
@@ -47,6 +48,20 @@ describe('project-move', () => {
     const [first, second] = [await lro.store.create(request), await lro.store.create(request)];
     expect(second).toMatchObject({ created: false, op: { op_id: first.op.op_id } });
     expect(await lro.wait(first.op.op_id, 120_000)).toMatchObject({ status: 'succeeded', result: { backed_up: false } });
+  });
+
+  it('the API answer says first what a move does not take along', async () => {
+    const id = await runningProject();
+    const { call } = await startHub(lro);
+    const made = await call('POST', '/v1/ops', {
+      token: ADMIN_TOKEN,
+      body: { kind: 'project-move', scope: { type: 'project', id }, input: { dest_host_id: h2.host_id } },
+    });
+    expect(made).toMatchObject({
+      status: 201,
+      body: { created: true, warnings: [expect.stringMatching(/^only the backup history moves/)] },
+    });
+    expect(await lro.wait(made.body.op_id, 120_000)).toMatchObject({ status: 'succeeded' });
   });
 
   it('refuses another region, a deprovisioned host, a host that is off, before anything runs', async () => {

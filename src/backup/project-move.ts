@@ -52,6 +52,7 @@ export function projectMoveKind(deps: {
 }): KindDefinition<z.output<typeof MoveInput>, z.output<typeof MoveResult>> {
   return {
     name: 'project-move',
+    warnings: [MOVE_WARNING],
     dedupeKey: 'move', // one at a time per scope: a second create gets the one running
     input: MoveInput,
     result: MoveResult,

@@ -46,6 +46,8 @@ export interface KindDefinition<I = any, R = any> {
    * @default none
    */
   dedupeKey?: string;
+  /** What a caller should know before it runs, sent with the create's answer (`warnings`). @default none */
+  warnings?: string[];
   /** @default 3 */
   maxAttempts?: number;
   /** Seconds without a heartbeat before another worker may take the op. @default config lease */

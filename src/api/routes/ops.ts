@@ -29,9 +29,14 @@ export function opsRoutes(app: FastifyInstance, ctx: HubContext) {
     return op;
   }
 
-  /** 201 with the op it created; 200 with the active op that holds the dedupe key. Either way `created` says which. */
-  const answer = (reply: FastifyReply, { op, created }: { op: Operation; created: boolean }) =>
-    reply.code(created ? 201 : 200).send({ ...op, created });
+  /**
+   * 201 with the op it created; 200 with the active op that holds the dedupe key. Either way `created`
+   * says which, and `warnings` what its kind says a caller should know first (a move's host-local state).
+   */
+  const answer = (reply: FastifyReply, { op, created }: { op: Operation; created: boolean }) => {
+    const warnings = lro.kinds.has(op.kind) ? (lro.kinds.get(op.kind).warnings ?? []) : [];
+    return reply.code(created ? 201 : 200).send({ ...op, created, ...(warnings.length ? { warnings } : {}) });
+  };
 
   // The scope, the routing the kind computes and the priority are checked by the store through
   // access.createRules, for creates and retries alike.
