@@ -120,6 +120,23 @@ describe('project-move', () => {
     expect(treeOf(projectDir(h1.dataDir, id))).toEqual(before);
   });
 
+  it('canceled while its stop waits (the source host not claiming): the stop child canceled too, nothing changed', async () => {
+    const id = await runningProject();
+    await h1.pool.stop(); // the host still says running, but claims nothing: the stop child waits
+    try {
+      const { op } = await lro.store.create({ kind: 'project-move', scope: { type: 'project', id }, input: { dest_host_id: h2.host_id } });
+      await expect
+        .poll(async () => (await lro.store.list({ parent_id: op.op_id })).ops.map((c) => c.kind), { timeout: 10_000 })
+        .toEqual(['project-stop']);
+      await lro.store.cancel(op.op_id);
+      expect(await lro.wait(op.op_id, 30_000)).toMatchObject({ status: 'canceled' });
+      expect((await lro.store.list({ parent_id: op.op_id })).ops).toMatchObject([{ kind: 'project-stop', status: 'canceled' }]);
+      expect(await projects.get(id)).toMatchObject({ host_id: h1.host_id, run_state: 'running' });
+    } finally {
+      await h1.pool.start();
+    }
+  });
+
   it('from a host that is off: moved from its backup, and a stale backup is said plainly', async () => {
     const id = await runningProject();
     expect(await b.run('project-backup', id)).toMatchObject({ status: 'succeeded' });
