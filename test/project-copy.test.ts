@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queueCopiesForHost } from '../src/backup/copy-host.js';
@@ -102,6 +103,37 @@ describe('project-copy', () => {
     );
     for (const op of ops) expect(op).toMatchObject({ status: 'succeeded', result: { dests: [{ status: 'done' }] } });
     expect(await copySnapshots()).toEqual([]);
+  }, 120_000);
+
+  it('a symbolic link out of a project is refused: neither read through on the source nor written through on a destination', async () => {
+    const outside = mkdtempSync(path.join(tmpdir(), 'lro-outside-'));
+    writeFileSync(path.join(outside, 'secret.txt'), 'the host is not yours');
+    symlinkSync(outside, path.join(sourceDir, 'project', 'escape'));
+    const near = await b.newProject(hA.host_id, 'near'); // on the source's host: a local copy
+    const far = await b.newProject(hB.host_id, 'far'); // another host: through a snapshot
+    const read = (dest: { project_id: string }) =>
+      copy({ paths: ['project/escape/secret.txt'], dests: [{ project_id: dest.project_id, path: 'project/in' }] });
+    expect((await read(near)).result).toMatchObject({ dests: [{ status: 'failed' }] }); // its local copy refused
+    const remote = await read(far); // its snapshot refused: nothing of the host's goes into the bucket
+    expect(remote).toMatchObject({
+      status: 'failed',
+      error: { message: expect.stringMatching(/leads outside the project .* symbolic link/) },
+    });
+    for (const [dest, dataDir] of [
+      [near, hA.dataDir],
+      [far, hB.dataDir],
+    ] as const) {
+      expect(existsSync(path.join(dirOf(dataDir, dest.project_id), 'project', 'in'))).toBe(false);
+    }
+    // A destination whose folder is a link to the outside: the copy there fails, nothing lands outside.
+    const farDir = dirOf(hB.dataDir, far.project_id);
+    mkdirSync(path.join(farDir, 'project'), { recursive: true });
+    symlinkSync(outside, path.join(farDir, 'project', 'out'));
+    const done = await copy({ paths: ['project/src'], dests: [{ project_id: far.project_id, path: 'project/out' }] });
+    expect(done.result).toMatchObject({ dests: [{ status: 'failed' }] });
+    expect(readdirSync(outside)).toEqual(['secret.txt']);
+    const row = (await lro.db.query('SELECT last_error FROM project_copies WHERE dest_project_id = $1', [far.project_id])).rows[0];
+    expect(row.last_error).toMatch(/leads outside the project/);
   }, 120_000);
 
   it('refuses bad paths and unknown destinations before anything runs', async () => {

@@ -21,7 +21,7 @@ import {
 } from '../domain/sql/copies.js';
 import type { HandlerContext, KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
-import { replaceWith } from './files.js';
+import { confined, replaceWith } from './files.js';
 import { projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
 import { restoreSnapshot } from './restore.js';
 import type { Bucket } from './restic.js';
@@ -63,7 +63,7 @@ export function copySnapshotKind(deps: ProjectKindDeps): KindDefinition<{ paths:
     async run(ctx) {
       const p = await projectOf(deps, ctx);
       for (const rel of ctx.input.paths) {
-        if (!(await exists(path.join(p.dir, rel))))
+        if (!(await exists(await confined(p.dir, rel))))
           throw new PermanentError(`project ${p.projectId} has no ${rel} on its host`, 'no_such_path');
       }
       ctx.progress({ phase: 'snapshot', message: `taking a copy snapshot of ${ctx.input.paths.join(', ')}` });
@@ -112,12 +112,12 @@ export function copyLocalKind(deps: ProjectKindDeps): KindDefinition<z.output<ty
             message: `copying ${rel}`,
             progress: { current: i, total: ctx.input.paths.length, unit: 'paths' },
           });
-          const from = path.join(srcDir, rel);
+          const from = await confined(srcDir, rel);
           if (!(await exists(from))) throw new PermanentError(`project ${ctx.input.src_project_id} has no ${rel}`, 'no_such_path');
           await mkdir(staging, { recursive: true });
           const staged = path.join(staging, path.basename(rel));
           await execa('cp', ['-a', '--reflink=auto', from, staged]);
-          await place(staged, path.join(dest.dir, ctx.input.dest_path, path.basename(rel)), ctx.input.options);
+          await place(staged, await confined(dest.dir, path.join(ctx.input.dest_path, path.basename(rel))), ctx.input.options);
         }
       } finally {
         await rm(staging, { recursive: true, force: true });
@@ -153,11 +153,8 @@ export async function applyPendingCopies(
       const bucket: Bucket = await deps.buckets.of(c.region);
       const snapshot = { id: c.snapshot_id, short_id: c.snapshot_id.slice(0, 8), time: '', tags: [] };
       await restoreSnapshot(deps.restic, bucket, { projectDir: dest.dir, snapshot, path: c.src_path, target: staging, signal: ctx.signal });
-      await place(
-        path.join(dest.dir, staging, path.basename(c.src_path)),
-        path.join(dest.dir, c.dest_path, path.basename(c.src_path)),
-        c.options,
-      );
+      const to = await confined(dest.dir, path.join(c.dest_path, path.basename(c.src_path)));
+      await place(path.join(dest.dir, staging, path.basename(c.src_path)), to, c.options);
       await copyFinish(deps.db, { copy_id: c.copy_id, status: 'done' });
       outcomes.push({ copy: c, outcome: 'done' });
     } catch (err) {

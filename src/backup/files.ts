@@ -1,10 +1,11 @@
 /** The file-system side of restores: paths callers name, staging folders, bytes written so far. */
 import { constants } from 'node:fs';
-import { access, lstat, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, lstat, mkdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import path from 'node:path';
 import { z } from 'zod';
+import { PermanentError } from '../workers/abort.js';
 
 /**
  * A path a caller names inside a snapshot or a project: relative, no `..`, no NUL, at most 1,000
@@ -114,4 +115,21 @@ export async function bytesWrittenBy(pid: number): Promise<number | null> {
  */
 export function unseenChange(dirs: string[], seenUntil: Date | null): Promise<Date | null> {
   return seenUntil ? changeSince(dirs, seenUntil) : newestChange(dirs);
+}
+
+/**
+ * `rel` under `root`, refused (`outside_project`) when a symlink on its way leads out of `root`: a
+ * project's link to /etc must not let a copy read the host's files, nor a restore or a copy write
+ * outside the project. The deepest part that exists is resolved; what does not exist yet is no link.
+ */
+export async function confined(root: string, rel: string): Promise<string> {
+  const full = path.join(root, rel);
+  const realRoot = await realpath(root).catch(() => path.resolve(root));
+  let at = full;
+  while (at !== root && path.dirname(at) !== at && !(await lstat(at).catch(() => null))) at = path.dirname(at);
+  const real = await realpath(at).catch(() => path.resolve(at));
+  if (real !== realRoot && !real.startsWith(`${realRoot}${path.sep}`)) {
+    throw new PermanentError(`${rel} leads outside the project (to ${real}) through a symbolic link: refused`, 'outside_project');
+  }
+  return full;
 }

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProgressEvent } from '../shared/progress.js';
-import { bytesWrittenBy, replaceWith, treeBytes } from './files.js';
+import { bytesWrittenBy, confined, replaceWith, treeBytes } from './files.js';
 import { ResticError, type Bucket, type Restic } from './restic.js';
 import { LAYOUT_TAG, ROOTS } from './layout.js';
 
@@ -91,7 +91,7 @@ export async function restoreSnapshot(restic: Restic, bucket: Bucket, r: Restore
     const items: string[] = r.path ? [r.path] : [...ROOTS];
     for (const item of items) {
       const dest = r.target !== undefined ? path.join(r.target, r.path ? path.basename(item) : item) : item;
-      await replaceWith(path.join(staging, item), path.join(r.projectDir, dest));
+      await replaceWith(path.join(staging, item), await confined(r.projectDir, dest));
     }
     restored = true;
     return { files: size.files, bytes: size.bytes };
