@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HostStore } from '../src/domain/hosts.js';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -78,6 +79,12 @@ describe('restore', () => {
     expect(last).toMatchObject({ progress: { unit: 'bytes' } });
     const p = (last as { progress: { current: number; total: number } }).progress;
     expect(p.current).toBe(p.total);
+    // A target that leads out of the project through a symbolic link is refused; nothing lands outside.
+    const outside = mkdtempSync(path.join(tmpdir(), 'lro-outside-'));
+    symlinkSync(outside, path.join(dir, 'project', 'away'));
+    const refused = await b.run('project-restore', project.project_id, { path: 'project/src', target: 'project/away' });
+    expect(refused).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'outside_project' } });
+    expect(readdirSync(outside)).toEqual([]);
     // In place, the path comes back as it was in the snapshot.
     expect(await b.run('project-restore', project.project_id, { path: 'project/src/f1.bin' })).toMatchObject({ status: 'succeeded' });
     expect(readFileSync(path.join(dir, 'project', 'src', 'f1.bin')).length).toBe(1037);
