@@ -21,19 +21,16 @@ import {
 } from '../domain/sql/copies.js';
 import type { HandlerContext, KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
-import { confined, replaceWith } from './files.js';
-import { projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
+import { RelativePath, confined, replaceWith } from './files.js';
+import { projectKind, projectOf, resticBackup, type ProjectKindDeps } from './project-context.js';
 import { restoreSnapshot } from './restore.js';
 import type { Bucket } from './restic.js';
 
-/** A path inside a project's data: relative, no `..`, under `project/` or `persist/`. */
-export const ProjectPath = z
-  .string()
-  .max(1000)
-  .refine((p) => !p.includes('\0') && !path.isAbsolute(p), 'must be relative (no leading /)')
-  .refine((p) => !p.split(/[\\/]+/).includes('..'), 'must not contain ..')
-  .transform((p) => path.posix.normalize(p.replaceAll('\\', '/')).replace(/\/+$/, ''))
-  .refine((p) => /^(project|persist)(\/|$)/.test(p), 'must be inside project/ or persist/ (e.g. project/handout)');
+/** A path inside a project's data: a RelativePath under `project/` or `persist/`. */
+export const ProjectPath = RelativePath.refine(
+  (p) => /^(project|persist)(\/|$)/.test(p),
+  'must be inside project/ or persist/ (e.g. project/handout)',
+);
 
 export type CopyOptions = { error_on_exist?: boolean; force?: boolean };
 
@@ -67,22 +64,8 @@ export function copySnapshotKind(deps: ProjectKindDeps): KindDefinition<{ paths:
           throw new PermanentError(`project ${p.projectId} has no ${rel} on its host`, 'no_such_path');
       }
       ctx.progress({ phase: 'snapshot', message: `taking a copy snapshot of ${ctx.input.paths.join(', ')}` });
-      let id: unknown;
       const tags = [`project=${p.projectId}`, 'purpose=copy'];
-      await deps.restic.run(
-        await p.bucket(),
-        ['backup', '--json', '--host', `project-${p.projectId}`, ...tags.flatMap((t) => ['--tag', t]), ...ctx.input.paths],
-        {
-          cwd: p.dir,
-          signal: ctx.signal,
-          onJson: (m) => {
-            if (m.message_type === 'summary') id = m.snapshot_id;
-            else if (m.message_type === 'status' && typeof m.total_bytes === 'number')
-              ctx.progress({ phase: 'snapshot', progress: { current: Number(m.bytes_done ?? 0), total: m.total_bytes, unit: 'bytes' } });
-          },
-        },
-      );
-      if (typeof id !== 'string') throw new Error('restic ended without naming the snapshot it took');
+      const { snapshot_id: id } = await resticBackup(deps, ctx, p, { phase: 'snapshot', tags, paths: ctx.input.paths });
       return { snapshot_id: id };
     },
   });

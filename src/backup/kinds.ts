@@ -23,8 +23,7 @@ export function registerProjectKinds(kinds: KindRegistry, deps: ProjectKindDeps)
     copyLocalKind(deps),
     copyApplyKind(deps),
   ];
-  for (const kind of all) if (!kinds.has(kind.name)) kinds.register(kind);
-  return kinds;
+  return registerNew(kinds, all);
 }
 
 /** Registers the hub's kinds (most make other ops): the backup sweep, host-off, move, delete, copy, copies' expiry. */
@@ -37,6 +36,11 @@ export function registerHubKinds(kinds: KindRegistry, deps: ProjectKindDeps & { 
     projectCopyKind(deps),
     copiesExpireKind(deps),
   ];
+  return registerNew(kinds, all);
+}
+
+/** Registers the kinds not registered yet (a caller's own definition of one wins). */
+function registerNew(kinds: KindRegistry, all: KindDefinition[]): KindRegistry {
   for (const kind of all) if (!kinds.has(kind.name)) kinds.register(kind);
   return kinds;
 }

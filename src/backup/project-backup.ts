@@ -11,7 +11,7 @@ import type { KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
 import { isDir } from './files.js';
 import { ROOTS, projectTags } from './layout.js';
-import { briefly, projectKind, projectOf, type ProjectKindDeps } from './project-context.js';
+import { briefly, projectKind, projectOf, resticBackup, type ProjectKindDeps } from './project-context.js';
 
 const BackupResult = z.strictObject({ snapshot_id: z.string(), bytes_added: z.int(), files: z.int(), duration_s: z.number() });
 
@@ -36,27 +36,8 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
         projectEdited(deps.db, { project_id: p.projectId, edited: await p.unseenChange() }),
       );
       ctx.progress({ phase: 'backup', message: `backing up to region ${p.region}` });
-      const bucket = await p.bucket();
-      let summary: Record<string, unknown> | undefined;
       const tags = projectTags(p.projectId);
-      await deps.restic.run(
-        bucket,
-        ['backup', '--json', '--host', `project-${p.projectId}`, ...tags.flatMap((t) => ['--tag', t]), ...ROOTS],
-        {
-          cwd: p.dir,
-          signal: ctx.signal,
-          onJson: (m) => {
-            if (m.message_type === 'summary') summary = m;
-            if (m.message_type !== 'status' || typeof m.total_bytes !== 'number') return;
-            ctx.progress({
-              phase: 'backup',
-              progress: { current: Number(m.bytes_done ?? 0), total: m.total_bytes, unit: 'bytes' },
-              detail: { files_done: Number(m.files_done ?? 0), total_files: Number(m.total_files ?? 0) },
-            });
-          },
-        },
-      );
-      if (!summary?.snapshot_id) throw new Error('restic ended without naming the snapshot it took');
+      const summary = await resticBackup(deps, ctx, p, { phase: 'backup', tags, paths: ROOTS });
       // restic's last status line may come before its last bytes (84 % in one run): the bar ends full.
       const bytes = Number(summary.total_bytes_processed ?? 0);
       const files = Number(summary.total_files_processed ?? 0);
@@ -66,7 +47,7 @@ export function projectBackupKind(deps: ProjectKindDeps): KindDefinition<Record<
         detail: { files_done: files, total_files: files },
       });
       const result = {
-        snapshot_id: String(summary.snapshot_id),
+        snapshot_id: summary.snapshot_id,
         bytes_added: Number(summary.data_added ?? 0),
         files,
         duration_s: Number(summary.total_duration ?? 0),

@@ -119,3 +119,33 @@ export function projectKind<I, R>(deps: ProjectKindDeps, def: Omit<KindDefinitio
     run: (ctx) => def.run(ctx).catch((err: unknown) => Promise.reject(asOpError(err))),
   };
 }
+
+/**
+ * `restic backup` of `paths` (relative to the project's folder) into its bucket, tagged `tags`, its
+ * `--json` status lines as progress on `phase` (bytes, files); resolves with restic's summary, which
+ * names the snapshot. Both a backup and a copy's snapshot take theirs this way.
+ */
+export async function resticBackup(
+  deps: ProjectKindDeps,
+  ctx: HandlerContext<unknown>,
+  p: { projectId: string; dir: string; bucket(): Promise<Bucket> },
+  opts: { phase: string; tags: string[]; paths: readonly string[] },
+): Promise<Record<string, unknown> & { snapshot_id: string }> {
+  let summary: Record<string, unknown> | undefined;
+  const tags = opts.tags.flatMap((t) => ['--tag', t]);
+  await deps.restic.run(await p.bucket(), ['backup', '--json', '--host', `project-${p.projectId}`, ...tags, ...opts.paths], {
+    cwd: p.dir,
+    signal: ctx.signal,
+    onJson: (m) => {
+      if (m.message_type === 'summary') summary = m;
+      if (m.message_type !== 'status' || typeof m.total_bytes !== 'number') return;
+      ctx.progress({
+        phase: opts.phase,
+        progress: { current: Number(m.bytes_done ?? 0), total: m.total_bytes, unit: 'bytes' },
+        detail: { files_done: Number(m.files_done ?? 0), total_files: Number(m.total_files ?? 0) },
+      });
+    },
+  });
+  if (typeof summary?.snapshot_id !== 'string') throw new Error('restic ended without naming the snapshot it took');
+  return summary as Record<string, unknown> & { snapshot_id: string };
+}
