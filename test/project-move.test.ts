@@ -120,6 +120,40 @@ describe('project-move', () => {
     expect(treeOf(projectDir(h1.dataDir, id))).toEqual(before);
   });
 
+  it('a failed stop or placement (injected in Postgres) leaves the project on its host, startable, nothing lost', async () => {
+    const id = await runningProject();
+    const before = treeOf(projectDir(h1.dataDir, id));
+    // A trigger refuses the step's write for this project alone: the step fails as a real one would.
+    const refuse = async (name: string, when: string) => {
+      await lro.db.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'injected: ${name}'; END $$`);
+      await lro.db.query(`CREATE TRIGGER ${name} BEFORE UPDATE ON projects FOR EACH ROW
+        WHEN (NEW.project_id = '${id}' AND ${when}) EXECUTE FUNCTION ${name}()`);
+      return () => lro.db.query(`DROP TRIGGER ${name} ON projects; DROP FUNCTION ${name}()`);
+    };
+    const unstop = await refuse('refuse_stop', `NEW.run_state = 'stopped'`);
+    try {
+      const failed = await move(id, h2.host_id);
+      expect(failed).toMatchObject({ status: 'failed', error: { code: 'stop_failed' } });
+      expect((failed.error as { message: string }).message).toMatch(/injected: refuse_stop/);
+    } finally {
+      await unstop();
+    }
+    expect(await projects.get(id)).toMatchObject({ host_id: h1.host_id, run_state: 'running' });
+    const unplace = await refuse('refuse_place', `NEW.host_id IS DISTINCT FROM OLD.host_id`);
+    try {
+      const failed = await move(id, h2.host_id); // stopped and backed up, then the placement fails on every attempt
+      expect(failed).toMatchObject({ status: 'failed', attempt: 3, error: { message: expect.stringMatching(/injected: refuse_place/) } });
+      const kinds = (await lro.store.list({ parent_id: failed.op_id })).ops.map((c) => `${c.kind}:${c.status}`).sort();
+      expect(kinds).toEqual(['project-backup:succeeded', 'project-stop:succeeded']); // each once, recognised on the retries
+    } finally {
+      await unplace();
+    }
+    expect(await projects.get(id)).toMatchObject({ host_id: h1.host_id, run_state: 'stopped', backup_state: 'fresh' });
+    expect(await b.run('project-start', id)).toMatchObject({ status: 'succeeded' });
+    expect(treeOf(projectDir(h1.dataDir, id))).toEqual(before);
+  });
+
   it('canceled while its stop waits (the source host not claiming): the stop child canceled too, nothing changed', async () => {
     const id = await runningProject();
     await h1.pool.stop(); // the host still says running, but claims nothing: the stop child waits
