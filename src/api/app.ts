@@ -10,6 +10,7 @@ import { installAuth, route } from './auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import type { HubMetricsOptions } from './metrics.js';
 import { domainRoutes } from './routes/domain.js';
+import { projectRoutes } from './routes/projects.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { opsRoutes } from './routes/ops.js';
 import { scheduleRoutes } from './routes/schedules.js';
@@ -117,6 +118,7 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     uiRoutes(routes);
     opsRoutes(routes, ctx);
     domainRoutes(routes, ctx);
+    projectRoutes(routes, ctx);
     scheduleRoutes(routes, ctx);
     copyRoutes(routes, ctx);
     metricsRoutes(routes, ctx, opts.metrics);

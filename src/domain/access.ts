@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ForbiddenError, UnauthenticatedError } from '../lro/errors.js';
 import type { CreateOptions, CreateTarget } from '../lro/store.js';
 import type { Operation, Scope } from '../shared/operation.js';
-import { accountInsert, apiTokenGetAccount, apiTokenInsert, type Account } from './sql/accounts.js';
+import { accountGet, accountInsert, apiTokenGetAccount, apiTokenInsert, type Account } from './sql/accounts.js';
 import { hostGet, hostIsUsableBy } from './sql/hosts.js';
 import { accountScopeList } from './sql/projects.js';
 
@@ -45,6 +45,11 @@ export class Access {
   async createAccount(name: string): Promise<{ account: Account; token: string }> {
     const account = await accountInsert(this.#db, { name });
     return { account, token: await this.issueToken(account.account_id) };
+  }
+
+  /** An account, or null. */
+  account(accountId: string): Promise<Account | null> {
+    return accountGet(this.#db, accountId);
   }
 
   async issueToken(accountId: string): Promise<string> {

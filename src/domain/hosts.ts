@@ -1,7 +1,7 @@
 import { foundOr404, NotFoundError, translatingPg } from '../lro/errors.js';
 import type { Db } from '../lro/sql/operations.js';
 import { requireRegion } from './regions.js';
-import { hostGet, hostInsert, hostSetStatus, type Host } from './sql/hosts.js';
+import { hostGet, hostInsert, hostList, hostSetStatus, type Host } from './sql/hosts.js';
 
 export type { Host };
 
@@ -30,6 +30,11 @@ export class HostStore {
   /** The host, or null. */
   find(hostId: string): Promise<Host | null> {
     return translatingPg(() => hostGet(this.#db, hostId));
+  }
+
+  /** The hosts an account administers (null: every host), by region and name. */
+  list(adminAccountId: string | null): Promise<Host[]> {
+    return translatingPg(() => hostList(this.#db, adminAccountId));
   }
 
   /** The host, or NotFoundError. */

@@ -1,10 +1,20 @@
-import { foundOr404, translatingPg } from '../lro/errors.js';
+import { ConflictError, foundOr404, translatingPg } from '../lro/errors.js';
 import type { Db } from '../lro/sql/operations.js';
 import { requireRegion } from './regions.js';
 import { backupListByProject, type ProjectBackup } from './sql/backups.js';
-import { projectCollaboratorAdd, projectGet, projectInsert, projectListByHost, type ProjectView } from './sql/projects.js';
+import {
+  projectCollaboratorAdd,
+  projectCollaboratorList,
+  projectGet,
+  projectInsert,
+  projectList,
+  projectListByHost,
+  projectSetBackupRegion,
+  type ProjectListed,
+  type ProjectView,
+} from './sql/projects.js';
 
-export type { ProjectView, ProjectBackup };
+export type { ProjectView, ProjectBackup, ProjectListed };
 
 /**
  * Projects, their collaborators and backups, for the hub's routes and the CLI: the statements of
@@ -61,5 +71,30 @@ export class ProjectStore {
   /** Adds a collaborator (again: no change); a missing project or account is `not_found`. */
   addCollaborator(p: { project_id: string; account_id: string }): Promise<void> {
     return translatingPg(() => projectCollaboratorAdd(this.#db, p));
+  }
+
+  /** The projects an account collaborates on (null: all), newest first, by title (`q`) or ids. */
+  list(p: { account_id: string | null; q?: string; ids?: string[]; limit: number }): Promise<ProjectListed[]> {
+    return translatingPg(() => projectList(this.#db, p));
+  }
+
+  /** A project's collaborators with their names. */
+  collaborators(projectId: string): Promise<{ account_id: string; name: string }[]> {
+    return translatingPg(() => projectCollaboratorList(this.#db, projectId));
+  }
+
+  /**
+   * Sets the backup region of a project that has no backup yet; a project with backups keeps its
+   * region (`conflict`: its snapshots are in that region's bucket), an unknown region is `invalid_input`.
+   */
+  async setBackupRegion(p: { project_id: string; backup_region: string }): Promise<ProjectView> {
+    await requireRegion(this.#db, p.backup_region, 'backup_region');
+    if (!(await translatingPg(() => projectSetBackupRegion(this.#db, p)))) {
+      await this.get(p.project_id); // no such project: 404
+      throw new ConflictError(`project ${p.project_id} has backups in its region: its backup region can no longer change`, {
+        reason: 'has_backups',
+      });
+    }
+    return this.get(p.project_id);
   }
 }

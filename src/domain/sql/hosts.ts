@@ -55,3 +55,12 @@ export async function hostIsUsableBy(db: Db, p: { host_id: string; account_id: s
   );
   return rows[0]!.ok;
 }
+
+/** The hosts `adminAccountId` administers (null: every host, the admin's view), by region and name. */
+export async function hostList(db: Db, adminAccountId: string | null): Promise<Host[]> {
+  const { rows } = await db.query<Host>(
+    'SELECT * FROM hosts WHERE $1::uuid IS NULL OR admin_account_id = $1 ORDER BY region, name, host_id',
+    [adminAccountId],
+  );
+  return rows;
+}

@@ -182,3 +182,52 @@ export async function projectListPlaced(
   );
   return rows;
 }
+
+/** A project as a page lists it: with its host's name and status. */
+export interface ProjectListed extends ProjectView {
+  host_name: string | null;
+  host_status: string | null;
+}
+
+/**
+ * The projects `accountId` collaborates on (null: every project, the admin's view), newest first;
+ * `q` matches the title (case-insensitive, anywhere), `ids` narrows to these projects.
+ */
+export async function projectList(
+  db: Db,
+  p: { account_id: string | null; q?: string; ids?: string[]; limit: number },
+): Promise<ProjectListed[]> {
+  const { rows } = await db.query<ProjectListed>(
+    `SELECT p.*, h.name AS host_name, h.status AS host_status
+       FROM (SELECT ${VIEW_COLUMNS} FROM projects) p LEFT JOIN hosts h USING (host_id)
+      WHERE ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM project_collaborators c WHERE c.project_id = p.project_id AND c.account_id = $1))
+        AND ($2::text IS NULL OR p.title ILIKE '%' || replace(replace(replace($2, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')
+        AND ($3::uuid[] IS NULL OR p.project_id = ANY($3))
+      ORDER BY p.created_at DESC, p.project_id LIMIT $4`,
+    [p.account_id, p.q ?? null, p.ids ?? null, p.limit],
+  );
+  return rows;
+}
+
+/** A project's collaborators with their names, oldest first. */
+export async function projectCollaboratorList(db: Db, projectId: string): Promise<{ account_id: string; name: string }[]> {
+  const { rows } = await db.query<{ account_id: string; name: string }>(
+    `SELECT a.account_id, a.name FROM project_collaborators c JOIN accounts a USING (account_id)
+      WHERE c.project_id = $1 ORDER BY a.created_at, a.account_id`,
+    [projectId],
+  );
+  return rows;
+}
+
+/**
+ * Sets a project's backup region while it has no backup (its snapshots would otherwise be left in
+ * the old region's bucket). Returns whether it changed: false when a backup exists (or no project).
+ */
+export async function projectSetBackupRegion(db: Db, p: { project_id: string; backup_region: string }): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE projects p SET backup_region = $2 WHERE p.project_id = $1
+        AND p.last_backup IS NULL AND NOT EXISTS (SELECT 1 FROM project_backups b WHERE b.project_id = p.project_id)`,
+    [p.project_id, p.backup_region],
+  );
+  return rowCount === 1;
+}
