@@ -6,17 +6,12 @@ const DIR = fileURLToPath(new URL('../ui/', import.meta.url));
 /** The page bundled by `npm run build` (`dist/assets/`, next to the compiled `dist/api/`). */
 const BUILT = fileURLToPath(new URL('../assets/', import.meta.url));
 
-/** The page's HTML: everything else comes from /assets (built here, nothing from a CDN). */
+/** The page's HTML: everything else, its stylesheet too, comes from /assets (built here, nothing from a CDN). */
 export const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>lro</title>
-<style>
-body { font: 15px/1.5 system-ui, sans-serif; margin: 2em auto; max-width: 64em; padding: 0 1em; color: #1b1f24; }
-table { border-collapse: collapse; width: 100%; margin-top: 1em; }
-th, td { text-align: left; padding: .3em .6em; border-bottom: 1px solid #d0d7de; }
-form label { margin-right: .6em; } input { width: 9em; } [role=alert] { color: #b42318; }
-</style></head>
-<body><main></main><script type="module" src="/assets/app.js"></script></body></html>`;
+</head>
+<body><header></header><main></main><script type="module" src="/assets/app.js"></script></body></html>`;
 
 let built: Promise<Map<string, string>> | null = null;
 

@@ -7,6 +7,7 @@
  */
 import { watchOp, type OpState, type PhaseState } from './watch-op.js';
 import { formatAmount, formatSpeed } from '../shared/progress.js';
+import { isTerminal } from '../shared/status.js';
 
 const STYLE = `
 :host { display: block; font: 14px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; color: #1b1f24; }
@@ -18,7 +19,8 @@ const STYLE = `
 .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .bar { height: .9em; border: 1px solid #8c959f; border-radius: 3px; background: #f6f8fa; overflow: hidden; }
 .fill { height: 100%; background: repeating-linear-gradient(45deg, #2f81f7, #2f81f7 6px, #539bf5 6px, #539bf5 12px); }
-.row.overall .fill { background: #1f6feb; }
+.row.overall .fill, .row.done .fill, .bars.ended .fill { background: #1f6feb; }
+.bars.failed .row:not(.done) .fill { background: #b42318; }
 .text { font-size: 12px; white-space: nowrap; }
 .error { color: #b42318; margin: .5em 0; }
 ol { margin: .6em 0 0; padding: .3em .6em .3em 3.5em; max-height: 12em; overflow: auto; font-size: 12px; }
@@ -90,6 +92,7 @@ function makeRow(parent: HTMLElement, label: string, extra = ''): Row {
 
 function setRow(r: Row, label: string, percent: number, text: string): void {
   const v = Math.round(Math.max(0, Math.min(100, percent)));
+  r.bar.parentElement!.classList.toggle('done', v === 100); // a finished bar stops its stripes
   r.bar.setAttribute('aria-valuenow', String(v));
   r.bar.setAttribute('aria-valuetext', `${label}: ${text}`);
   r.fill.style.width = `${v}%`;
@@ -139,6 +142,9 @@ class OpView {
       this.#overall.text.append(this.#elapsed);
     }
     if (this.#overall) setRow(this.#overall, 'overall', s.overall, `${Math.round(s.overall)}%`);
+    const ended = s.connection !== 'not_found' && s.connection !== 'unauthorized' && isTerminal(s.status);
+    this.#bars.classList.toggle('ended', ended); // nothing moves any more: no stripes
+    this.#bars.classList.toggle('failed', ended && s.status !== 'succeeded');
     this.tick(s);
     for (const [i, p] of s.phases.entries()) {
       let row = this.#rows.get(p.phase);
