@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildHub } from '../src/api/app.js';
 import { streamOf } from '../src/lro/streams/types.js';
-import { chromiumPath } from './helpers/binaries.js';
+import { launchChromium } from './helpers/browser.js';
 import { ADMIN_TOKEN } from './helpers/hub.js';
 import { testKinds } from './helpers/kinds.js';
 import { openTestLro } from './helpers/lro.js';
@@ -56,17 +56,7 @@ const createOp = (input: object) =>
 
 let browser: Browser;
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(() => browser?.close());
 // The page's bundle is built at its first request: build it before a test races an op against it.
@@ -276,7 +266,7 @@ describe('the op view in a real browser', () => {
     await page.locator(`tr[data-op="${op.op_id}"]`).waitFor({ state: 'visible', timeout: 10_000 });
     mkdirSync('test-results', { recursive: true });
     await page.screenshot({ path: 'test-results/ops-list.png', fullPage: true });
-    await page.locator(`tr[data-op="${op.op_id}"] a`).click();
+    await page.locator(`tr[data-op="${op.op_id}"] a[href="/ops/${op.op_id}"]`).click();
     await expect.poll(() => statusText(page).textContent(), { timeout: 10_000 }).toBe('succeeded');
     await page.close();
   });

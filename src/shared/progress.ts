@@ -46,7 +46,7 @@ const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 export function formatBytes(n: number): string {
   let i = 0;
   for (; n >= 1024 && i < BYTE_UNITS.length - 1; i++) n /= 1024;
-  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${BYTE_UNITS[i]}`;
+  return i === 0 ? `${Math.round(n)} B` : `${n.toFixed(1)} ${BYTE_UNITS[i]}`;
 }
 
 /** How far a phase is, for people: `3/10 files`, or with bytes `1.5 MiB/4.0 MiB`. */

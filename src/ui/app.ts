@@ -4,7 +4,7 @@
  * A view draws into `<main>` and returns what stops it (timers, live bars) when the person leaves.
  */
 import { api, signIn, signOut, token, whenSignedOut } from './api.js';
-import { $, html, say } from './dom.js';
+import { $, html } from './dom.js';
 import './lro-progress.js';
 import { navigate, NAVIGATED } from './nav.js';
 import { STYLE } from './style.js';
@@ -65,13 +65,11 @@ async function route() {
   leave?.();
   leave = undefined;
   if (!token()) return signInView();
-  try {
-    await drawHeader();
-  } catch (err) {
-    if ((err as { status?: number }).status === 401) return; // whenSignedOut drew the sign-in
-    main.innerHTML = '<p role="alert" class="error"></p>';
-    return say($(main, 'p'), (err as Error).message);
-  }
+  // The header is drawn beside the view, not before it: a live bar starts at once. A refused token
+  // signs out (whenSignedOut); any other failure is said in the header.
+  drawHeader().catch((err: { status?: number; message: string }) => {
+    if (err.status !== 401) header.textContent = `lro — ${err.message}`;
+  });
   for (const [re, view] of ROUTES) {
     const m = location.pathname.match(re);
     if (m) {

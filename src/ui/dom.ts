@@ -72,3 +72,24 @@ export function miniBar(percent: number, label: string, ended: boolean, failed =
     ></span>
     <span class="pct">${v}%</span>`;
 }
+
+/** A table that reads as a list of cards at 360 px (each cell labelled by its `data-label`). */
+export const dataTable = (headers: string[], body: Raw, className = '') =>
+  html`<div class="table-wrap ${className}">
+    <table class="responsive">
+      <thead>
+        <tr>
+          ${headers.map((h) => html`<th>${h}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${body}
+      </tbody>
+    </table>
+  </div>`;
+
+/** A dialog form's buttons: the one that acts (`value`) and Close. */
+export const dialogButtons = (value: string, label: string) =>
+  html`<p class="actions">
+    <button value="${value}" class="primary" id="${value}-go">${label}</button> <button value="cancel" formnovalidate>Close</button>
+  </p>`;

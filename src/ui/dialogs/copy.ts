@@ -4,7 +4,7 @@
  * destination listed with its state (waiting for its host, done, failed with its error).
  */
 import { api } from '../api.js';
-import { $, html, say } from '../dom.js';
+import { $, dialogButtons, html, say } from '../dom.js';
 import type { ListedProject } from '../views/projects.js';
 import { liveBar, projectScope, startOp } from '../views/live.js';
 import type { Project } from '../views/project.js';
@@ -25,7 +25,7 @@ function destState(d: Dest, child: Operation | undefined, result: { status: stri
 export function copyDialog(p: Project, live: HTMLElement, _errorEl: HTMLElement): void {
   const picked = new Map<string, Dest>();
   const dialog = openDialog(
-    `Copy from ${p.title}`,
+    `Copy from “${p.title}”`,
     html`<form method="dialog" id="copy-form">
       <label for="copy-paths">Source path(s) in this project, one per line</label><br />
       <textarea id="copy-paths" name="paths" rows="2" cols="40" required>project/</textarea>
@@ -44,9 +44,7 @@ export function copyDialog(p: Project, live: HTMLElement, _errorEl: HTMLElement)
         <label><input type="checkbox" name="force" /> overwrite (force)</label>
       </fieldset>
       <p id="copy-error" role="alert"></p>
-      <p class="actions">
-        <button value="copy" class="primary" id="copy-go">Copy</button><button value="cancel" formnovalidate>Close</button>
-      </p>
+      ${dialogButtons('copy', 'Copy')}
       <div id="copy-progress"></div>
       <ul id="copy-dests" aria-label="destinations"></ul>
     </form>`,

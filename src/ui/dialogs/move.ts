@@ -4,7 +4,7 @@
  * move's bars through stop → backup → placement → start.
  */
 import { api } from '../api.js';
-import { $, html, say } from '../dom.js';
+import { $, dialogButtons, html, say } from '../dom.js';
 import { liveBar, projectScope, startOp } from '../views/live.js';
 import type { Project } from '../views/project.js';
 import { openDialog } from './dialog.js';
@@ -38,7 +38,7 @@ export async function moveDialog(p: Project, live: HTMLElement, errorEl: HTMLEle
   const stale = p.backup_state === 'stale';
   const hostOff = p.host !== null && p.host.status !== 'running';
   const dialog = openDialog(
-    `Move ${p.title}`,
+    `Move “${p.title}”`,
     html`<form method="dialog" id="move-form">
       <p class="warning" role="note">
         <strong>Only the backup history moves.</strong> Host-local state outside the project's <code>project/</code> and
@@ -74,9 +74,7 @@ export async function moveDialog(p: Project, live: HTMLElement, errorEl: HTMLEle
         }
       </fieldset>
       <p id="move-error" role="alert"></p>
-      <p class="actions">
-        <button value="move" class="primary" id="move-go">Move</button><button value="cancel" formnovalidate>Close</button>
-      </p>
+      ${dialogButtons('move', 'Move')}
       <div id="move-progress"></div>
     </form>`,
     'move',
@@ -90,9 +88,6 @@ export async function moveDialog(p: Project, live: HTMLElement, errorEl: HTMLEle
     const made = await startOp(projectScope(p), 'project-move', { dest_host_id: dest }, live, $(dialog, '#move-error'));
     if (!made) return;
     $<HTMLButtonElement>(dialog, '#move-go').disabled = true;
-    const box = $(dialog, '#move-progress');
-    box.replaceChildren(liveBar(made.op_id, 'move'));
-    if (made.warnings?.length)
-      box.insertAdjacentHTML('afterbegin', html`<p class="warning" role="note">${made.warnings.join(' ')}</p>`.text);
+    $(dialog, '#move-progress').replaceChildren(liveBar(made.op_id, 'move')); // the hub's warning is the one said above
   });
 }

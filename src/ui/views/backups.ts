@@ -5,7 +5,7 @@
  * chosen folder.
  */
 import { api } from '../api.js';
-import { $, html, relTime, say } from '../dom.js';
+import { $, dataTable, html, relTime, say } from '../dom.js';
 import { openDialog } from '../dialogs/dialog.js';
 import { formatBytes } from '../../shared/progress.js';
 import { startOp } from './live.js';
@@ -153,29 +153,18 @@ export function backupBrowser(el: HTMLElement, projectId: string, live: HTMLElem
     .then((r) => {
       backups = r.backups;
       el.innerHTML = backups.length
-        ? html`<div class="table-wrap">
-              <table class="responsive">
-                <thead>
-                  <tr>
-                    <th>taken</th>
-                    <th>size</th>
-                    <th>id</th>
-                    <th></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${backups.map(
-                    (b) =>
-                      html`<tr>
-                        <td data-label="taken">${relTime(b.created_at)}</td>
-                        <td data-label="size">${b.bytes === null ? '' : formatBytes(b.bytes)}</td>
-                        <td data-label="id"><code>${b.snapshot_id.slice(0, 8)}</code></td>
-                        <td><button data-open="${b.snapshot_id}">Browse</button></td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>
-            </div>
+        ? html`${dataTable(
+              ['taken', 'size', 'id', ''],
+              html`${backups.map(
+                (b) =>
+                  html`<tr>
+                    <td data-label="taken">${relTime(b.created_at)}</td>
+                    <td data-label="size">${b.bytes === null ? '' : formatBytes(b.bytes)}</td>
+                    <td data-label="id"><code>${b.snapshot_id.slice(0, 8)}</code></td>
+                    <td><button data-open="${b.snapshot_id}">Browse</button></td>
+                  </tr>`,
+              )}`,
+            )}
             <div id="tree"></div>`.text
         : '<p class="muted">no backups yet</p>';
     })

@@ -4,12 +4,11 @@
  * says what is skipped), and the host's ops.
  */
 import { api } from '../api.js';
-import { $, backupBadge, html, relTime, say } from '../dom.js';
+import { $, dataTable, backupBadge, html, relTime, say } from '../dom.js';
 import { confirmDialog } from '../dialogs/dialog.js';
 import type { View } from '../nav.js';
-import type { Operation } from '../../shared/operation.js';
-import { startOp, syncBars } from './live.js';
-import { liveOps, OPS_TABLE } from './ops.js';
+import { startOp } from './live.js';
+import { OPS_TABLE, scopeOps } from './ops.js';
 import { hostBadge } from './projects.js';
 
 interface HostPage {
@@ -54,29 +53,18 @@ export const hostView: View = (main, hostId) => {
         </dl>`.text;
       $(main, '#actions').hidden = h.status === 'deprovisioned';
       $(main, '#projects').innerHTML = h.projects.length
-        ? html`<div class="table-wrap">
-            <table class="responsive">
-              <thead>
-                <tr>
-                  <th>project</th>
-                  <th>backup</th>
-                  <th>last edited</th>
-                  <th>last backup</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${h.projects.map(
-                  (p) =>
-                    html`<tr>
-                      <td data-label="project"><a href="/projects/${p.project_id}">${p.title}</a></td>
-                      <td data-label="backup">${backupBadge(p.backup_state)}</td>
-                      <td data-label="last edited">${relTime(p.last_edited)}</td>
-                      <td data-label="last backup">${relTime(p.last_backup)}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`.text
+        ? html`${dataTable(
+            ['project', 'backup', 'last edited', 'last backup'],
+            html`${h.projects.map(
+              (p) =>
+                html`<tr>
+                  <td data-label="project"><a href="/projects/${p.project_id}">${p.title}</a></td>
+                  <td data-label="backup">${backupBadge(p.backup_state)}</td>
+                  <td data-label="last edited">${relTime(p.last_edited)}</td>
+                  <td data-label="last backup">${relTime(p.last_backup)}</td>
+                </tr>`,
+            )}`,
+          )}`.text
         : '<p class="muted">no projects on this host</p>';
     } catch (err) {
       $(main, '#host').innerHTML = '<h1>Host</h1><p role="alert" class="error"></p>';
@@ -104,18 +92,5 @@ export const hostView: View = (main, hostId) => {
     );
     if (ok) await startOp({ type: 'host', id: hostId }, 'host-off', force ? { force: true } : {}, live, errorEl);
   });
-  let lastRunning = '';
-  const stop = liveOps(
-    main,
-    new URLSearchParams({ scope_type: 'host', scope_id: hostId, limit: '20' }),
-    $(main, '#ops-error'),
-    (ops: Operation[]) => {
-      const running = ops.filter((o) => o.status === 'running');
-      syncBars(live, running);
-      const now = running.map((o) => o.op_id).join();
-      if (now !== lastRunning) void draw();
-      lastRunning = now;
-    },
-  );
-  return stop;
+  return scopeOps(main, { type: 'host', id: hostId }, live, draw);
 };

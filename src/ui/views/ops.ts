@@ -4,9 +4,10 @@
  * view (its facts, live phase bars, the actions its state allows).
  */
 import { api } from '../api.js';
-import { $, html, miniBar, relTime, say, statusBadge, type Raw } from '../dom.js';
+import { $, dataTable, html, miniBar, relTime, say, statusBadge, type Raw } from '../dom.js';
 import type { LroProgressElement } from '../lro-progress.js';
 import { navigate, type View } from '../nav.js';
+import { syncBars } from './live.js';
 import { isTerminal, SCOPE_TYPES, STATUSES } from '../../shared/status.js';
 import { shortOpId, type Operation } from '../../shared/operation.js';
 import type { OpState } from '../watch-op.js';
@@ -48,21 +49,7 @@ export function opRow(op: Operation): Raw {
   </tr>`;
 }
 
-export const OPS_TABLE = html`<div class="table-wrap">
-  <table class="responsive">
-    <thead>
-      <tr>
-        <th>op</th>
-        <th>kind</th>
-        <th>status</th>
-        <th>progress</th>
-        <th>scope</th>
-        <th>created</th>
-      </tr>
-    </thead>
-    <tbody></tbody>
-  </table>
-</div>`;
+export const OPS_TABLE = dataTable(['op', 'kind', 'status', 'progress', 'scope', 'created'], html``, 'ops-table');
 
 /** Fills `tbody` with the ops `query` lists, every 2 s until stopped; errors into `errorEl`. */
 export function liveOps(root: HTMLElement, query: URLSearchParams, errorEl: HTMLElement, onOps?: (ops: Operation[]) => void): () => void {
@@ -73,7 +60,7 @@ export function liveOps(root: HTMLElement, query: URLSearchParams, errorEl: HTML
       await learnTitles(ops.filter((o) => o.scope_type === 'project').map((o) => o.scope_id));
       if (stopped) return;
       errorEl.textContent = '';
-      $(root, 'tbody').innerHTML = ops.length
+      $(root, '.ops-table tbody').innerHTML = ops.length
         ? ops
             .map(opRow)
             .map((r) => r.text)
@@ -92,6 +79,24 @@ export function liveOps(root: HTMLElement, query: URLSearchParams, errorEl: HTML
     stopped = true;
     clearInterval(timer);
   };
+}
+
+/**
+ * A scope's ops in the page's table, with a live bar in `live` for each running one; `changed` is
+ * called when an op began or ended (the page's facts may have changed with it).
+ */
+export function scopeOps(main: HTMLElement, scope: { type: string; id: string }, live: HTMLElement, changed: () => void): () => void {
+  let seen: string | null = null;
+  const query = new URLSearchParams({ scope_type: scope.type, scope_id: scope.id, limit: '20' });
+  return liveOps(main, query, $(main, '#ops-error'), (ops) => {
+    syncBars(
+      live,
+      ops.filter((o) => o.status === 'running' && !o.parent_id), // a child's progress is in its parent's bar
+    );
+    const now = ops.map((o) => o.op_id + o.status).join();
+    if (seen !== null && now !== seen) changed();
+    seen = now;
+  });
 }
 
 const select = (name: string, label: string, values: readonly string[], current: string | null) =>
@@ -114,13 +119,16 @@ export const opsList: View = (main) => {
     ${OPS_TABLE}
     <p id="list-error" role="alert"></p>`.text;
   const form = $<HTMLFormElement>(main, 'form');
-  void api<{ kinds: { name: string }[] }>('GET', '/v1/kinds').then(({ kinds }) => {
-    const kindSelect = $<HTMLSelectElement>(form, '[name=kind]');
-    kindSelect.insertAdjacentHTML(
-      'beforeend',
-      kinds.map((k) => html`<option${k.name === params.get('kind') ? ' selected' : ''}>${k.name}</option>`.text).join(''),
-    );
-  });
+  void api<{ kinds: { name: string }[] }>('GET', '/v1/kinds').then(
+    ({ kinds }) => {
+      const kindSelect = $<HTMLSelectElement>(form, '[name=kind]');
+      kindSelect.insertAdjacentHTML(
+        'beforeend',
+        kinds.map((k) => html`<option${k.name === params.get('kind') ? ' selected' : ''}>${k.name}</option>`.text).join(''),
+      );
+    },
+    () => undefined,
+  ); // the list says what failed
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const q = new URLSearchParams();

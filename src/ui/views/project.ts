@@ -9,10 +9,9 @@ import { confirmDialog } from '../dialogs/dialog.js';
 import { copyDialog } from '../dialogs/copy.js';
 import { moveDialog } from '../dialogs/move.js';
 import type { View } from '../nav.js';
-import type { Operation } from '../../shared/operation.js';
 import { backupBrowser } from './backups.js';
-import { projectScope, startOp, syncBars } from './live.js';
-import { liveOps, OPS_TABLE } from './ops.js';
+import { projectScope, startOp } from './live.js';
+import { OPS_TABLE, scopeOps } from './ops.js';
 import { hostBadge } from './projects.js';
 
 export interface Project {
@@ -148,15 +147,7 @@ export const projectView: View = (main, projectId) => {
     await startOp(projectScope(p), `project-${act}`, {}, live, errorEl);
   });
 
-  const query = new URLSearchParams({ scope_type: 'project', scope_id: projectId, limit: '20' });
-  let lastRunning = '';
-  const stopOps = liveOps(main, query, $(main, '#ops-error'), (ops: Operation[]) => {
-    const running = ops.filter((o) => o.status === 'running');
-    syncBars(live, running);
-    const now = running.map((o) => o.op_id).join();
-    if (now !== lastRunning && lastRunning) void draw(); // an op ended or began: the facts may have changed
-    lastRunning = now;
-  });
+  const stopOps = scopeOps(main, { type: 'project', id: projectId }, live, draw);
   const stopCopies = pendingCopies($(main, '#copies'), projectId);
   backupBrowser($(main, '#backups'), projectId, live, errorEl);
   return () => {

@@ -1,6 +1,6 @@
 /** Projects: the caller's, searched by title, each with its host and backup status. */
 import { api } from '../api.js';
-import { $, backupBadge, html, relTime, say } from '../dom.js';
+import { $, dataTable, backupBadge, html, relTime, say } from '../dom.js';
 import type { View } from '../nav.js';
 
 export interface ListedProject {
@@ -25,19 +25,7 @@ export const projectsList: View = (main) => {
       <label for="q">title</label>
       <input id="q" name="q" type="search" value="${new URLSearchParams(location.search).get('q') ?? ''}" /><button>Search</button>
     </form>
-    <div class="table-wrap">
-      <table class="responsive">
-        <thead>
-          <tr>
-            <th>project</th>
-            <th>host</th>
-            <th>backup</th>
-            <th>last edited</th>
-          </tr>
-        </thead>
-        <tbody></tbody>
-      </table>
-    </div>
+    ${dataTable(['project', 'host', 'backup', 'last edited'], html``)}
     <p role="alert" id="error"></p>`.text;
   const load = async () => {
     const q = $<HTMLInputElement>(main, '#q').value.trim();
