@@ -11,6 +11,7 @@ import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import type { HubMetricsOptions } from './metrics.js';
 import { domainRoutes } from './routes/domain.js';
 import { projectRoutes } from './routes/projects.js';
+import { doc, installOpenApi } from './openapi.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { opsRoutes } from './routes/ops.js';
 import { scheduleRoutes } from './routes/schedules.js';
@@ -112,7 +113,8 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     delegator: (req, cb) => cb(null, { ...corsOptions, origin: !forOperator(req as FastifyRequest) }),
   });
   void app.register(helmet, API_HEADERS); // the page's routes add their own CSP (src/api/routes/ui.ts)
-  app.get('/healthz', route.public, async () => ({ ok: true }));
+  installOpenApi(app);
+  app.get('/healthz', doc(route.public, { summary: 'Alive (no database round trip)' }), async () => ({ ok: true }));
   // Routes in a plugin of their own, so they are added after helmet's onRoute hook (the page's CSP is a route option).
   void app.register(async (routes) => {
     uiRoutes(routes);

@@ -14,4 +14,6 @@ export const ProjectBody = z.strictObject({
   host_id: Id.optional(),
   backup_region: text({ min: 1, max: 100 }).optional(),
 });
+/** A project's id in a path (`/v1/projects/:id/…`). */
+export const ProjectParams = z.object({ id: Id });
 export const CollaboratorBody = z.strictObject({ account_id: Id });

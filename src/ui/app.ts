@@ -8,6 +8,7 @@ import { $, html } from './dom.js';
 import './lro-progress.js';
 import { navigate, NAVIGATED } from './nav.js';
 import { STYLE } from './style.js';
+import { docsView } from './views/docs.js';
 import { hostView } from './views/host.js';
 import { opsList, opView } from './views/ops.js';
 import { projectView } from './views/project.js';
@@ -49,7 +50,7 @@ function signInView(reason = '') {
 
 async function drawHeader() {
   me ??= await api('GET', '/v1/me');
-  header.innerHTML = html`<nav aria-label="main"><a href="/">Operations</a> <a href="/projects">Projects</a></nav>
+  header.innerHTML = html`<nav aria-label="main"><a href="/">Operations</a> <a href="/projects">Projects</a> <a href="/docs">API</a></nav>
     <span class="who"
       >signed in as <strong>${me!.name}</strong>${me!.kind === 'admin' ? ' (hub admin)' : ''}
       <button type="button" id="signout">Sign out</button></span
@@ -64,6 +65,7 @@ async function drawHeader() {
 async function route() {
   leave?.();
   leave = undefined;
+  if (location.pathname === '/docs') return void (leave = docsView(main, '')); // public, like /openapi.json
   if (!token()) return signInView();
   // The header is drawn beside the view, not before it: a live bar starts at once. A refused token
   // signs out (whenSignedOut); any other failure is said in the header.

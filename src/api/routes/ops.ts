@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { NotFoundError } from '../../lro/errors.js';
-import { CreateOpSchema, OpIdSchema, SeqText, parseOrThrow } from '../../lro/schemas.js';
+import { CreateOpSchema, ListOpsSchema, OpIdSchema, SeqText, parseOrThrow } from '../../lro/schemas.js';
+import { doc } from '../openapi.js';
 import type { Operation } from '../../shared/operation.js';
 import type { Caller } from '../../domain/access.js';
 import type { HubContext } from '../app.js';
@@ -40,55 +41,94 @@ export function opsRoutes(app: FastifyInstance, ctx: HubContext) {
 
   // The scope, the routing the kind computes and the priority are checked by the store through
   // access.createRules, for creates and retries alike.
-  app.post('/v1/ops', route.account, async (request, reply) => {
-    const { caller } = request;
-    const body = parseOrThrow(CreateOpSchema, request.body, 'request body');
-    return answer(reply, await lro.store.create(body, access.createRules(caller)));
-  });
+  app.post(
+    '/v1/ops',
+    doc(route.account, {
+      summary: 'Create an op: 201 with it, or 200 with the active op that holds its dedupe key',
+      body: CreateOpSchema,
+      status: 201,
+    }),
+    async (request, reply) => {
+      const { caller } = request;
+      const body = parseOrThrow(CreateOpSchema, request.body, 'request body');
+      return answer(reply, await lro.store.create(body, access.createRules(caller)));
+    },
+  );
 
-  app.get('/v1/ops', route.account, async (request) => {
-    const scopes = await access.scopes(request.caller);
-    return lro.store.list(request.query ?? {}, scopes ?? undefined);
-  });
+  app.get(
+    '/v1/ops',
+    doc(route.account, { summary: 'The ops the caller may read, newest first, a page at a time (next_cursor)', query: ListOpsSchema }),
+    async (request) => {
+      const scopes = await access.scopes(request.caller);
+      return lro.store.list(request.query ?? {}, scopes ?? undefined);
+    },
+  );
 
-  app.get('/v1/ops/:op_id', route.account, async (request) => readable(request.caller, request.params));
+  app.get('/v1/ops/:op_id', doc(route.account, { summary: 'One op', params: Params }), async (request) =>
+    readable(request.caller, request.params),
+  );
 
-  app.get('/v1/ops/:op_id/wait', route.account, async (request) => {
-    const { timeout_s } = parseOrThrow(WaitQuery, request.query, 'query');
-    const op = await readable(request.caller, request.params);
-    const gone = new AbortController();
-    request.raw.on('close', () => gone.abort());
-    return lro.wait(op.op_id, timeout_s * 1000, gone.signal);
-  });
+  app.get(
+    '/v1/ops/:op_id/wait',
+    doc(route.account, { summary: 'The op once it ends, or as it is after timeout_s', params: Params, query: WaitQuery }),
+    async (request) => {
+      const { timeout_s } = parseOrThrow(WaitQuery, request.query, 'query');
+      const op = await readable(request.caller, request.params);
+      const gone = new AbortController();
+      request.raw.on('close', () => gone.abort());
+      return lro.wait(op.op_id, timeout_s * 1000, gone.signal);
+    },
+  );
 
-  app.post('/v1/ops/:op_id/cancel', route.account, async (request) => {
-    const op = await readable(request.caller, request.params);
-    return lro.store.cancel(op.op_id);
-  });
+  app.post(
+    '/v1/ops/:op_id/cancel',
+    doc(route.account, { summary: 'Cancel: a queued op ends canceled, a running one is asked to stop', params: Params }),
+    async (request) => {
+      const op = await readable(request.caller, request.params);
+      return lro.store.cancel(op.op_id);
+    },
+  );
 
-  app.post('/v1/ops/:op_id/retry', route.account, async (request, reply) => {
-    const { caller } = request;
-    const op = await readable(caller, request.params);
-    return answer(reply, await lro.store.retry(op.op_id, access.createRules(caller, caller.account_id ?? op.created_by)));
-  });
+  app.post(
+    '/v1/ops/:op_id/retry',
+    doc(route.account, { summary: 'A new op with the same request as a failed, canceled or expired one', params: Params, status: 201 }),
+    async (request, reply) => {
+      const { caller } = request;
+      const op = await readable(caller, request.params);
+      return answer(reply, await lro.store.retry(op.op_id, access.createRules(caller, caller.account_id ?? op.created_by)));
+    },
+  );
 
-  app.post('/v1/ops/:op_id/dismiss', route.account, async (request) => {
-    const op = await readable(request.caller, request.params);
-    return lro.store.dismiss(op.op_id);
-  });
+  app.post(
+    '/v1/ops/:op_id/dismiss',
+    doc(route.account, { summary: 'Hide an ended op from lists (it is kept until it expires)', params: Params }),
+    async (request) => {
+      const op = await readable(request.caller, request.params);
+      return lro.store.dismiss(op.op_id);
+    },
+  );
 
-  app.get('/v1/ops/:op_id/events', route.account, async (request, reply) => {
-    const query = parseOrThrow(EventsQuery, request.query, 'query');
-    // An EventSource resuming sends the last id it saw; checked like from_seq, so `1e19` is a 400
-    // (which also stops the EventSource) rather than a 200 whose stream dies and is retried forever.
-    const header = request.headers['last-event-id'];
-    const lastId = header ? parseOrThrow(SeqText, header, 'Last-Event-ID header') : undefined;
-    const op = await readable(request.caller, request.params);
-    const fromSeq = lastId !== undefined ? lastId + 1 : (query.from_seq ?? 1);
-    await streamOpEvents({ lro, op, fromSeq, request, reply });
-  });
+  app.get(
+    '/v1/ops/:op_id/events',
+    doc(route.account, {
+      summary: "The op's progress as server-sent events, from from_seq or Last-Event-ID",
+      params: Params,
+      query: EventsQuery,
+      sse: true,
+    }),
+    async (request, reply) => {
+      const query = parseOrThrow(EventsQuery, request.query, 'query');
+      // An EventSource resuming sends the last id it saw; checked like from_seq, so `1e19` is a 400
+      // (which also stops the EventSource) rather than a 200 whose stream dies and is retried forever.
+      const header = request.headers['last-event-id'];
+      const lastId = header ? parseOrThrow(SeqText, header, 'Last-Event-ID header') : undefined;
+      const op = await readable(request.caller, request.params);
+      const fromSeq = lastId !== undefined ? lastId + 1 : (query.from_seq ?? 1);
+      await streamOpEvents({ lro, op, fromSeq, request, reply });
+    },
+  );
 
-  app.get('/v1/kinds', route.account, async () => {
+  app.get('/v1/kinds', doc(route.account, { summary: 'The kinds of op this hub knows, with the JSON schema of their input' }), async () => {
     return {
       kinds: lro.kinds.names().map((name) => ({ name, input_schema: z.toJSONSchema(lro.kinds.get(name).input, { io: 'input' }) })),
     };
