@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Access } from '../src/domain/access.js';
 import { HostStore } from '../src/domain/hosts.js';
-import { keepScreenshot, openPage, overflowsX, useBrowser } from './helpers/browser.js';
+import { keepScreenshot, openPage, overflowsX, unnamedControls, useBrowser } from './helpers/browser.js';
 import { startHub } from './helpers/hub.js';
 import { openBackupLro, projectDir, writeProjectFiles } from './helpers/projects.js';
 
@@ -137,7 +137,10 @@ describe('the ops list and signing in', () => {
     const projectPage = await openPage(browser(), base, '/projects', token, 360);
     await projectPage.locator('tbody a').first().click();
     await projectPage.locator('dt:text-is("host")').waitFor();
+    await projectPage.getByRole('button', { name: 'Back up now' }).click(); // a live bar at 360 px too
+    await projectPage.locator('#live lro-progress').waitFor();
     expect(await overflowsX(projectPage)).toBe(false);
+    expect(await unnamedControls(projectPage)).toEqual([]);
     await keepScreenshot(projectPage, 'project-page-360');
     await Promise.all([page.close(), projectPage.close()]);
   });

@@ -27,6 +27,7 @@ ol { margin: .6em 0 0; padding: .3em .6em .3em 3.5em; max-height: 12em; overflow
 ol { border: 1px solid #d0d7de; border-radius: 3px; background: #f6f8fa; }
 li[data-level=warn]::before { content: "warning: "; font-weight: 600; }
 li[data-level=error]::before { content: "error: "; font-weight: 600; }
+@media (max-width: 600px) { .row { grid-template-columns: 6em 1fr; } .text { grid-column: 1 / -1; white-space: normal; } }
 `;
 
 export function statusText(s: OpState): string {

@@ -43,3 +43,17 @@ export async function keepScreenshot(page: Page, name: string): Promise<void> {
 
 /** Whether the page scrolls sideways (it should not, even at 360 px). */
 export const overflowsX = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+
+/**
+ * The controls (buttons, links, fields) a screen reader would announce without a name: no text, no
+ * `aria-label`, no `<label>`. Each is described by its tag and outer HTML's start.
+ */
+export const unnamedControls = (page: Page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll('button, a[href], input:not([type=hidden]), select, textarea')]
+      .filter((el) => {
+        const labelled = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || (el as HTMLInputElement).labels?.length;
+        return !labelled && !(el.textContent ?? '').trim();
+      })
+      .map((el) => el.outerHTML.slice(0, 80)),
+  );
