@@ -134,6 +134,12 @@ describe('the ops list and signing in', () => {
     await expect.poll(() => page.locator('tbody td[data-label=kind]').allTextContents(), { timeout: 15_000 }).toEqual(['project-move']);
     expect(await overflowsX(page)).toBe(false);
     await keepScreenshot(page, 'ops-list-360');
+    // A page at a time: the link to older ops carries the filters on.
+    await page.goto(`${base}/?limit=2&scope_type=project`);
+    await page.getByRole('link', { name: 'older operations →' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('cursor'), { timeout: 15_000 }).toMatch(/\w/);
+    expect(new URL(page.url()).searchParams.get('scope_type')).toBe('project');
+    await expect.poll(() => page.locator('tbody tr[data-op]').count(), { timeout: 15_000 }).toBe(2);
     const projectPage = await openPage(browser(), base, '/projects', token, 360);
     await projectPage.locator('tbody a').first().click();
     await projectPage.locator('dt:text-is("host")').waitFor();

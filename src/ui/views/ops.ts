@@ -52,11 +52,16 @@ export function opRow(op: Operation): Raw {
 export const OPS_TABLE = dataTable(['op', 'kind', 'status', 'progress', 'scope', 'created'], html``, 'ops-table');
 
 /** Fills `tbody` with the ops `query` lists, every 2 s until stopped; errors into `errorEl`. */
-export function liveOps(root: HTMLElement, query: URLSearchParams, errorEl: HTMLElement, onOps?: (ops: Operation[]) => void): () => void {
+export function liveOps(
+  root: HTMLElement,
+  query: URLSearchParams,
+  errorEl: HTMLElement,
+  onOps?: (ops: Operation[], nextCursor: string | null) => void,
+): () => void {
   let stopped = false;
   const load = async () => {
     try {
-      const { ops } = await api<{ ops: Operation[] }>('GET', `/v1/ops?${query}`);
+      const { ops, next_cursor } = await api<{ ops: Operation[]; next_cursor: string | null }>('GET', `/v1/ops?${query}`);
       await learnTitles(ops.filter((o) => o.scope_type === 'project').map((o) => o.scope_id));
       if (stopped) return;
       errorEl.textContent = '';
@@ -68,7 +73,7 @@ export function liveOps(root: HTMLElement, query: URLSearchParams, errorEl: HTML
         : html`<tr>
             <td colspan="6" class="muted">no operations</td>
           </tr>`.text;
-      onOps?.(ops);
+      onOps?.(ops, next_cursor);
     } catch (err) {
       if (!stopped) say(errorEl, (err as Error).message);
     }
@@ -117,6 +122,7 @@ export const opsList: View = (main) => {
       <label>scope id <input name="scope_id" value="${params.get('scope_id') ?? ''}" size="12" /></label><button>Filter</button>
     </form>
     ${OPS_TABLE}
+    <p id="older"></p>
     <p id="list-error" role="alert"></p>`.text;
   const form = $<HTMLFormElement>(main, 'form');
   void api<{ kinds: { name: string }[] }>('GET', '/v1/kinds').then(
@@ -136,8 +142,13 @@ export const opsList: View = (main) => {
     navigate(`/?${q}`);
   });
   const query = new URLSearchParams(params);
-  query.set('limit', '100');
-  return liveOps(main, query, $(main, '#list-error'));
+  if (!query.has('limit')) query.set('limit', '100'); // `/?limit=20` pages smaller
+  // More than a page: a link to the next (older) one, with the same filters.
+  return liveOps(main, query, $(main, '#list-error'), (_ops, next) => {
+    const older = new URLSearchParams(params);
+    if (next) older.set('cursor', next);
+    $(main, '#older').innerHTML = next ? html`<a href="/?${older}">older operations →</a>`.text : '';
+  });
 };
 
 export const opView: View = (main, opId) => {
