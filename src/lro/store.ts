@@ -168,6 +168,23 @@ export class OperationStore {
   }
 
   /**
+   * The op id a caller means by `hex` (8 to 32 hex digits from the start or the end of an id, as
+   * OpRefSchema gives them), among the ops `visible` lets it see (scopes absent: all). An id that
+   * matches none is not_found; one that matches several is invalid_input, saying how many, so a
+   * prefix tells nothing of ops the caller may not see.
+   */
+  async resolveShortId(hex: string, visible: { scopes?: { type: string; id: string }[]; created_by?: string | null }): Promise<string> {
+    const { op_ids, count } = await sql.operationFindByShortId(this.#db, { hex, ...visible, limit: 1 });
+    if (count === 0) throw new NotFoundError(`op ${hex}`);
+    if (count > 1) {
+      throw new InvalidInputError(`op id ${hex} is ambiguous: ${count} ops you can see match it; give more of its digits or the whole id`, {
+        matches: count,
+      });
+    }
+    return op_ids[0]!;
+  }
+
+  /**
    * Newest first; pass `next_cursor` back as `cursor` for the next page (null on the last).
    * `scopes` limits the answer to those scopes (what a caller may read).
    */
