@@ -228,7 +228,8 @@ export class OperationStore {
   async retry(opId: unknown, opts: CreateOptions = {}): Promise<{ op: Operation; created: boolean }> {
     const old = await this.get(opId);
     if (!['failed', 'canceled', 'expired'].includes(old.status)) {
-      throw new ConflictError(`op ${old.op_id} is ${old.status}; only failed, canceled or expired ops can be retried`, {
+      const state = old.status === 'succeeded' ? 'already succeeded: there is nothing to retry' : `is ${old.status}`;
+      throw new ConflictError(`op ${old.op_id} ${state}; only failed, canceled or expired ops can be retried`, {
         status: old.status,
       });
     }
@@ -251,7 +252,9 @@ export class OperationStore {
     const op = await sql.operationDismiss(this.#db, { op_id: id, now: opts.now ?? this.#clock.sqlNow() });
     if (op) return op;
     const current = await this.get(id);
-    throw new ConflictError(`op ${id} is ${current.status}; only finished ops can be dismissed`, { status: current.status });
+    throw new ConflictError(`op ${id} is still ${current.status}; only finished ops can be dismissed (cancel it first)`, {
+      status: current.status,
+    });
   }
 
   /** Inserts, capping each account's active ops when there is a cap and an account to cap. */
