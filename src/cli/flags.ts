@@ -41,8 +41,8 @@ export function scopeFlag(text: string): CreateOpBody['scope'] {
   return { type, id: id! };
 }
 
-/** A project id on the command line: its uuid. */
-export function projectIdArg(text: string): string {
+/** An id on the command line (`what`: project, host): its uuid, or bad input in the CLI's words (exit 2). */
+export function uuidArg(text: string, what: string, flag = ''): string {
   if (Uuid.safeParse(text).success) return text;
-  throw new InvalidInputError(`${JSON.stringify(text)} is not a project id (a uuid; lro admin project-create prints one)`);
+  throw new InvalidInputError(`${flag ? `${flag} ` : ''}${JSON.stringify(text)} is not a ${what} id (a uuid)`);
 }

@@ -43,7 +43,7 @@ export const print = (value: unknown, json: boolean, text: () => string) => cons
 
 /** One line per op: its id, kind, status and scope. */
 export const opLine = (op: Pick<Operation, 'op_id' | 'kind' | 'status' | 'scope_type' | 'scope_id'>) =>
-  `${op.op_id}  ${op.kind.padEnd(8)} ${op.status.padEnd(9)} ${op.scope_type}:${op.scope_id}`;
+  `${op.op_id}  ${op.kind.padEnd(15)} ${op.status.padEnd(9)} ${op.scope_type}:${op.scope_id}`;
 
 const when = (t: Date | string | null) =>
   t

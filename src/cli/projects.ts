@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { TreeEntry } from '../client/client.js';
 import { InvalidInputError } from '../lro/errors.js';
 import { formatBytes } from '../shared/progress.js';
-import { projectIdArg } from './flags.js';
+import { uuidArg } from './flags.js';
 import { JSON_HELP, flagsOf, hubClient, hubOptions, print, printCreated, watchOp } from './hub-client.js';
 
 type Opts = Record<string, unknown>;
@@ -11,7 +11,7 @@ type Opts = Record<string, unknown>;
 function copyDest(text: string): { project_id: string; path: string } {
   const [id, path] = text.split(/:(.*)/s);
   if (!path) throw new InvalidInputError(`--to ${text}: give <project_id>:<path>, a folder or file inside that project`);
-  return { project_id: projectIdArg(id!), path };
+  return { project_id: uuidArg(id!, 'project', '--to'), path };
 }
 
 /** The project kinds' commands: the kind, what it does, its options and how they become its input (src/backup/*.ts). */
@@ -56,7 +56,7 @@ const KIND_COMMANDS: {
     kind: 'project-move',
     description: 'move the project to another host: stop, back up if needed, place, start there (prints what does not move)',
     options: (cmd) => cmd.requiredOption('--to <host_id>', 'the destination host (its uuid)'),
-    input: (o) => ({ dest_host_id: o.to }),
+    input: (o) => ({ dest_host_id: uuidArg(String(o.to), 'host', '--to') }),
   },
   {
     name: 'copy',
@@ -97,7 +97,8 @@ export function projectsCommands(program: Command): void {
       .action(async (id: string, o: Opts) => {
         const f = flagsOf(projects, o);
         const c = hubClient(f);
-        const answer = await c.create({ kind: spec.kind, scope: { type: 'project', id: projectIdArg(id) }, input: spec.input?.(o) ?? {} });
+        const scope = { type: 'project' as const, id: uuidArg(id, 'project') };
+        const answer = await c.create({ kind: spec.kind, scope, input: spec.input?.(o) ?? {} });
         printCreated(answer, f.json, Boolean(o.watch));
         if (o.watch) await watchOp(c, answer.op.op_id, f.json);
       });
@@ -109,7 +110,7 @@ export function projectsCommands(program: Command): void {
     .option('--json', JSON_HELP)
     .action(async (id: string, o: Opts) => {
       const f = flagsOf(projects, o);
-      const answer = await hubClient(f).backups(projectIdArg(id));
+      const answer = await hubClient(f).backups(uuidArg(id, 'project'));
       print(answer, f.json, () =>
         answer.backups.length
           ? answer.backups
@@ -125,7 +126,7 @@ export function projectsCommands(program: Command): void {
     .option('--json', JSON_HELP)
     .action(async (id: string, snapshot: string, path: string | undefined, o: Opts) => {
       const f = flagsOf(projects, o);
-      const answer = await hubClient(f).backupTree(projectIdArg(id), snapshot, path ?? '');
+      const answer = await hubClient(f).backupTree(uuidArg(id, 'project'), snapshot, path ?? '');
       print(answer, f.json, () =>
         answer.entries.length
           ? answer.entries
