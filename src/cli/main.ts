@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Start-up time matters here (`lro --help`, `lro ops get` in a script loop): this module loads only
-// commander, the configuration, the HTTP client and the ops commands. The commands that need pg,
+// commander, the configuration, the HTTP client and the ops and projects commands. The commands that need pg,
 // Fastify, NATS or the embedded Postgres import them in their actions (bench/startup.ts measures it).
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';

@@ -26,7 +26,7 @@ const retriedText = (op: Operation & { created?: boolean }) =>
   op.created === false ? `existing (an active op holds its dedupe key) ${opLine(op)}` : `retried as ${opLine(op)}`;
 
 const dismissedText = (op: Operation) =>
-  `dismissed ${opLine(op)}\nit no longer shows in lists (ops list --include-dismissed shows it); the op and its result are kept`;
+  `dismissed ${opLine(op)}\nit no longer shows in lists (lro ops list --include-dismissed shows it); the op and its result are kept`;
 
 /** `lro ops …`: the hub's ops API from the command line, `--json` for scripts. */
 export function opsCommands(program: Command): void {
