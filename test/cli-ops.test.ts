@@ -1,23 +1,14 @@
-import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../src/db/embedded.js';
 import { operationInsertMany } from '../src/lro/sql/operations.js';
-import { streamOf } from '../src/lro/streams/types.js';
+import { CLI_TIMEOUT, lroCliFor } from './helpers/cli.js';
 import { ADMIN_TOKEN, startHub } from './helpers/hub.js';
 import { openTestLro } from './helpers/lro.js';
 
-const exec = promisify(execFile);
-const BIN = new URL('../bin/lro.js', import.meta.url).pathname;
 const { lro, url } = await openTestLro();
 await lro.workerPool({ concurrency: 4, summaryIntervalS: 0.2 }).start();
 const { base, call } = await startHub(lro);
-
-/** Each `lro` run starts a node process (a fraction of a second, more on a loaded 2-core machine): tests that make many get more time. */
-const CLI_TIMEOUT = 180_000;
-const lroCli = (args: string[], env: Record<string, string> = {}) =>
-  exec(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: url, LRO_URL: base, ...env } });
+const lroCli = lroCliFor({ DATABASE_URL: url, LRO_URL: base });
 
 describe('npx lro admin … and lro ops …', () => {
   it(
@@ -113,68 +104,6 @@ describe('npx lro admin … and lro ops …', () => {
     expect(unknownKind.code).toBe(2); // the hub's 400 is bad input too
     expect(unknownKind.stderr).toMatch(/^lro: .*no-such-kind/);
   });
-});
-
-describe('lro ops in words', () => {
-  it(
-    'create takes its options; get, cancel, retry, dismiss and list pages say what happened; mistakes in the CLI words',
-    async () => {
-      const owner = (await call('POST', '/v1/accounts', { token: ADMIN_TOKEN, body: { name: 'words' } })).body;
-      const projectId = (await call('POST', '/v1/projects', { token: owner.token, body: { title: 'w' } })).body.project_id;
-      const env = { LRO_TOKEN: owner.token };
-      const fails = (args: string[]) => lroCli(args, env).catch((e) => e);
-      const scope = `project:${projectId}`;
-
-      const proj = await fails(['ops', 'create', 'demo', '--scope', `proj:${projectId}`]);
-      expect([proj.code, proj.stderr.trim()]).toEqual([
-        2,
-        `lro: --scope proj:${projectId} is not a scope: give project:<id>, account:<id>, host:<id> or hub`,
-      ]);
-      expect((await fails(['ops', 'create', 'demo', '--scope', 'project:p1'])).stderr).toContain('"p1" is not a project id (a uuid)');
-      const hub = await fails(['ops', 'create', 'demo', '--scope', 'hub']);
-      expect([hub.code, hub.stderr.trim()]).toEqual([
-        1,
-        'lro: only the admin (LRO_ADMIN_TOKEN) may create ops in the hub scope; use a project, account or host scope',
-      ]);
-
-      const hang = ['ops', 'create', 'demo', '--scope', scope, '--input', '{"steps":2,"step_ms":10,"hang":true}'];
-      const opts = ['--max-attempts', '2', '--priority', '5', '--dedupe-key', 'k', '--ttl', '600'];
-      const created = JSON.parse((await lroCli([...hang, ...opts, '--json'], env)).stdout);
-      expect(created).toMatchObject({ created: true, max_attempts: 2, priority: 5, dedupe_key: 'k', expires_at: expect.any(String) });
-      expect((await lroCli([...hang, '--dedupe-key', 'k'], env)).stdout).toMatch(/^existing \(an active op holds this dedupe key\) /);
-      // Running once its first step is on its stream (it then hangs): a cancel asks it to stop.
-      const op = await lro.store.get(created.op_id);
-      for await (const item of lro.streams.read(streamOf(op), { fromSeq: 1 })) if (item.type === 'progress') break;
-      const short = created.op_id.slice(-8);
-      expect((await lroCli(['ops', 'cancel', short], env)).stdout).toMatch(/^cancel requested: .* running /);
-      expect((await fails(['ops', 'wait', short])).code).toBe(3);
-      const got = (await lroCli(['ops', 'get', short], env)).stdout;
-      expect(got).toMatch(new RegExp(`^op +${created.op_id} \\(short: ${short}\\)$`, 'm'));
-      expect(got).toMatch(/^status +canceled$/m);
-      expect(got).toMatch(/^attempts +1 of 2$/m);
-      expect(got).toMatch(/^progress +\d+% prepare 1\/2 steps \(step 1 of 2\)$/m);
-      expect(got).toMatch(/^error +canceled by request \(canceled\)$/m);
-      const retried = (await lroCli(['ops', 'retry', short], env)).stdout;
-      expect(retried).toMatch(/^retried as [0-9a-f-]{36} {2}demo +(queued|running) /);
-      const quick = (await lroCli(['ops', 'create', 'demo', '--scope', scope, '--input', '{"steps":1,"step_ms":1}'], env)).stdout;
-      const quickId = quick.split(/\s+/)[1]!;
-      await lro.wait(quickId, 20_000);
-      const again = await fails(['ops', 'retry', quickId]);
-      expect([again.code, again.stderr]).toEqual([1, expect.stringContaining('already succeeded: there is nothing to retry')]);
-      expect((await lroCli(['ops', 'dismiss', quickId], env)).stdout).toMatch(/^dismissed .*\nit no longer shows in lists/);
-      // Queued on a host that no pool serves: canceled at once.
-      const stuck = (await lro.store.create({ kind: 'demo', scope: { type: 'project', id: projectId }, input: { host_id: randomUUID() } }))
-        .op;
-      expect((await lroCli(['ops', 'cancel', stuck.op_id], env)).stdout).toMatch(/^canceled [0-9a-f-]{36} {2}demo +canceled /);
-
-      const first = await lroCli(['ops', 'list', '--scope', scope, '--limit', '1'], env);
-      const cursor = first.stderr.match(/^more ops: add --cursor (\S+) for the next page$/m)![1]!;
-      const second = await lroCli(['ops', 'list', '--scope', scope, '--limit', '1', '--cursor', cursor], env);
-      expect(second.stdout.split('\n')[0]).not.toBe(first.stdout.split('\n')[0]);
-      expect((await lroCli(['ops', 'list', '--scope', scope, '--status', 'canceled,succeeded', '--limit', '500'], env)).stderr).toBe('');
-    },
-    CLI_TIMEOUT,
-  );
 });
 
 describe('short op ids', () => {

@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { CLI_TIMEOUT, lroCliFor, outcome } from './helpers/cli.js';
 import { ADMIN_TOKEN, startHub } from './helpers/hub.js';
 import { openBackupLro, projectDir, writeProjectFiles } from './helpers/projects.js';
 
 // `lro projects …` against a hub with two hosts on real restic: each kind's command, its bars, the
 // move's warning, the backups and a snapshot's folders, and mistakes in the CLI's words.
-const exec = promisify(execFile);
-const BIN = new URL('../bin/lro.js', import.meta.url).pathname;
 const b = await openBackupLro();
 const { lro } = b;
 await lro.workerPool({ routing: ['hub'], ownerType: 'hub' }).start();
@@ -19,15 +16,9 @@ await h1.pool.start();
 await h2.pool.start();
 const { base } = await startHub(lro);
 
-const lroCli = (args: string[]) =>
-  exec(process.execPath, [BIN, 'projects', ...args], { env: { ...process.env, LRO_URL: base, LRO_TOKEN: ADMIN_TOKEN } });
-/** The run's exit code and output, whether it failed (as expected) or not. */
-const fails = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-  lroCli(args).then(
-    (r) => ({ code: 0, ...r }),
-    (e) => e,
-  );
-const CLI_TIMEOUT = 240_000;
+const cli = lroCliFor({ LRO_URL: base, LRO_TOKEN: ADMIN_TOKEN });
+const lroCli = (args: string[]) => cli(['projects', ...args]);
+const fails = (args: string[]) => outcome(lroCli(args));
 
 describe('lro projects', () => {
   it(
