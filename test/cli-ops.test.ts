@@ -168,6 +168,11 @@ describe('short op ids', () => {
       const cli = await lroCli(['ops', 'get', '5e1ec7ed'], env).catch((e) => e);
       expect(cli.code).toBe(2);
       expect(cli.stderr).toContain('lro: op id 5e1ec7ed is ambiguous: 2 ops you can see match it');
+      const tooShort = await lroCli(['ops', 'get', 'a11ce'], env).catch((e) => e);
+      expect([tooShort.code, tooShort.stderr.trim()]).toEqual([
+        2,
+        'lro: "a11ce" is not an op id: give its uuid, or at least 8 of its hex digits from its start or its end (lists print the last 8)',
+      ]);
     },
     CLI_TIMEOUT,
   );

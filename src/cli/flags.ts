@@ -3,6 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import type { CreateOpBody } from '../client/client.js';
 import { InvalidInputError, LroError } from '../lro/errors.js';
+import { OpRefSchema } from '../lro/schemas.js';
 
 /** `--input <json>`, parsed; not JSON is bad input (exit 2). */
 export function inputFlag(text: string): unknown {
@@ -45,4 +46,11 @@ export function scopeFlag(text: string): CreateOpBody['scope'] {
 export function uuidArg(text: string, what: string, flag = ''): string {
   if (Uuid.safeParse(text).success) return text;
   throw new InvalidInputError(`${flag ? `${flag} ` : ''}${JSON.stringify(text)} is not a ${what} id (a uuid)`);
+}
+
+/** An op id on the command line: its uuid, or 8+ hex digits from either end (the hub resolves those), else exit 2. */
+export function opIdArg(text: string): string {
+  if (OpRefSchema.safeParse(text).success) return text;
+  const how = 'give its uuid, or at least 8 of its hex digits from its start or its end (lists print the last 8)';
+  throw new InvalidInputError(`${JSON.stringify(text)} is not an op id: ${how}`);
 }

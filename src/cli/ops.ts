@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { shortOpId, type Operation } from '../shared/operation.js';
 import { STATUSES } from '../shared/status.js';
 import { exitForStatus } from './exit-codes.js';
-import { inputFlag, intFlag, scopeFlag } from './flags.js';
+import { inputFlag, intFlag, opIdArg, scopeFlag } from './flags.js';
 import { JSON_HELP, describeOp, flagsOf, hubClient, hubOptions, opLine, print, printCreated, watchOp } from './hub-client.js';
 
 const seconds = (v: string) => {
@@ -64,7 +64,7 @@ export function opsCommands(program: Command): void {
     .option('--json', JSON_HELP)
     .action(async (id: string, o) => {
       const f = flagsOf(ops, o);
-      const op = await hubClient(f).get(id);
+      const op = await hubClient(f).get(opIdArg(id));
       print(op, f.json, () => describeOp(op));
     });
 
@@ -89,7 +89,7 @@ export function opsCommands(program: Command): void {
         kind: o.kind,
         status: o.status,
         // A short id names the parent: the hub resolves it (the list filter takes only a whole id).
-        parent_id: o.parent ? (await c.get(o.parent)).op_id : undefined,
+        parent_id: o.parent ? (await c.get(opIdArg(o.parent))).op_id : undefined,
         include_dismissed: o.includeDismissed ? true : undefined,
         limit: o.limit,
         cursor: o.cursor,
@@ -105,7 +105,7 @@ export function opsCommands(program: Command): void {
     .option('--json', JSON_HELP)
     .action(async (id: string, o) => {
       const f = flagsOf(ops, o);
-      const op = await hubClient(f).wait(id, o.timeout);
+      const op = await hubClient(f).wait(opIdArg(id), o.timeout);
       print(op, f.json, () => opLine(op));
       process.exitCode = exitForStatus(op.status);
     });
@@ -122,7 +122,7 @@ export function opsCommands(program: Command): void {
       .option('--json', JSON_HELP)
       .action(async (id: string, o) => {
         const f = flagsOf(ops, o);
-        const op = await hubClient(f)[action](id);
+        const op = await hubClient(f)[action](opIdArg(id));
         print(op, f.json, () => text(op));
       });
   }
@@ -137,7 +137,7 @@ export function opsCommands(program: Command): void {
       const c = hubClient(f);
       // An unreachable hub or an unknown op is an error now, not a watch that retries forever; and a
       // short id becomes the whole one.
-      const op = await c.get(id);
+      const op = await c.get(opIdArg(id));
       await watchOp(c, op.op_id, f.json, o.fromSeq);
     });
 }
