@@ -1,20 +1,14 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../src/db/embedded.js';
+import { operationInsertMany } from '../src/lro/sql/operations.js';
+import { CLI_TIMEOUT, lroCliFor } from './helpers/cli.js';
 import { ADMIN_TOKEN, startHub } from './helpers/hub.js';
 import { openTestLro } from './helpers/lro.js';
 
-const exec = promisify(execFile);
-const BIN = new URL('../bin/lro.js', import.meta.url).pathname;
 const { lro, url } = await openTestLro();
 await lro.workerPool({ concurrency: 4, summaryIntervalS: 0.2 }).start();
-const { base } = await startHub(lro);
-
-/** Each `lro` run starts a node process (a fraction of a second, more on a loaded 2-core machine): tests that make many get more time. */
-const CLI_TIMEOUT = 180_000;
-const lroCli = (args: string[], env: Record<string, string> = {}) =>
-  exec(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: url, LRO_URL: base, ...env } });
+const { base, call } = await startHub(lro);
+const lroCli = lroCliFor({ DATABASE_URL: url, LRO_URL: base });
 
 describe('npx lro admin … and lro ops …', () => {
   it(
@@ -32,8 +26,9 @@ describe('npx lro admin … and lro ops …', () => {
           )
         ).stdout,
       );
-      expect(created).toMatchObject({ created: true, op: { kind: 'demo', status: expect.stringMatching(/^(queued|running)$/) } });
-      const id = created.op.op_id;
+      // The hub's answer as it is: the op, with `created` beside its fields.
+      expect(created).toMatchObject({ created: true, kind: 'demo', status: expect.stringMatching(/^(queued|running)$/) });
+      const id = created.op_id;
       const watched = (await lroCli(['ops', '--json', 'watch', id], env)).stdout
         .trim()
         .split('\n')
@@ -109,6 +104,78 @@ describe('npx lro admin … and lro ops …', () => {
     expect(unknownKind.code).toBe(2); // the hub's 400 is bad input too
     expect(unknownKind.stderr).toMatch(/^lro: .*no-such-kind/);
   });
+});
+
+describe('short op ids', () => {
+  it(
+    'the hub resolves 8+ hex digits from either end among the ops the caller may see; ambiguous or too short is a 400',
+    async () => {
+      const account = async (name: string) => (await call('POST', '/v1/accounts', { token: ADMIN_TOKEN, body: { name } })).body;
+      const [owner, other] = [await account('short-owner'), await account('short-other')];
+      // Three ops whose ids share their first 8 digits: two in owner's account scope, one in other's.
+      // Queued on a host no pool serves, so they stay as they are.
+      const insert = (op_id: string, who: { account_id: string }) =>
+        operationInsertMany(lro.db, [
+          {
+            op_id,
+            kind: 'demo',
+            scope_type: 'account',
+            scope_id: who.account_id,
+            routing: 'host:00000000-0000-4000-8000-000000000000',
+            input: {},
+            created_by: who.account_id,
+            max_attempts: 1,
+            lease_s: 30,
+            priority: 0,
+            dedupe_key: null,
+            parent_id: null,
+            ttl_s: null,
+          },
+        ]);
+      const [a, b, hidden] = [
+        '5e1ec7ed-0000-7000-8000-0000000a11ce',
+        '5e1ec7ed-0000-7000-8000-0000000b0b00',
+        '5e1ec7ed-ffff-7000-8000-0000deadbeef',
+      ];
+      await insert(a, owner);
+      await insert(b, owner);
+      await insert(hidden, other);
+      const get = (ref: string, token: string) => call('GET', `/v1/ops/${ref}`, { token });
+
+      expect((await get('000a11ce', owner.token)).body.op_id).toBe(a); // the last 8, as lists print them
+      expect((await get('0000000B0B00', owner.token)).body.op_id).toBe(b); // more of them, any case
+      expect((await get('5e1ec7ed-0000-7000-8000-0000000a', owner.token)).body.op_id).toBe(a); // a prefix
+      const ambiguous = await get('5e1ec7ed', owner.token);
+      expect(ambiguous.status).toBe(400);
+      // Two, not three: the other account's op is not counted, nor named.
+      expect(ambiguous.body.error.message).toBe(
+        'op id 5e1ec7ed is ambiguous: 2 ops you can see match it; give more of its digits or the whole id',
+      );
+      expect((await get('5e1ec7ed', ADMIN_TOKEN)).body.error.message).toContain(': 3 ops you can see');
+      expect((await get('deadbeef', owner.token)).status).toBe(404);
+      expect((await get('deadbeef', other.token)).body.op_id).toBe(hidden);
+      const short = await get('a11ce', owner.token);
+      expect(short.status).toBe(400);
+      expect(short.body.error.message).toContain('at least 8 of its hex digits from its start or its end');
+      // Every :op_id route resolves the same way.
+      expect((await call('GET', '/v1/ops/000a11ce/wait?timeout_s=0', { token: owner.token })).body.op_id).toBe(a);
+      expect((await call('POST', '/v1/ops/000a11ce/cancel', { token: owner.token })).body).toMatchObject({ op_id: a, status: 'canceled' });
+      expect((await call('POST', '/v1/ops/000a11ce/dismiss', { token: owner.token })).body).toMatchObject({ op_id: a });
+
+      // The CLI passes them on: the same op, and the hub's words for an ambiguous id (exit 2).
+      const env = { LRO_TOKEN: owner.token };
+      expect(JSON.parse((await lroCli(['ops', '--json', 'get', '0b0b00'.padStart(8, '0')], env)).stdout).op_id).toBe(b);
+      const cli = await lroCli(['ops', 'get', '5e1ec7ed'], env).catch((e) => e);
+      expect(cli.code).toBe(2);
+      expect(cli.stderr).toContain('lro: op id 5e1ec7ed is ambiguous: 2 ops you can see match it');
+      const tooShort = await lroCli(['ops', 'get', 'a11ce'], env).catch((e) => e);
+      expect([tooShort.code, tooShort.stderr.trim()]).toEqual([
+        2,
+        'lro: "a11ce" is not an op id: give its uuid, or at least 8 of its hex digits from its start or its end (lists print the last 8)',
+      ]);
+    },
+    CLI_TIMEOUT,
+  );
 });
 
 describe('lro admin schedule-…', () => {

@@ -62,6 +62,42 @@ describe('help', () => {
   });
 });
 
+describe('every command and option says what it is', () => {
+  // A line of a help's Options or Commands that is only a flag or a name has no description.
+  const undescribed = (help: string) =>
+    help
+      .split(/\n(?=\S)/)
+      .filter((section) => /^(Options|Commands):/.test(section))
+      .flatMap((section) => section.split('\n').slice(1))
+      .filter((line) => /^ {2}\S/.test(line) && !/^ {2}\S.*\S {2,}\S/.test(line));
+
+  it('in every help of ops, projects and admin; lro --version', async () => {
+    const groups: Record<string, string[]> = {
+      '': ['migrate', 'start', 'worker', 'hub', 'host'],
+      ops: ['create', 'get', 'list', 'wait', 'cancel', 'retry', 'dismiss', 'watch'],
+      projects: ['backup', 'restore', 'start', 'stop', 'move', 'copy', 'backups', 'ls'],
+      admin: ['account-create', 'token-create', 'host-create', 'project-create', 'collaborator-add', 'schedule-set'],
+    };
+    const helps = Object.entries(groups).flatMap(([group, cmds]) =>
+      [[group], ...cmds.map((c) => [group, c])].map((p) => p.filter(Boolean)),
+    );
+    const found = await Promise.all(
+      helps.map(async (path) => ({
+        path: path.join(' '),
+        undescribed: undescribed((await run(process.execPath, [BIN, ...path, '--help'])).stdout),
+      })),
+    );
+    expect(found.filter((f) => f.undescribed.length)).toEqual([]);
+    const list = (await run(process.execPath, [BIN, 'ops', 'list', '--help'])).stdout;
+    expect(list).toMatch(/--status <list> +only these statuses, a comma-separated list/);
+    expect(list).toMatch(/--cursor <cursor> /);
+    for (const cmd of ['get', 'create', 'list', 'cancel'])
+      expect((await run(process.execPath, [BIN, 'ops', cmd, '--help'])).stdout, cmd).toMatch(/--json +print the hub's answer as JSON/);
+    expect((await run(process.execPath, [BIN, 'ops', 'create', '--help'])).stdout).toMatch(/--max-attempts <n>[\s\S]*--priority <n>/);
+    expect((await run(process.execPath, [BIN, '--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
 describe("the daemons' log", () => {
   it('is pino: text lines by default (message, then bound fields), JSON lines with LRO_LOG_FORMAT=json', async () => {
     const out: string[] = [];

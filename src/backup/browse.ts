@@ -5,20 +5,10 @@
  * `maxSnapshots` most recently browsed.
  */
 import path from 'node:path';
+import type { TreeEntry } from '../shared/backups.js';
 import type { Buckets } from './buckets.js';
 import { findSnapshot, projectSnapshots, type Snapshot } from './restore.js';
 import { ResticError, type Restic } from './restic.js';
-
-export interface TreeEntry {
-  name: string;
-  /** `dir`, `file` or `symlink`. */
-  type: string;
-  /** Inside the snapshot: `project/src/a.txt`. */
-  path: string;
-  size: number | null;
-  mtime: string | null;
-  mode: number | null;
-}
 
 export class SnapshotBrowser {
   readonly #restic: Restic;

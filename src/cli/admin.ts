@@ -77,7 +77,10 @@ export function adminCommands(program: Command): void {
       withDb(async (db, access) => ({ account_id: (await account(db, id)).account_id, token: await access.issueToken(id) })),
     );
   const host = admin.command('host-create').description('a host (its admin account optional)');
-  host.requiredOption('--name <name>').requiredOption('--region <region>').option('--admin <account_id>');
+  host
+    .requiredOption('--name <name>', "the host's name")
+    .requiredOption('--region <region>', 'its backup region (GET /v1/regions lists them)')
+    .option('--admin <account_id>', 'the account that administers it (may run ops on it, and place projects there)');
   host.action((o) =>
     withDb(async (db) => {
       const body = parseOrThrow(HostBody, { name: o.name, region: o.region }, 'host');
@@ -88,8 +91,11 @@ export function adminCommands(program: Command): void {
   const project = admin
     .command('project-create')
     .description('a project owned by an account (placed on a host, with a backup region: optional)');
-  project.requiredOption('--title <title>').requiredOption('--owner <account_id>');
-  project.option('--host <host_id>').option('--backup-region <region>');
+  project
+    .requiredOption('--title <title>', "the project's title")
+    .requiredOption('--owner <account_id>', 'its first collaborator')
+    .option('--host <host_id>', 'the host it is placed on (default: none yet)')
+    .option('--backup-region <region>', 'the backup region its backups go to (GET /v1/regions lists them)');
   project.action((o) =>
     withDb(async (db) => {
       const p = parseOrThrow(ProjectBody, { title: o.title, host_id: o.host, backup_region: o.backupRegion }, 'project');
@@ -97,13 +103,16 @@ export function adminCommands(program: Command): void {
       return new ProjectStore({ db }).create({ ...p, created_by: owner }, { backup_region: '--backup-region' });
     }),
   );
-  admin.command('collaborator-add <project_id> <account_id>').action((projectId: string, accountId: string) =>
-    withDb(async (db) => {
-      const project_id = parseOrThrow(Id, projectId, 'project id');
-      await new ProjectStore({ db }).addCollaborator({ project_id, account_id: (await account(db, accountId)).account_id });
-      return { project_id: projectId, account_id: accountId };
-    }),
-  );
+  admin
+    .command('collaborator-add <project_id> <account_id>')
+    .description('let an account use a project (read and run its ops)')
+    .action((projectId: string, accountId: string) =>
+      withDb(async (db) => {
+        const project_id = parseOrThrow(Id, projectId, 'project id');
+        await new ProjectStore({ db }).addCollaborator({ project_id, account_id: (await account(db, accountId)).account_id });
+        return { project_id: projectId, account_id: accountId };
+      }),
+    );
   scheduleCommands(admin);
 }
 
@@ -120,7 +129,7 @@ function scheduleCommands(admin: Command): void {
   set.requiredOption('--kind <kind>', 'the kind of op each tick creates');
   set.option('--timezone <tz>', 'the cron is read in this IANA time zone', 'UTC');
   set.option('--input <json>', "the op's input, as JSON", '{}');
-  set.option('--scope <type:id>', "the op's scope", 'hub');
+  set.option('--scope <type:id>', "the op's scope: project:<id>, account:<id>, host:<id> or hub", 'hub');
   set.action((name: string, o) =>
     withLro(async (lro) =>
       lro.scheduler().set(name, { cron: o.cron, kind: o.kind, timezone: o.timezone, input: inputFlag(o.input), scope: scopeFlag(o.scope) }),

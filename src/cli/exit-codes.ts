@@ -13,7 +13,7 @@ export const EXIT = {
   error: 1,
   /** Bad usage or input: an unknown option, a malformed id or JSON, a 400 from the hub. */
   usage: 2,
-  /** `ops wait` / `ops watch`: the op ended failed, canceled or expired. */
+  /** `ops wait` / `ops watch` / `projects … --watch`: the op ended failed, canceled or expired. */
   opFailed: 3,
   /** `ops wait`: the timeout ran out with the op still queued or running. */
   timeout: 4,
@@ -26,7 +26,7 @@ Exit codes:
   0  done (for ops wait/watch: the op succeeded)
   1  unexpected error (database or hub unreachable, port in use, the hub refused, e.g. 409)
   2  bad usage or input (unknown option, malformed id or JSON, the hub answered 400)
-  3  ops wait/watch: the op ended failed, canceled or expired
+  3  ops wait/watch, projects … --watch: the op ended failed, canceled or expired
   4  ops wait: the timeout ran out with the op still queued or running
   5  a migration in sql/ was edited after the database applied it (nothing was started)`;
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Start-up time matters here (`lro --help`, `lro ops get` in a script loop): this module loads only
-// commander, the configuration, the HTTP client and the ops commands. The commands that need pg,
+// commander, the configuration, the HTTP client and the ops and projects commands. The commands that need pg,
 // Fastify, NATS or the embedded Postgres import them in their actions (bench/startup.ts measures it).
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import { LroApiError } from '../client/client.js';
 import { loadConfig } from '../config.js';
 import { EXIT, EXIT_HELP, exitForError } from './exit-codes.js';
+import { intFlag } from './flags.js';
 import { opsCommands } from './ops.js';
+import { projectsCommands } from './projects.js';
 
 // Output piped into `tee` or `head` that has gone (a Ctrl-C reaches the whole pipeline): lro goes on
 // stopping in order instead of dying of EPIPE mid-drain with the embedded database still up.
@@ -16,14 +19,14 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number');
-  return n;
-};
+const int = intFlag(0);
+// src/cli/main.ts and dist/cli/main.js alike sit two folders below package.json.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('lro')
   .description('long-running operations on Postgres')
+  .version(version, '-V, --version', "print lro's version")
+  .helpOption('-h, --help', 'show help for a command')
   .addHelpText('after', EXIT_HELP)
   // Usage errors exit with EXIT.usage, below, instead of commander's 1 (set first: subcommands inherit it).
   .exitOverride();
@@ -85,6 +88,7 @@ program
   });
 
 opsCommands(program);
+projectsCommands(program);
 // `lro admin …` needs pg and the domain layer: its module loads only when `admin` is on the command
 // line (`lro admin --help`, `lro help admin` included); otherwise `lro --help` lists it from this line.
 if (process.argv.slice(2).includes('admin')) (await import('./admin.js')).adminCommands(program);

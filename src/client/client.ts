@@ -7,6 +7,17 @@ import { RETRY } from '../shared/defaults.js';
 import { isTerminal } from '../shared/status.js';
 import type { WatchEvent } from '../shared/events.js';
 import type { Operation } from '../shared/operation.js';
+import type { TreeEntry } from '../shared/backups.js';
+
+export type { TreeEntry } from '../shared/backups.js';
+
+/** One folder of a snapshot: its entries, folders first. */
+export interface SnapshotFolder {
+  snapshot_id: string;
+  time: string;
+  path: string;
+  entries: TreeEntry[];
+}
 
 export interface CreateOpBody {
   kind: string;
@@ -27,6 +38,28 @@ export interface ListQuery {
   parent_id?: string;
   limit?: number;
   cursor?: string;
+  /** Dismissed ops too (they are left out by default). */
+  include_dismissed?: boolean;
+}
+
+/** `POST /v1/ops` answers the op itself with `created` and `warnings` added; `create()` splits them off. */
+export interface CreateAnswer {
+  op: Operation;
+  /** false: an active op already held the dedupe key, and this is that op. */
+  created: boolean;
+  /** What the kind says a caller should know before it runs (a move's host-local state). */
+  warnings: string[];
+}
+
+/** A recorded snapshot of a project (`GET /v1/projects/:id/backups`), newest first. */
+export interface ProjectBackup {
+  snapshot_id: string;
+  region: string;
+  tags: string[];
+  bytes: number | null;
+  created_at: string;
+  /** The op that took it, when an op did. */
+  op_id: string | null;
 }
 
 export type { WatchEvent } from '../shared/events.js';
@@ -55,9 +88,9 @@ export class LroClient {
     this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
-  async create(body: CreateOpBody): Promise<{ op: Operation; created: boolean }> {
-    const { status, json } = await this.#call('POST', '/v1/ops', body);
-    return { op: json, created: status === 201 };
+  /** The op, whether this call created it (201) or found it active under the dedupe key (200), and its kind's warnings. */
+  async create(body: CreateOpBody): Promise<CreateAnswer> {
+    return createAnswer(await this.#call('POST', '/v1/ops', body));
   }
   get(opId: string): Promise<Operation> {
     return this.#json('GET', `/v1/ops/${encodeURIComponent(opId)}`);
@@ -74,7 +107,11 @@ export class LroClient {
   cancel(opId: string): Promise<Operation> {
     return this.#json('POST', `/v1/ops/${encodeURIComponent(opId)}/cancel`);
   }
-  retry(opId: string): Promise<Operation> {
+  /**
+   * A new op for a failed, canceled or expired one (`parent_id` names it; `created: true`), or the
+   * active op that holds its dedupe key (`created: false`): the hub's answer as it is.
+   */
+  retry(opId: string): Promise<Operation & { created: boolean; warnings?: string[] }> {
     return this.#json('POST', `/v1/ops/${encodeURIComponent(opId)}/retry`);
   }
   dismiss(opId: string): Promise<Operation> {
@@ -82,6 +119,15 @@ export class LroClient {
   }
   kinds(): Promise<{ kinds: { name: string; input_schema: unknown }[] }> {
     return this.#json('GET', '/v1/kinds');
+  }
+  /** A project's recorded snapshots, newest first. */
+  backups(projectId: string): Promise<{ backups: ProjectBackup[] }> {
+    return this.#json('GET', `/v1/projects/${encodeURIComponent(projectId)}/backups`);
+  }
+  /** One folder of a project's snapshot (`path` inside it; '' its root), folders first. */
+  backupTree(projectId: string, snapshotId: string, path = ''): Promise<SnapshotFolder> {
+    const q = new URLSearchParams({ path });
+    return this.#json('GET', `/v1/projects/${encodeURIComponent(projectId)}/backups/${encodeURIComponent(snapshotId)}/tree?${q}`);
   }
 
   /**
@@ -153,6 +199,12 @@ export class LroClient {
   async #json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     return (await this.#call(method, path, body, signal)).json as T;
   }
+}
+
+/** The answer of a create, split into the op and the two fields the hub adds to it. */
+function createAnswer({ status, json }: { status: number; json: Operation & { created?: boolean; warnings?: string[] } }): CreateAnswer {
+  const { created: _, warnings = [], ...op } = json;
+  return { op, created: status === 201, warnings };
 }
 
 /** No answer at all (status 0, code `unreachable`): which hub, and what failed, e.g. ECONNREFUSED from fetch's cause. */

@@ -18,6 +18,12 @@ function hostOf(routing: string): string | null {
   const id = routing.startsWith('host:') ? routing.slice(5) : null;
   return id !== null && Uuid.safeParse(id).success ? id : null;
 }
+/** Why an account may not use a scope, for the 403 of a create. */
+const NOT_YOURS = {
+  project: 'you do not collaborate on that project',
+  account: 'it is not your account',
+  host: 'you are not its host admin',
+} as const;
 const hash = (token: string) => createHash('sha256').update(token).digest();
 
 /**
@@ -116,7 +122,11 @@ export class Access {
     if (caller.kind === 'admin') return;
     const { scope, routing } = target;
     if (!(await this.canUseScope(caller, scope))) {
-      throw new ForbiddenError(`you may not create ops in ${scope.type} ${scope.id}`);
+      throw new ForbiddenError(
+        scope.type === 'hub'
+          ? 'only the admin (LRO_ADMIN_TOKEN) may create ops in the hub scope; use a project, account or host scope'
+          : `you may not create ops in ${scope.type} ${scope.id}: ${NOT_YOURS[scope.type as 'project' | 'account' | 'host']}`,
+      );
     }
     // Every other scope it changes, as strictly: one refused refuses the whole request, before anything runs.
     for (const other of target.actsOn) {

@@ -5,6 +5,21 @@ import { SCOPE_TYPES, STATUSES } from '../shared/status.js';
 
 export const OpIdSchema = z.uuid({ message: 'must be a uuid' });
 
+/**
+ * An op id as a caller may type it: the whole uuid (`{id}`), or 8 to 32 of its hex digits from its
+ * start or its end (`{hex}`, dashes left out): lists print the last 8.
+ */
+export const OpRefSchema = z
+  .string()
+  .max(36)
+  .transform((text, ctx): { id: string } | { hex: string } => {
+    if (OpIdSchema.safeParse(text).success) return { id: text };
+    const hex = text.replaceAll('-', '').toLowerCase();
+    if (/^[0-9a-f]{8,32}$/.test(hex)) return { hex };
+    ctx.addIssue({ code: 'custom', message: 'must be an op id: its uuid, or at least 8 of its hex digits from its start or its end' });
+    return z.NEVER;
+  });
+
 /** A NUL, or half of a surrogate pair: Postgres text and jsonb can store neither. */
 // eslint-disable-next-line no-control-regex -- finding the NUL is the point
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

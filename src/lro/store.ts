@@ -168,6 +168,23 @@ export class OperationStore {
   }
 
   /**
+   * The op id a caller means by `hex` (8 to 32 hex digits from the start or the end of an id, as
+   * OpRefSchema gives them), among the ops `visible` lets it see (scopes absent: all). An id that
+   * matches none is not_found; one that matches several is invalid_input, saying how many, so a
+   * prefix tells nothing of ops the caller may not see.
+   */
+  async resolveShortId(hex: string, visible: { scopes?: { type: string; id: string }[]; created_by?: string | null }): Promise<string> {
+    const { op_ids, count } = await sql.operationFindByShortId(this.#db, { hex, ...visible, limit: 1 });
+    if (count === 0) throw new NotFoundError(`op ${hex}`);
+    if (count > 1) {
+      throw new InvalidInputError(`op id ${hex} is ambiguous: ${count} ops you can see match it; give more of its digits or the whole id`, {
+        matches: count,
+      });
+    }
+    return op_ids[0]!;
+  }
+
+  /**
    * Newest first; pass `next_cursor` back as `cursor` for the next page (null on the last).
    * `scopes` limits the answer to those scopes (what a caller may read).
    */
@@ -211,7 +228,8 @@ export class OperationStore {
   async retry(opId: unknown, opts: CreateOptions = {}): Promise<{ op: Operation; created: boolean }> {
     const old = await this.get(opId);
     if (!['failed', 'canceled', 'expired'].includes(old.status)) {
-      throw new ConflictError(`op ${old.op_id} is ${old.status}; only failed, canceled or expired ops can be retried`, {
+      const state = old.status === 'succeeded' ? 'already succeeded: there is nothing to retry' : `is ${old.status}`;
+      throw new ConflictError(`op ${old.op_id} ${state}; only failed, canceled or expired ops can be retried`, {
         status: old.status,
       });
     }
@@ -234,7 +252,9 @@ export class OperationStore {
     const op = await sql.operationDismiss(this.#db, { op_id: id, now: opts.now ?? this.#clock.sqlNow() });
     if (op) return op;
     const current = await this.get(id);
-    throw new ConflictError(`op ${id} is ${current.status}; only finished ops can be dismissed`, { status: current.status });
+    throw new ConflictError(`op ${id} is still ${current.status}; only finished ops can be dismissed (cancel it first)`, {
+      status: current.status,
+    });
   }
 
   /** Inserts, capping each account's active ops when there is a cap and an account to cap. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { NotFoundError } from '../../lro/errors.js';
-import { CreateOpSchema, ListOpsSchema, OpIdSchema, SeqText, parseOrThrow } from '../../lro/schemas.js';
+import { CreateOpSchema, ListOpsSchema, OpRefSchema, SeqText, parseOrThrow } from '../../lro/schemas.js';
 import { doc } from '../openapi.js';
 import type { Operation } from '../../shared/operation.js';
 import type { Caller } from '../../domain/access.js';
@@ -10,7 +10,7 @@ import { route } from '../auth.js';
 import { streamOpEvents } from '../sse.js';
 import { DEFAULTS } from '../../shared/defaults.js';
 
-const Params = z.strictObject({ op_id: OpIdSchema });
+const Params = z.strictObject({ op_id: OpRefSchema });
 const WaitQuery = z.strictObject({
   timeout_s: z.coerce.number().min(0).max(DEFAULTS.waitMaxS).default(DEFAULTS.waitS),
 });
@@ -22,9 +22,16 @@ const EventsQuery = z.strictObject({
 export function opsRoutes(app: FastifyInstance, ctx: HubContext) {
   const { lro, access } = ctx;
 
-  /** The op, if this caller may read it; otherwise exactly what a missing op gets. */
+  /**
+   * The op, if this caller may read it; otherwise exactly what a missing op gets. Every `:op_id`
+   * route comes through here, so each takes a short id (8+ hex digits from either end) as well.
+   */
   async function readable(caller: Caller, params: unknown): Promise<Operation> {
-    const { op_id } = parseOrThrow(Params, params, 'path');
+    const ref = parseOrThrow(Params, params, 'path').op_id;
+    const op_id =
+      'id' in ref
+        ? ref.id
+        : await lro.store.resolveShortId(ref.hex, { scopes: (await access.scopes(caller)) ?? undefined, created_by: caller.account_id });
     const op = await lro.store.get(op_id);
     if (!(await access.canRead(caller, op))) throw new NotFoundError(`op ${op_id}`);
     return op;

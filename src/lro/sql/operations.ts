@@ -42,6 +42,46 @@ export async function operationGet(db: Db, opId: string): Promise<Operation | nu
   return rows[0] ?? null;
 }
 
+/**
+ * Ops in the scopes given as two parallel text arrays (types in `$t`, ids in `$i`; NULL: any scope),
+ * and the ops routed to a host among them: a host's admin sees what runs on it, whoever's scope it is in.
+ */
+const inScopes = (t: number, i: number) =>
+  `($${t}::text[] IS NULL OR (scope_type, scope_id) IN (SELECT * FROM unnest($${t}::text[], $${i}::text[]))
+     OR routing IN (SELECT 'host:' || s.id FROM unnest($${t}::text[], $${i}::text[]) AS s(type, id) WHERE s.type = 'host'))`;
+
+/** A uuid's text from 32 hex digits. */
+const uuidOf = (hex: string) => hex.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+
+/**
+ * The ids of the ops (newest first, at most `limit`) whose id begins or ends with `hex` (8 to 32
+ * lowercase hex digits, dashes left out), among those the caller may see: its `scopes` (absent: all,
+ * the admin's) and the ops it created; `count` is how many match in all. A prefix is a range of the
+ * primary key; a suffix is found through `lro_op_id_tail_idx` (sql/014), so neither scans the table.
+ */
+export async function operationFindByShortId(
+  db: Db,
+  p: { hex: string; scopes?: { type: string; id: string }[]; created_by?: string | null; limit: number },
+): Promise<{ op_ids: string[]; count: number }> {
+  const { rows } = await db.query<{ op_id: string; n: number }>(
+    `SELECT op_id, count(*) OVER ()::int AS n FROM ${T}
+      WHERE (op_id BETWEEN $1::uuid AND $2::uuid
+             OR (right(op_id::text, 8) = right($3, 8) AND replace(op_id::text, '-', '') LIKE '%' || $3))
+        AND (created_by = $4::text OR ${inScopes(5, 6)})
+      ORDER BY created_at DESC LIMIT $7`,
+    [
+      uuidOf(p.hex.padEnd(32, '0')),
+      uuidOf(p.hex.padEnd(32, 'f')),
+      p.hex,
+      p.created_by ?? null,
+      p.scopes?.map((x) => x.type) ?? null,
+      p.scopes?.map((x) => x.id) ?? null,
+      p.limit,
+    ],
+  );
+  return { op_ids: rows.map((r) => r.op_id), count: rows[0]?.n ?? 0 };
+}
+
 export interface OperationListParams {
   scope_type?: string;
   scope_id?: string;
@@ -66,9 +106,7 @@ export async function operationList(db: Db, p: OperationListParams): Promise<(Op
         AND ($5::boolean OR dismissed_at IS NULL) AND ($11::uuid IS NULL OR parent_id = $11)
         AND ($6::bigint IS NULL
              OR (created_at, op_id) < ('epoch'::timestamptz + $6::bigint * interval '1 microsecond', $7::uuid))
-        AND ($9::text[] IS NULL OR (scope_type, scope_id) IN (SELECT * FROM unnest($9::text[], $10::text[]))
-             -- a host in the caller's scopes also brings the ops routed to it, whoever's scope they are in
-             OR routing IN (SELECT 'host:' || s.id FROM unnest($9::text[], $10::text[]) AS s(type, id) WHERE s.type = 'host'))
+        AND ${inScopes(9, 10)}
       ORDER BY created_at DESC, op_id DESC LIMIT $8`,
     [
       p.scope_type ?? null,
