@@ -53,7 +53,7 @@ describe('the pages’ reads', () => {
     expect((await call('GET', `/v1/projects/${thesis.project_id}`, { token: bob.token })).status).toBe(404);
   });
 
-  it('PATCH /v1/projects/:id sets the backup region until the first backup; then 409', async () => {
+  it('PATCH /v1/projects/:id sets the backup region until the first backup, never while an op is under way; then 409', async () => {
     const patch = (token: string, body: unknown) => call('PATCH', `/v1/projects/${notes.project_id}`, { token, body });
     expect(await patch(ada.token, { backup_region: 'eu-central' })).toMatchObject({ status: 200, body: { backup_region: 'eu-central' } });
     expect(await patch(ada.token, { backup_region: 'atlantis' })).toMatchObject({
@@ -62,6 +62,17 @@ describe('the pages’ reads', () => {
     });
     expect(await patch(ada.token, { title: 'x' })).toMatchObject({ status: 400 });
     expect((await patch(bob.token, { backup_region: 'local' })).status).toBe(404);
+    // An op queued on it (a backup about to write to the old region's bucket): refused until it ended.
+    const queued = await call('POST', '/v1/ops', {
+      token: ada.token,
+      body: { kind: 'demo', scope: { type: 'project', id: notes.project_id }, input: {} },
+    });
+    expect(await patch(ada.token, { backup_region: 'local' })).toMatchObject({
+      status: 409,
+      body: { error: { code: 'conflict', details: { reason: 'op_active' } } },
+    });
+    await call('POST', `/v1/ops/${queued.body.op_id}/cancel`, { token: ada.token });
+    expect(await patch(ada.token, { backup_region: 'eu-central' })).toMatchObject({ status: 200, body: { backup_region: 'eu-central' } });
     await backupInsert(lro.db, {
       project_id: notes.project_id,
       snapshot_id: 'ab12',

@@ -6,6 +6,7 @@ import {
   projectCollaboratorAdd,
   projectCollaboratorList,
   projectGet,
+  projectHasBackup,
   projectInsert,
   projectList,
   projectListByHost,
@@ -84,15 +85,22 @@ export class ProjectStore {
   }
 
   /**
-   * Sets the backup region of a project that has no backup yet; a project with backups keeps its
-   * region (`conflict`: its snapshots are in that region's bucket), an unknown region is `invalid_input`.
+   * Sets the backup region of a project that has no backup yet and no op under way; a project with
+   * backups keeps its region (`conflict`: its snapshots are in that region's bucket), one with an op
+   * queued or running waits for it (`conflict`: a backup under way writes to the old region); an
+   * unknown region is `invalid_input`.
    */
   async setBackupRegion(p: { project_id: string; backup_region: string }): Promise<ProjectView> {
     await requireRegion(this.#db, p.backup_region, 'backup_region');
     if (!(await translatingPg(() => projectSetBackupRegion(this.#db, p)))) {
       await this.get(p.project_id); // no such project: 404
-      throw new ConflictError(`project ${p.project_id} has backups in its region: its backup region can no longer change`, {
-        reason: 'has_backups',
+      if (await translatingPg(() => projectHasBackup(this.#db, p.project_id))) {
+        throw new ConflictError(`project ${p.project_id} has backups in its region: its backup region can no longer change`, {
+          reason: 'has_backups',
+        });
+      }
+      throw new ConflictError(`project ${p.project_id} has an op queued or running: change its backup region once it ended`, {
+        reason: 'op_active',
       });
     }
     return this.get(p.project_id);

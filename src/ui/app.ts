@@ -16,11 +16,12 @@ import { projectsList } from './views/projects.js';
 
 import type { View } from './nav.js';
 
+/** Ids in a page's path are hex and dashes only: a crafted link cannot aim the page's requests elsewhere. */
 const ROUTES: [RegExp, View][] = [
-  [/^\/ops\/([^/]+)$/, opView],
-  [/^\/projects\/([^/]+)$/, projectView],
+  [/^\/ops\/([0-9a-fA-F-]{8,36})$/, opView],
+  [/^\/projects\/([0-9a-fA-F-]{36})$/, projectView],
   [/^\/projects\/?$/, projectsList],
-  [/^\/hosts\/([^/]+)$/, hostView],
+  [/^\/hosts\/([0-9a-fA-F-]{36})$/, hostView],
   [/^\/$/, opsList],
 ];
 

@@ -38,6 +38,7 @@ th, td { text-align: left; padding: .35em .6em; border-bottom: 1px solid #d0d7de
 .filters { display: flex; flex-wrap: wrap; gap: .5em; align-items: end; }
 .facts { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; margin: 0; }
 .facts dt { color: #57606a; } .facts dd { margin: 0; overflow-wrap: anywhere; }
+.actions[hidden] { display: none; }
 .actions { display: flex; flex-wrap: wrap; gap: .5em; margin: .8em 0; }
 .warning { border-left: 4px solid #d4a72c; background: #fff8c5; padding: .5em .8em; margin: .6em 0; }
 .warning.danger { border-color: #b42318; background: #ffebe9; }

@@ -220,13 +220,16 @@ export async function projectCollaboratorList(db: Db, projectId: string): Promis
 }
 
 /**
- * Sets a project's backup region while it has no backup (its snapshots would otherwise be left in
- * the old region's bucket). Returns whether it changed: false when a backup exists (or no project).
+ * Sets a project's backup region while it has no backup and no op is queued or running on it (a
+ * backup under way writes to the region it read when it began: its snapshot would be left in the
+ * old region's bucket). Returns whether it changed: false otherwise (or no such project).
  */
 export async function projectSetBackupRegion(db: Db, p: { project_id: string; backup_region: string }): Promise<boolean> {
   const { rowCount } = await db.query(
     `UPDATE projects p SET backup_region = $2 WHERE p.project_id = $1
-        AND p.last_backup IS NULL AND NOT EXISTS (SELECT 1 FROM project_backups b WHERE b.project_id = p.project_id)`,
+        AND p.last_backup IS NULL AND NOT EXISTS (SELECT 1 FROM project_backups b WHERE b.project_id = p.project_id)
+        AND NOT EXISTS (SELECT 1 FROM long_running_operations o
+                         WHERE o.scope_type = 'project' AND o.scope_id = p.project_id::text AND o.status IN ('queued', 'running'))`,
     [p.project_id, p.backup_region],
   );
   return rowCount === 1;
