@@ -68,6 +68,20 @@ describe('the copy dialog', () => {
     await expect
       .poll(() => away.locator('#copies li').textContent(), { timeout: 15_000 })
       .toMatch(/project\/src → here:project\/handout\s+waits for its host/);
+    // Again to one of them with error_on_exist: it is there now, so that destination fails, with why.
+    await page.reload();
+    await page.getByRole('button', { name: 'Copy…' }).click();
+    const again = page.locator('dialog#copy');
+    await again.getByLabel('Source path(s) in this project, one per line').fill('project/src');
+    await again.getByLabel('…or paste project ids').fill(dests[0]!.id);
+    await again.getByRole('button', { name: 'Add pasted ids' }).click();
+    await again.getByLabel('Path in each destination').fill('project/handout');
+    await again.getByLabel('refuse (error_on_exist)').check();
+    await again.getByRole('button', { name: 'Copy', exact: true }).click();
+    await expect
+      .poll(() => again.locator('#copy-dests li .badge').textContent(), { timeout: 60_000 })
+      .toBe('failed: project/handout/src already exists in the project (error_on_exist)');
+    await keepScreenshot(page, 'copy-dialog-failed');
     await Promise.all([page.close(), away.close()]);
   }, 240_000);
 });

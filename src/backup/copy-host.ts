@@ -37,12 +37,13 @@ export type CopyOptions = { error_on_exist?: boolean; force?: boolean };
 const exists = async (p: string) => (await lstat(p).catch(() => null)) !== null;
 
 /**
- * Puts `from` (a file or folder, on this file system) at `to`: renamed there, merged into a folder
- * already there (`cp -a --reflink=auto`), or refused/replaced as the options say.
+ * Puts `from` (a file or folder, on this file system) at `to` (`shown`: that path inside its project,
+ * as errors name it — never the host's folders): renamed there, merged into a folder already there
+ * (`cp -a --reflink=auto`), or refused/replaced as the options say.
  */
-async function place(from: string, to: string, options: CopyOptions): Promise<void> {
+async function place(from: string, to: string, shown: string, options: CopyOptions): Promise<void> {
   if (await exists(to)) {
-    if (options.error_on_exist) throw new PermanentError(`${to} already exists (error_on_exist)`, 'exists');
+    if (options.error_on_exist) throw new PermanentError(`${shown} already exists in the project (error_on_exist)`, 'exists');
     if (!options.force && (await lstat(to)).isDirectory() && (await lstat(from)).isDirectory()) {
       await execa('cp', ['-a', '--reflink=auto', `${from}/.`, to]);
       return;
@@ -100,7 +101,8 @@ export function copyLocalKind(deps: ProjectKindDeps): KindDefinition<z.output<ty
           await mkdir(staging, { recursive: true });
           const staged = path.join(staging, path.basename(rel));
           await execa('cp', ['-a', '--reflink=auto', from, staged]);
-          await place(staged, await confined(dest.dir, path.join(ctx.input.dest_path, path.basename(rel))), ctx.input.options);
+          const shown = path.join(ctx.input.dest_path, path.basename(rel));
+          await place(staged, await confined(dest.dir, shown), shown, ctx.input.options);
         }
       } finally {
         await rm(staging, { recursive: true, force: true });
@@ -136,8 +138,8 @@ export async function applyPendingCopies(
       const bucket: Bucket = await deps.buckets.of(c.region);
       const snapshot = { id: c.snapshot_id, short_id: c.snapshot_id.slice(0, 8), time: '', tags: [] };
       await restoreSnapshot(deps.restic, bucket, { projectDir: dest.dir, snapshot, path: c.src_path, target: staging, signal: ctx.signal });
-      const to = await confined(dest.dir, path.join(c.dest_path, path.basename(c.src_path)));
-      await place(path.join(dest.dir, staging, path.basename(c.src_path)), to, c.options);
+      const shown = path.join(c.dest_path, path.basename(c.src_path));
+      await place(path.join(dest.dir, staging, path.basename(c.src_path)), await confined(dest.dir, shown), shown, c.options);
       await copyFinish(deps.db, { copy_id: c.copy_id, status: 'done' });
       outcomes.push({ copy: c, outcome: 'done' });
     } catch (err) {

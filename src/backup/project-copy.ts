@@ -31,7 +31,8 @@ type CopyInput = z.output<typeof CopyInput>;
 const DestStatus = z.enum(['done', 'pending', 'failed']);
 const CopyResult = z.strictObject({
   snapshot_id: z.string().nullable(),
-  dests: z.array(z.strictObject({ project_id: z.string(), path: z.string(), status: DestStatus })),
+  /** Each destination's state; a failed one says why. */
+  dests: z.array(z.strictObject({ project_id: z.string(), path: z.string(), status: DestStatus, error: z.string().optional() })),
 });
 
 /** The source and each destination, checked: when the op is asked for, and again when it runs. */
@@ -119,14 +120,18 @@ export function projectCopyKind(deps: ProjectKindDeps & { children: ChildOps }):
       const rowsNow = new Map(
         (await copyListByOp(deps.db, ctx.op.op_id)).map((c) => [`${c.dest_project_id}:${c.dest_path}:${c.src_path}`, c]),
       );
-      const statusOf = (d: { project_id: string; path: string }): z.output<typeof DestStatus> => {
+      const stateOf = (d: { project_id: string; path: string }): { status: z.output<typeof DestStatus>; error?: string } => {
         const localOp = ended.get(`local:${d.project_id}:${d.path}`);
-        if (localOp) return localOp.status === 'succeeded' ? 'done' : 'failed';
+        if (localOp)
+          return localOp.status === 'succeeded'
+            ? { status: 'done' }
+            : { status: 'failed', error: localOp.error?.message ?? localOp.status };
         const rows = paths.map((p) => rowsNow.get(`${d.project_id}:${d.path}:${p}`));
-        if (rows.some((r) => r?.status === 'failed')) return 'failed';
-        return rows.every((r) => r?.status === 'done') ? 'done' : 'pending';
+        const failed = rows.find((r) => r?.status === 'failed');
+        if (failed) return { status: 'failed', error: failed.last_error ?? 'failed' };
+        return { status: rows.every((r) => r?.status === 'done') ? 'done' : 'pending' };
       };
-      const result = ctx.input.dests.map((d) => ({ project_id: d.project_id, path: path.posix.normalize(d.path), status: statusOf(d) }));
+      const result = ctx.input.dests.map((d) => ({ project_id: d.project_id, path: path.posix.normalize(d.path), ...stateOf(d) }));
       const count = (s: string) => result.filter((r) => r.status === s).length;
       ctx.progress({ phase: 'copy', message: `${count('done')} done, ${count('pending')} pending (host off), ${count('failed')} failed` });
       return { snapshot_id: snapshotId, dests: result };

@@ -51,6 +51,7 @@ fieldset { border: 1px solid #d0d7de; border-radius: 6px; margin: .6em 0; }
 .tree button.folder { border: none; background: none; padding: 0 .2em; color: #0969da; }
 .tree .loading { color: #57606a; font-style: italic; }
 .row-actions button { font-size: .85em; padding: 0 .5em; }
+#copy-dests .badge { white-space: normal; overflow-wrap: anywhere; }
 .picked { display: flex; flex-wrap: wrap; gap: .3em; margin: .3em 0; }
 .picked .badge button { border: none; background: none; padding: 0 0 0 .3em; }
 lro-progress { margin: .5em 0 1em; }

@@ -15,8 +15,9 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const BADGE: Record<string, string> = { done: 's-succeeded', failed: 's-failed', pending: 's-queued' };
 type Dest = Pick<ListedProject, 'project_id' | 'title' | 'host_status'>;
 
-function destState(d: Dest, child: Operation | undefined, result: { status: string } | undefined): string {
+function destState(d: Dest, child: Operation | undefined, result: { status: string; error?: string } | undefined): string {
   if (child?.status === 'failed') return `failed: ${child.error?.message ?? 'no reason given'}`;
+  if (result?.error) return `failed: ${result.error}`;
   if (result) return result.status === 'pending' ? 'pending: its host is off; copied when it starts' : result.status;
   if (child) return child.status === 'succeeded' ? 'done' : child.status === 'running' ? 'copying' : 'queued';
   return d.host_status === 'running' ? 'waiting for the snapshot' : 'pending: its host is off; copied when it starts';
@@ -126,7 +127,10 @@ function followDests(dialog: HTMLDialogElement, opId: string, dests: Dest[]): vo
     ]);
     const children = new Map(ops.filter((o) => o.kind !== 'project-copy-snapshot').map((o) => [o.scope_id, o]));
     const results = new Map(
-      ((op.result as { dests?: { project_id: string; status: string }[] } | null)?.dests ?? []).map((d) => [d.project_id, d]),
+      ((op.result as { dests?: { project_id: string; status: string; error?: string }[] } | null)?.dests ?? []).map((d) => [
+        d.project_id,
+        d,
+      ]),
     );
     $(dialog, '#copy-dests').innerHTML = dests
       .map((d) => {
