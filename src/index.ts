@@ -18,7 +18,8 @@ export {
   LeaseLostError,
   type ErrorCode,
 } from './lro/errors.js';
-export { TooManyOpsError, type CreateTarget, type CreateOptions } from './lro/store.js';
+export { TooManyOpsError } from './lro/store.js';
+export type { CreateTarget, CreateOptions } from './lro/create-options.js';
 export { ProgressStreams, openNatsStreams, streamOf, type StreamItem, type StreamEvent } from './lro/streams/index.js';
 export type { WorkerPool, WorkerPoolOptions } from './workers/pool.js';
 export type { Maintainer, MaintenanceReport } from './workers/maintenance.js';

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { projectListUnsaved } from '../domain/sql/projects.js';
-import type { CreateOptions } from '../lro/store.js';
+import type { CreateOptions } from '../lro/create-options.js';
 import type { KindDefinition } from '../lro/kinds.js';
 import type { Db } from '../lro/sql/operations.js';
 import { onHubFor } from './project-context.js';

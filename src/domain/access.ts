@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import { z } from 'zod';
 import { ForbiddenError, UnauthenticatedError } from '../lro/errors.js';
-import type { CreateOptions, CreateTarget } from '../lro/store.js';
+import type { CreateOptions, CreateTarget } from '../lro/create-options.js';
 import type { Operation, Scope } from '../shared/operation.js';
 import { accountGet, accountInsert, apiTokenGetAccount, apiTokenInsert, type Account } from './sql/accounts.js';
 import { hostGet, hostIsUsableBy } from './sql/hosts.js';

@@ -5,7 +5,7 @@
  * runs again finds the children an earlier attempt made instead of making them twice.
  */
 import type { HandlerContext } from '../lro/kinds.js';
-import type { CreateOptions } from '../lro/store.js';
+import type { CreateOptions } from '../lro/create-options.js';
 import type { Operation } from '../shared/operation.js';
 import { isTerminal } from '../shared/status.js';
 

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { HostEnv, KindRegistry } from '../lro/kinds.js';
 import { defined } from '../lro/defined.js';
 import type { PgListener } from '../lro/listener.js';
-import type { EagerSlot } from '../lro/store.js';
+import type { EagerSlot } from '../lro/create-options.js';
 import type { OpEvents } from '../lro/op-events.js';
 import { streamOf } from '../lro/streams/types.js';
 import { OpPublisher } from './publisher.js';

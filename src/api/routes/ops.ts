@@ -88,15 +88,6 @@ export function opsRoutes(app: FastifyInstance, ctx: HubContext) {
   );
 
   app.post(
-    '/v1/ops/:op_id/cancel',
-    doc(route.account, { summary: 'Cancel: a queued op ends canceled, a running one is asked to stop', params: Params }),
-    async (request) => {
-      const op = await readable(request.caller, request.params);
-      return lro.store.cancel(op.op_id);
-    },
-  );
-
-  app.post(
     '/v1/ops/:op_id/retry',
     doc(route.account, { summary: 'A new op with the same request as a failed, canceled or expired one', params: Params, status: 201 }),
     async (request, reply) => {
@@ -106,14 +97,16 @@ export function opsRoutes(app: FastifyInstance, ctx: HubContext) {
     },
   );
 
-  app.post(
-    '/v1/ops/:op_id/dismiss',
-    doc(route.account, { summary: 'Hide an ended op from lists (it is kept until it expires)', params: Params }),
-    async (request) => {
+  const transitions = {
+    cancel: 'Cancel: a queued op ends canceled, a running one is asked to stop',
+    dismiss: 'Hide an ended op from lists (it is kept until it expires)',
+  } as const;
+  for (const [action, summary] of Object.entries(transitions) as [keyof typeof transitions, string][]) {
+    app.post(`/v1/ops/:op_id/${action}`, doc(route.account, { summary, params: Params }), async (request) => {
       const op = await readable(request.caller, request.params);
-      return lro.store.dismiss(op.op_id);
-    },
-  );
+      return lro.store[action](op.op_id);
+    });
+  }
 
   app.get(
     '/v1/ops/:op_id/events',
