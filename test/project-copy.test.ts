@@ -68,6 +68,25 @@ describe('project-copy', () => {
     expect(await copySnapshots()).toEqual([]);
   }, 600_000);
 
+  it('a copy into a project never started makes it whole: edited now, and it backs up', async () => {
+    const fresh = await b.newProject(hB.host_id, 'never-started');
+    const both = lro.store.create({
+      kind: 'project-copy',
+      scope: { type: 'project', id: source.project_id },
+      input: {
+        paths: ['project/src'],
+        dests: [{ project_id: fresh.project_id, path: 'project' }],
+        options: { error_on_exist: true, force: true },
+      },
+    });
+    await expect(both).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/not both/) });
+    const done = await copy({ paths: ['project/src'], dests: [{ project_id: fresh.project_id, path: 'project' }] });
+    expect(done).toMatchObject({ status: 'succeeded', result: { dests: [{ status: 'done' }] } });
+    expect(await b.projects.get(fresh.project_id)).toMatchObject({ last_edited: expect.any(Date), backup_state: 'none' });
+    expect(await b.run('project-backup', fresh.project_id)).toMatchObject({ status: 'succeeded' });
+    expect(await b.projects.get(fresh.project_id)).toMatchObject({ backup_state: 'fresh' });
+  });
+
   it('error_on_exist refuses, force replaces, the default merges; a copy that expires cleans up too', async () => {
     const dest = await b.newProject(hB.host_id, 'has-one');
     const there = path.join(dirOf(hB.dataDir, dest.project_id), 'project', 'in', 'src');

@@ -77,6 +77,7 @@ describe('project-move', () => {
       [far.host_id, /is in region eu-central, the project's backups in local: a move stays in one region/],
       [gone.host_id, /is deprovisioned: a project moves only to a running host/],
       [off.host_id, /is off: a project moves only to a running host/],
+      [h1.host_id, /is on host move-from already: choose another host/],
     ];
     for (const [dest, message] of cases) {
       const create = lro.store.create({ kind: 'project-move', scope: { type: 'project', id }, input: { dest_host_id: dest } });

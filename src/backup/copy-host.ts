@@ -19,6 +19,7 @@ import {
   copySnapshotsUnneeded,
   type ProjectCopy,
 } from '../domain/sql/copies.js';
+import { projectTouch } from '../domain/sql/projects.js';
 import type { HandlerContext, KindDefinition } from '../lro/kinds.js';
 import { PermanentError } from '../workers/abort.js';
 import { RelativePath, confined, replaceWith } from './files.js';
@@ -79,6 +80,16 @@ const LocalInput = z.strictObject({
   options: z.strictObject({ error_on_exist: z.boolean().optional(), force: z.boolean().optional() }).default({}),
 });
 
+/**
+ * Files copied into a project: both its roots exist from now on (a project never started that got a
+ * copy is whole, so it can be backed up — else host-off would leave the copy only on an off host),
+ * and `last_edited` is now (its last backup no longer holds them).
+ */
+async function landed(deps: ProjectKindDeps, dest: { projectId: string; roots: readonly string[] }): Promise<void> {
+  for (const root of dest.roots) await mkdir(root, { recursive: true });
+  await projectTouch(deps.db, dest.projectId);
+}
+
 /** `project-copy-local` (scope: the destination; on its host, which is the source's too): `cp -r --reflink=auto`. */
 export function copyLocalKind(deps: ProjectKindDeps): KindDefinition<z.output<typeof LocalInput>, { copied: number }> {
   return projectKind(deps, {
@@ -107,6 +118,7 @@ export function copyLocalKind(deps: ProjectKindDeps): KindDefinition<z.output<ty
       } finally {
         await rm(staging, { recursive: true, force: true });
       }
+      await landed(deps, dest);
       ctx.progress({ phase: 'copy', progress: { current: ctx.input.paths.length, total: ctx.input.paths.length, unit: 'paths' } });
       return { copied: ctx.input.paths.length };
     },
@@ -152,6 +164,7 @@ export async function applyPendingCopies(
       await rm(path.join(dest.dir, staging), { recursive: true, force: true });
     }
   }
+  if (outcomes.some((o) => o.outcome === 'done')) await landed(deps, dest);
   ctx.progress({ phase: 'copy', progress: { current: pending.length, total: pending.length, unit: 'copies' } });
   await forgetUnneeded(deps, [...new Set(pending.map((c) => c.snapshot_id))], ctx.signal);
   return outcomes;

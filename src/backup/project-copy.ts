@@ -24,7 +24,10 @@ const CopyInput = z.strictObject({
     .array(z.strictObject({ project_id: z.uuid({ message: 'must be a project id (uuid)' }), path: ProjectPath }))
     .min(1)
     .max(10_000),
-  options: z.strictObject({ error_on_exist: z.boolean().optional(), force: z.boolean().optional() }).default({}),
+  options: z
+    .strictObject({ error_on_exist: z.boolean().optional(), force: z.boolean().optional() })
+    .refine((o) => !(o.error_on_exist && o.force), 'choose error_on_exist (refuse) or force (overwrite), not both')
+    .default({}),
 });
 type CopyInput = z.output<typeof CopyInput>;
 

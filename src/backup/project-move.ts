@@ -61,7 +61,10 @@ export function projectMoveKind(deps: {
     alsoActsOn: (input) => [{ type: 'host', id: input.dest_host_id }],
     routing: async (input, scope) => {
       requireScope('project-move', scope, 'project');
-      await plan(deps.db, scope.id, input.dest_host_id); // a refused destination refuses the request: nothing runs
+      // A refused destination refuses the request: nothing runs. (Not in run: a retry finds it placed there.)
+      const { project, dest } = await plan(deps.db, scope.id, input.dest_host_id);
+      if (project.host_id === dest.host_id)
+        throw new ConflictError(`project ${scope.id} is on host ${dest.name} already: choose another host`);
       return 'hub';
     },
     async run(ctx) {
