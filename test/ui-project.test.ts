@@ -93,7 +93,8 @@ describe('the project page', () => {
       await page.keyboard.press('Tab');
       reached.push(await page.evaluate(() => document.activeElement?.textContent?.trim() ?? ''));
     }
-    expect(reached).toEqual(expect.arrayContaining(['Back up now', 'Restore…', 'Start', 'Stop', 'Move…']));
+    expect(reached).toEqual(expect.arrayContaining(['Back up now', 'Restore…', 'Stop', 'Move…'])); // Start: it runs already
+    expect(await page.getByRole('button', { name: 'Start' }).isDisabled()).toBe(true);
     await page.keyboard.press('Enter');
     await page.locator('dialog#move').waitFor();
     await page.keyboard.press('Escape');
@@ -101,7 +102,7 @@ describe('the project page', () => {
     await page.getByRole('button', { name: 'Move…' }).click();
     const dialog = page.locator('dialog#move');
     await dialog.waitFor();
-    expect(await dialog.textContent()).toContain('Only the backup history moves.');
+    expect(await dialog.textContent()).toContain('The files move through the backup; nothing else does.');
     expect(await dialog.getByLabel(/far-away/).isDisabled()).toBe(true);
     expect(await dialog.locator(`div:has(input[value="${far.host_id}"]) [data-why]`).textContent()).toMatch(
       /in region eu-central: a move stays in the project's backup region \(local\)/,
@@ -114,6 +115,7 @@ describe('the project page', () => {
     await expect.poll(() => bars.locator('.status-text').textContent(), { timeout: 120_000 }).toBe('succeeded');
     const phases = await bars.locator('.row:not(.overall) .name').allTextContents();
     expect(phases).toEqual(expect.arrayContaining(['stop', 'backup', 'place', 'start']));
+    await expect.poll(() => dialog.getByRole('status').textContent(), { timeout: 15_000 }).toBe('Moved to host page-two.');
     await keepScreenshot(page, 'move-dialog');
     expect(await b.projects.get(id)).toMatchObject({ host_id: h2.host_id, run_state: 'running' });
     await page.close();

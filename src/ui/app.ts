@@ -9,7 +9,7 @@ import './lro-progress.js';
 import { navigate, NAVIGATED } from './nav.js';
 import { STYLE } from './style.js';
 import { docsView } from './views/docs.js';
-import { hostView } from './views/host.js';
+import { hostsList, hostView } from './views/host.js';
 import { opsList, opView } from './views/ops.js';
 import { projectView } from './views/project.js';
 import { projectsList } from './views/projects.js';
@@ -22,6 +22,7 @@ const ROUTES: [RegExp, View][] = [
   [/^\/projects\/([0-9a-fA-F-]{36})$/, projectView],
   [/^\/projects\/?$/, projectsList],
   [/^\/hosts\/([0-9a-fA-F-]{36})$/, hostView],
+  [/^\/hosts\/?$/, hostsList],
   [/^\/$/, opsList],
 ];
 
@@ -51,7 +52,9 @@ function signInView(reason = '') {
 
 async function drawHeader() {
   me ??= await api('GET', '/v1/me');
-  header.innerHTML = html`<nav aria-label="main"><a href="/">Operations</a> <a href="/projects">Projects</a> <a href="/docs">API</a></nav>
+  header.innerHTML = html`<nav aria-label="main">
+      <a href="/">Operations</a> <a href="/projects">Projects</a> <a href="/hosts">Hosts</a> <a href="/docs">API</a>
+    </nav>
     <span class="who"
       >signed in as <strong>${me!.name}</strong>${me!.kind === 'admin' ? ' (hub admin)' : ''}
       <button type="button" id="signout">Sign out</button></span

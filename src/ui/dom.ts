@@ -20,6 +20,9 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Raw {
   return raw(strings.reduce((out, s, i) => out + s + (i < values.length ? part(values[i]) : ''), ''));
 }
 
+/** `3 projects`, `1 project`. */
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 export const $ = <E extends Element = HTMLElement>(root: ParentNode, sel: string) => root.querySelector(sel) as E;
 
 /** "3 min ago", "in 2 h"; the exact time is the title. */

@@ -17,6 +17,8 @@ button.danger { background: #fff; color: #b42318; border-color: #b42318; }
 button:disabled { opacity: .55; cursor: not-allowed; }
 input, select { font: inherit; padding: .2em .4em; border: 1px solid #8c959f; border-radius: 6px; max-width: 100%; }
 label { margin-right: .6em; }
+textarea { font: inherit; width: 100%; max-width: 36em; }
+pre, code { white-space: pre-wrap; overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; margin-top: .5em; }
 th, td { text-align: left; padding: .35em .6em; border-bottom: 1px solid #d0d7de; vertical-align: top; }
 .table-wrap { overflow-x: auto; }
@@ -31,9 +33,9 @@ th, td { text-align: left; padding: .35em .6em; border-bottom: 1px solid #d0d7de
 .s-canceled, .h-deprovisioned { color: #424a53; background: #eaeef2; border-color: #afb8c1; }
 .mini { display: inline-block; width: 7em; height: .8em; border: 1px solid #8c959f; border-radius: 3px; background: #f6f8fa;
   vertical-align: middle; overflow: hidden; }
-.mini.failed span { background: #b42318; }
 .mini span { display: block; height: 100%; background: repeating-linear-gradient(45deg, #2f81f7, #2f81f7 6px, #539bf5 6px, #539bf5 12px); }
 .mini.ended span { background: #1f6feb; }
+.mini.failed span { background: #b42318; }
 .pct { font-size: .85em; }
 .filters { display: flex; flex-wrap: wrap; gap: .5em; align-items: end; }
 .facts { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; margin: 0; }

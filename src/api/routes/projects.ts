@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { RelativePath } from '../../backup/files.js';
 import { ResticError } from '../../backup/restic.js';
 import { CollaboratorBody, Id, ProjectBody, ProjectParams } from '../../domain/schemas.js';
-import { ForbiddenError, NotFoundError, UnavailableError } from '../../lro/errors.js';
+import { ForbiddenError, LroError, NotFoundError, UnavailableError } from '../../lro/errors.js';
 import { parseOrThrow, text } from '../../lro/schemas.js';
 import type { HubContext } from '../app.js';
 import { route } from '../auth.js';
@@ -30,7 +30,7 @@ async function fromRestic<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (!(err instanceof ResticError)) throw err;
-    if (err.code === 'snapshot_not_found') throw new NotFoundError(err.message.replace(/ not found$/, ''));
+    if (err.code === 'snapshot_not_found') throw new LroError('not_found', err.message); // already says what is missing
     throw new UnavailableError(`the backup bucket could not be read (${err.code})`);
   }
 }

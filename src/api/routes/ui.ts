@@ -9,7 +9,7 @@ export function uiRoutes(app: FastifyInstance) {
     reply.type('text/html; charset=utf-8').send(PAGE);
   // The page's CSP over the hub's headers (helmet merges route options over the global ones).
   app.get('/', { ...route.public, helmet: PAGE_HEADERS }, page);
-  for (const path of ['/ops/:op_id', '/projects', '/projects/:id', '/hosts/:id', '/docs'])
+  for (const path of ['/ops/:op_id', '/projects', '/projects/:id', '/hosts', '/hosts/:id', '/docs'])
     app.get(path, { ...route.public, helmet: PAGE_HEADERS }, page);
   app.get('/favicon.ico', route.public, async (_request, reply) => reply.code(204).send()); // none: no 404 in every console
   app.get('/assets/:file', route.public, async (request, reply) => {

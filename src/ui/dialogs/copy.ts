@@ -4,7 +4,7 @@
  * destination listed with its state (waiting for its host, done, failed with its error).
  */
 import { api } from '../api.js';
-import { $, dialogButtons, html, say } from '../dom.js';
+import { $, dialogButtons, html, plural, say } from '../dom.js';
 import type { ListedProject } from '../views/projects.js';
 import { liveBar, projectScope, startOp } from '../views/live.js';
 import type { Project } from '../views/project.js';
@@ -113,7 +113,7 @@ export function copyDialog(p: Project, live: HTMLElement, _errorEl: HTMLElement)
     const made = await startOp(projectScope(p), 'project-copy', input, live, error);
     if (!made) return;
     $<HTMLButtonElement>(dialog, '#copy-go').disabled = true;
-    $(dialog, '#copy-progress').replaceChildren(liveBar(made.op_id, `copy to ${picked.size} projects`));
+    $(dialog, '#copy-progress').replaceChildren(liveBar(made.op_id, `copy to ${plural(picked.size, 'project')}`));
     followDests(dialog, made.op_id, [...picked.values()]);
   });
 }

@@ -41,8 +41,9 @@ export async function moveDialog(p: Project, live: HTMLElement, errorEl: HTMLEle
     `Move “${p.title}”`,
     html`<form method="dialog" id="move-form">
       <p class="warning" role="note">
-        <strong>Only the backup history moves.</strong> Host-local state outside the project's <code>project/</code> and
-        <code>persist/</code> folders (caches, installed software, running processes) stays on the old host.
+        <strong>The files move through the backup; nothing else does.</strong> The project's <code>project/</code> and
+        <code>persist/</code> folders are restored on the new host from its backup history, which moves with it. Host-local state outside
+        them (caches, installed software, running processes) stays on the old host.
       </p>
       ${
         hostOff
@@ -88,6 +89,14 @@ export async function moveDialog(p: Project, live: HTMLElement, errorEl: HTMLEle
     const made = await startOp(projectScope(p), 'project-move', { dest_host_id: dest }, live, $(dialog, '#move-error'));
     if (!made) return;
     $<HTMLButtonElement>(dialog, '#move-go').disabled = true;
-    $(dialog, '#move-progress').replaceChildren(liveBar(made.op_id, 'move')); // the hub's warning is the one said above
+    const bar = liveBar(made.op_id, 'move'); // the hub's warning is the one said above
+    $(dialog, '#move-progress').replaceChildren(bar);
+    // Once moved, the choices above are out of date (the project is on the new host): said instead.
+    bar.querySelector('lro-progress')!.addEventListener('lro-update', (e) => {
+      if ((e as CustomEvent<{ status: string }>).detail.status !== 'succeeded') return;
+      const to = hosts.find((h) => h.host_id === dest)?.name ?? dest;
+      const fieldset = dialog.querySelector('fieldset');
+      if (fieldset) fieldset.outerHTML = html`<p class="info" role="status">Moved to host ${to}.</p>`.text;
+    });
   });
 }

@@ -118,9 +118,10 @@ function restoreDialog(projectId: string, snapshot: Backup, path: string, live: 
   });
 }
 
-/** The backups section of a project's page. */
-export function backupBrowser(el: HTMLElement, projectId: string, live: HTMLElement, errorEl: HTMLElement): void {
-  el.innerHTML = '<p class="muted" role="status">loading backups…</p>';
+/** The backups section of a project's page; returns what lists the snapshots again (after a backup), keeping an open tree. */
+export function backupBrowser(el: HTMLElement, projectId: string, live: HTMLElement, errorEl: HTMLElement): () => void {
+  el.innerHTML = '<div id="backup-list"><p class="muted" role="status">loading backups…</p></div><div id="tree"></div>';
+  const list = $(el, '#backup-list');
   let backups: Backup[] = [];
   let tree: Tree | null = null;
   const open = async (snapshotId: string) => {
@@ -149,11 +150,12 @@ export function backupBrowser(el: HTMLElement, projectId: string, live: HTMLElem
       restoreDialog(projectId, snapshot, t.dataset.restore, live, errorEl);
     }
   });
-  void api<{ backups: Backup[] }>('GET', `/v1/projects/${projectId}/backups`)
-    .then((r) => {
-      backups = r.backups;
-      el.innerHTML = backups.length
-        ? html`${dataTable(
+  const load = () =>
+    api<{ backups: Backup[] }>('GET', `/v1/projects/${projectId}/backups`)
+      .then((r) => {
+        backups = r.backups;
+        list.innerHTML = backups.length
+          ? html`${dataTable(
               ['taken', 'size', 'id', ''],
               html`${backups.map(
                 (b) =>
@@ -164,9 +166,10 @@ export function backupBrowser(el: HTMLElement, projectId: string, live: HTMLElem
                     <td><button data-open="${b.snapshot_id}">Browse</button></td>
                   </tr>`,
               )}`,
-            )}
-            <div id="tree"></div>`.text
-        : '<p class="muted">no backups yet</p>';
-    })
-    .catch((err: Error) => say(el, err.message));
+            )}`.text
+          : '<p class="muted">no backups yet</p>';
+      })
+      .catch((err: Error) => say(list, err.message));
+  void load();
+  return () => void load();
 }

@@ -12,6 +12,20 @@ interface Op {
 
 const schemaText = (s: object) => JSON.stringify(s, null, 2);
 
+/** A parameter's schema in a few words: `uuid`, `one of a, b`, `integer 1..500, default 100`; else its JSON. */
+function brief(s: Record<string, unknown>): string {
+  const words: string[] = [];
+  if (s.format) words.push(String(s.format));
+  else if (Array.isArray(s.enum)) words.push(`one of ${s.enum.join(', ')}`);
+  else if (s.type) words.push(String(s.type));
+  else return JSON.stringify(s);
+  const range = (lo: unknown, hi: unknown, unit = '') => (lo !== undefined || hi !== undefined ? `${lo ?? ''}..${hi ?? ''}${unit}` : '');
+  const r = range(s.minimum, s.maximum) || range(s.minLength, s.maxLength, ' characters');
+  if (r) words.push(r);
+  if (s.default !== undefined) words.push(`default ${JSON.stringify(s.default)}`);
+  return words.join(', ');
+}
+
 export const docsView: View = (main) => {
   main.innerHTML = html`<h1>API</h1>
     <p>
@@ -35,7 +49,8 @@ export const docsView: View = (main) => {
                         ${op.parameters.map(
                           (p) =>
                             html`<li>
-                              <code>${p.name}</code> (${p.in}${p.required ? ', required' : ''}): <code>${schemaText(p.schema)}</code>
+                              <code>${p.name}</code> (${p.in}${p.required ? ', required' : ''}):
+                              ${brief(p.schema as Record<string, unknown>)}
                             </li>`,
                         )}
                       </ul>`

@@ -4,7 +4,7 @@
  * says what is skipped), and the host's ops.
  */
 import { api } from '../api.js';
-import { $, dataTable, backupBadge, html, relTime, say } from '../dom.js';
+import { $, dataTable, backupBadge, html, plural, relTime, say } from '../dom.js';
 import { confirmDialog } from '../dialogs/dialog.js';
 import type { View } from '../nav.js';
 import { startOp } from './live.js';
@@ -51,7 +51,7 @@ export const hostView: View = (main, hostId) => {
           <dt>backups</dt>
           <dd>${c.fresh} backed up, ${c.stale} changed since their backup, ${c.none} never backed up</dd>
         </dl>`.text;
-      $(main, '#actions').hidden = h.status === 'deprovisioned';
+      $(main, '#actions').hidden = h.status !== 'running'; // an off host has nothing to turn off: it comes back when it runs again
       $(main, '#projects').innerHTML = h.projects.length
         ? html`${dataTable(
             ['project', 'backup', 'last edited', 'last backup'],
@@ -81,11 +81,11 @@ export const hostView: View = (main, hostId) => {
       force ? `Force ${host.name} off?` : `Turn ${host.name} off?`,
       force
         ? html`<p>
-            <strong>No backups are taken.</strong> ${c.stale} project(s) changed since their last backup and ${c.none} never backed up keep
-            those changes only on this host's disk; moved or restored elsewhere, they start from their last backup.
+            <strong>No backups are taken.</strong> ${plural(c.stale, 'project')} changed since their last backup and ${c.none} never backed
+            up keep those changes only on this host's disk; moved or restored elsewhere, they start from their last backup.
           </p>`
         : html`<p>
-            Every project on the host is backed up first (${host.projects.length} project(s), one bar), then the host is marked off.
+            Every project on the host is backed up first (${plural(host.projects.length, 'project')}, one bar), then the host is marked off.
           </p>`,
       force ? 'Force off' : 'Turn off',
       force,
@@ -93,4 +93,28 @@ export const hostView: View = (main, hostId) => {
     if (ok) await startOp({ type: 'host', id: hostId }, 'host-off', force ? { force: true } : {}, live, errorEl);
   });
   return scopeOps(main, { type: 'host', id: hostId }, live, draw);
+};
+
+/** `/hosts`: the hosts the caller administers (the admin: all), with their liveness. */
+export const hostsList: View = (main) => {
+  main.innerHTML = html`<h1>Hosts</h1>
+    <div id="hosts"><p class="muted" role="status">loading…</p></div>`.text;
+  void api<{ hosts: { host_id: string; name: string; region: string; status: string; last_seen: string | null }[] }>('GET', '/v1/hosts')
+    .then(({ hosts }) => {
+      $(main, '#hosts').innerHTML = hosts.length
+        ? dataTable(
+            ['host', 'status', 'region', 'last seen'],
+            html`${hosts.map(
+              (h) =>
+                html`<tr>
+                  <td data-label="host"><a href="/hosts/${h.host_id}">${h.name}</a></td>
+                  <td data-label="status">${hostBadge(h.status)}</td>
+                  <td data-label="region">${h.region}</td>
+                  <td data-label="last seen">${relTime(h.last_seen)}</td>
+                </tr>`,
+            )}`,
+          ).text
+        : '<p class="muted">You administer no host.</p>';
+    })
+    .catch((err: Error) => say($(main, '#hosts'), err.message));
 };

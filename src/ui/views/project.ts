@@ -108,6 +108,9 @@ export const projectView: View = (main, projectId) => {
           <dd>${p.collaborators.map((c) => c.name).join(', ')}</dd>
         </dl>`.text;
       $(main, '#actions').hidden = false;
+      // Start a running project or stop a stopped one: nothing to do, so not offered.
+      $<HTMLButtonElement>(main, '[data-act=start]').disabled = p.run_state === 'running';
+      $<HTMLButtonElement>(main, '[data-act=stop]').disabled = p.run_state !== 'running';
       main.querySelector('#region-form')?.addEventListener('submit', async (e) => {
         e.preventDefault();
         const backup_region = String(new FormData(e.target as HTMLFormElement).get('backup_region'));
@@ -135,8 +138,9 @@ export const projectView: View = (main, projectId) => {
       const ok = await confirmDialog(
         'Restore the whole project?',
         html`<p>
-          Both roots of <strong>${p.title}</strong> are put back as in its newest backup; files changed since are overwritten. To restore
-          one file or folder, or into another folder, open a backup below.
+          All files of <strong>${p.title}</strong> (its <code>project/</code> and <code>persist/</code> folders) become exactly as in its
+          newest backup (${p.last_backup ? new Date(p.last_backup).toLocaleString() : 'none yet'}): files changed since are overwritten and
+          <strong>files added since are removed</strong>. To restore one file or folder, or into another folder, open a backup below.
         </p>`,
         'Restore',
         true,
@@ -147,9 +151,13 @@ export const projectView: View = (main, projectId) => {
     await startOp(projectScope(p), `project-${act}`, {}, live, errorEl);
   });
 
-  const stopOps = scopeOps(main, { type: 'project', id: projectId }, live, draw);
+  let relist = () => {};
+  const stopOps = scopeOps(main, { type: 'project', id: projectId }, live, () => {
+    void draw();
+    relist(); // a backup or a move may have made a snapshot
+  });
   const stopCopies = pendingCopies($(main, '#copies'), projectId);
-  backupBrowser($(main, '#backups'), projectId, live, errorEl);
+  relist = backupBrowser($(main, '#backups'), projectId, live, errorEl);
   return () => {
     stopOps();
     stopCopies();
