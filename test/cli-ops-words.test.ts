@@ -28,6 +28,11 @@ describe('lro ops in words', () => {
         `lro: --scope proj:${projectId} is not a scope: give project:<id>, account:<id>, host:<id> or hub`,
       ]);
       expect((await fails(['ops', 'create', 'demo', '--scope', 'project:p1'])).stderr).toContain('"p1" is not a project id (a uuid)');
+      const status = await fails(['ops', 'list', '--status', 'done,running']);
+      expect([status.code, status.stderr.trim()]).toEqual([
+        2,
+        'lro: --status done: not a status; give a comma-separated list of queued,running,succeeded,failed,canceled,expired',
+      ]);
       const hub = await fails(['ops', 'create', 'demo', '--scope', 'hub']);
       expect([hub.code, hub.stderr.trim()]).toEqual([
         1,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { shortOpId } from '../src/shared/operation.js';
 import { freePort } from '../src/db/embedded.js';
 import { operationInsertMany } from '../src/lro/sql/operations.js';
 import { CLI_TIMEOUT, lroCliFor } from './helpers/cli.js';
@@ -38,7 +39,7 @@ describe('npx lro admin … and lro ops …', () => {
       const bars = await lroCli(['ops', 'watch', id], env);
       expect(bars.stdout + bars.stderr).toMatch(/finish\s+\|.*\| 100% 3\/3 steps/);
       expect((await lroCli(['ops', 'wait', id], env)).stdout).toContain('succeeded');
-      expect((await lroCli(['ops', 'list', '--scope', `project:${project.project_id}`], env)).stdout).toContain(id);
+      expect((await lroCli(['ops', 'list', '--scope', `project:${project.project_id}`], env)).stdout).toContain(shortOpId(id));
       const refused = await lroCli(['ops', 'cancel', id], env).catch((e) => e);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/lro: op .* already succeeded/);

@@ -93,6 +93,7 @@ describe('lro projects', () => {
     const cases: [string[], string][] = [
       [['backup', 'p1'], 'lro: "p1" is not a project id (a uuid)'],
       [['move', id, '--to', 'h2'], 'lro: --to "h2" is not a host id (a uuid)'],
+      [['ls', id, 'xyz'], 'lro: "xyz" is not a snapshot id: give 8 to 64 of its hex digits (lro projects backups <project_id> lists them)'],
       [['copy', id, '--path', 'project/a', '--to', id], `lro: --to ${id}: give <project_id>:<path>, a folder or file inside that project`],
     ];
     for (const [args, message] of cases) {

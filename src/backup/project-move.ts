@@ -13,7 +13,7 @@ import { hostGet } from '../domain/sql/hosts.js';
 import { projectGet, projectPlace } from '../domain/sql/projects.js';
 import { ConflictError, NotFoundError } from '../lro/errors.js';
 import type { HandlerContext, KindDefinition } from '../lro/kinds.js';
-import type { Db } from '../lro/sql/operations.js';
+import { operationGetActiveByDedupe, type Db } from '../lro/sql/operations.js';
 import type { Operation } from '../shared/operation.js';
 import { PermanentError } from '../workers/abort.js';
 import { runChildren, type ChildOps } from '../workers/children.js';
@@ -63,8 +63,16 @@ export function projectMoveKind(deps: {
       requireScope('project-move', scope, 'project');
       // A refused destination refuses the request: nothing runs. (Not in run: a retry finds it placed there.)
       const { project, dest } = await plan(deps.db, scope.id, input.dest_host_id);
-      if (project.host_id === dest.host_id)
+      // Already there: refused, unless a move (there) is under way, which the request then joins.
+      const active = await operationGetActiveByDedupe(deps.db, {
+        scope_type: 'project',
+        scope_id: scope.id,
+        kind: 'project-move',
+        dedupe_key: 'move',
+      });
+      if (project.host_id === dest.host_id && !active) {
         throw new ConflictError(`project ${scope.id} is on host ${dest.name} already: choose another host`);
+      }
       return 'hub';
     },
     async run(ctx) {

@@ -54,3 +54,19 @@ export function opIdArg(text: string): string {
   const how = 'give its uuid, or at least 8 of its hex digits from its start or its end (lists print the last 8)';
   throw new InvalidInputError(`${JSON.stringify(text)} is not an op id: ${how}`);
 }
+
+/** `--status a,b`: known statuses, or bad input naming the ones that are not (exit 2). */
+export function statusFlag(text: string, known: readonly string[]): string {
+  const unknown = text.split(',').filter((s) => !known.includes(s.trim()));
+  if (unknown.length)
+    throw new InvalidInputError(`--status ${unknown.join(',')}: not a status; give a comma-separated list of ${known.join(',')}`);
+  return text;
+}
+
+/** A snapshot id on the command line: 8 to 64 hex digits (`lro projects backups` lists them), else exit 2. */
+export function snapshotArg(text: string): string {
+  if (/^[0-9a-f]{8,64}$/.test(text)) return text;
+  throw new InvalidInputError(
+    `${JSON.stringify(text)} is not a snapshot id: give 8 to 64 of its hex digits (lro projects backups <project_id> lists them)`,
+  );
+}

@@ -42,8 +42,9 @@ export function hubClient(o: HubFlags): LroClient {
 export const print = (value: unknown, json: boolean, text: () => string) => console.log(json ? JSON.stringify(value, null, 2) : text());
 
 /** One line per op: its id, kind, status and scope. */
-export const opLine = (op: Pick<Operation, 'op_id' | 'kind' | 'status' | 'scope_type' | 'scope_id'>) =>
-  `${op.op_id}  ${op.kind.padEnd(15)} ${op.status.padEnd(9)} ${op.scope_type}:${op.scope_id}`;
+/** One op on a line: its whole id (a create's answer), or in lists its last 8 digits, as the page prints them. */
+export const opLine = (op: Pick<Operation, 'op_id' | 'kind' | 'status' | 'scope_type' | 'scope_id'>, short = false) =>
+  `${short ? shortOpId(op.op_id) : op.op_id}  ${op.kind.padEnd(short ? 21 : 15)} ${op.status.padEnd(9)} ${op.scope_type}:${op.scope_id}`;
 
 const when = (t: Date | string | null) =>
   t

@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { shortOpId, type Operation } from '../shared/operation.js';
 import { STATUSES } from '../shared/status.js';
 import { exitForStatus } from './exit-codes.js';
-import { inputFlag, intFlag, opIdArg, scopeFlag } from './flags.js';
+import { inputFlag, intFlag, opIdArg, scopeFlag, statusFlag } from './flags.js';
 import { JSON_HELP, describeOp, flagsOf, hubClient, hubOptions, opLine, print, printCreated, watchOp } from './hub-client.js';
 
 const seconds = (v: string) => {
@@ -87,14 +87,14 @@ export function opsCommands(program: Command): void {
         scope_type: scope?.type,
         scope_id: scope ? (scope.id ?? 'hub') : undefined,
         kind: o.kind,
-        status: o.status,
+        status: o.status ? statusFlag(String(o.status), STATUSES) : undefined,
         // A short id names the parent: the hub resolves it (the list filter takes only a whole id).
         parent_id: o.parent ? (await c.get(opIdArg(o.parent))).op_id : undefined,
         include_dismissed: o.includeDismissed ? true : undefined,
         limit: o.limit,
         cursor: o.cursor,
       });
-      print(page, f.json, () => page.ops.map(opLine).join('\n') || '(none)');
+      print(page, f.json, () => page.ops.map((op) => opLine(op, true)).join('\n') || '(none)');
       if (!f.json && page.next_cursor) console.error(`more ops: add --cursor ${page.next_cursor} for the next page`);
     });
 

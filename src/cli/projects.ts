@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { TreeEntry } from '../client/client.js';
 import { InvalidInputError } from '../lro/errors.js';
 import { formatBytes } from '../shared/progress.js';
-import { uuidArg } from './flags.js';
+import { snapshotArg, uuidArg } from './flags.js';
 import { JSON_HELP, flagsOf, hubClient, hubOptions, print, printCreated, watchOp } from './hub-client.js';
 
 type Opts = Record<string, unknown>;
@@ -126,7 +126,7 @@ export function projectsCommands(program: Command): void {
     .option('--json', JSON_HELP)
     .action(async (id: string, snapshot: string, path: string | undefined, o: Opts) => {
       const f = flagsOf(projects, o);
-      const answer = await hubClient(f).backupTree(uuidArg(id, 'project'), snapshot, path ?? '');
+      const answer = await hubClient(f).backupTree(uuidArg(id, 'project'), snapshotArg(snapshot), path ?? '');
       print(answer, f.json, () =>
         answer.entries.length
           ? answer.entries
