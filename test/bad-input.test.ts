@@ -211,6 +211,11 @@ describe("Fastify's and Node's own errors keep their status, in our shape", () =
       'unsupported_media_type',
     );
     expectError(
+      await call('POST', '/v1/ops', { token: ADMIN_TOKEN, raw: '{"kind":"demo"}', headers: { 'content-type': 'text/plain' } }),
+      415,
+      'unsupported_media_type',
+    );
+    expectError(
       await call('POST', '/v1/ops', { token: ADMIN_TOKEN, raw: '', headers: { 'content-type': 'application/json' } }),
       400,
       'invalid_json',

@@ -24,8 +24,13 @@ describe('lro projects', () => {
   it(
     'start, backup, backups, ls, restore, stop, move (with its warning) and copy, each drawing its bars with --watch',
     async () => {
-      const id = (await b.newProject(h1.host_id)).project_id;
+      const id = (await b.newProject(h1.host_id, 'cli thesis')).project_id;
       writeProjectFiles(projectDir(h1.dataDir, id));
+      // The ids the other commands take, found as a person would: projects list and hosts.
+      expect((await lroCli(['list', '--title', 'CLI THESIS'])).stdout).toMatch(
+        new RegExp(`^${id} +stopped +none +cli-from +cli thesis$`, 'm'),
+      );
+      expect((await cli(['hosts'])).stdout).toMatch(new RegExp(`^${h2.host_id} +running +local +cli-to$`, 'm'));
 
       const started = await lroCli(['start', id, '--watch']);
       expect(started.stdout).toMatch(/^created [0-9a-f-]{36} {2}project-start +(queued|running) +project:/);

@@ -73,9 +73,9 @@ describe('every command and option says what it is', () => {
 
   it('in every help of ops, projects and admin; lro --version', async () => {
     const groups: Record<string, string[]> = {
-      '': ['migrate', 'start', 'worker', 'hub', 'host'],
+      '': ['migrate', 'start', 'worker', 'hub', 'host', 'hosts'],
       ops: ['create', 'get', 'list', 'wait', 'cancel', 'retry', 'dismiss', 'watch'],
-      projects: ['backup', 'restore', 'start', 'stop', 'move', 'copy', 'backups', 'ls'],
+      projects: ['list', 'backup', 'restore', 'start', 'stop', 'move', 'copy', 'backups', 'ls'],
       admin: ['account-create', 'token-create', 'host-create', 'project-create', 'collaborator-add', 'schedule-set'],
     };
     const helps = Object.entries(groups).flatMap(([group, cmds]) =>

@@ -91,6 +91,8 @@ export function buildHub(opts: HubOptions): FastifyInstance {
     projects: new ProjectStore({ db }),
     regions: new RegionStore({ db }),
   };
+  // JSON only: Fastify would read a text/plain body as a string, answered as a puzzling 400 ("expected object").
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   // A closing hub refuses what still arrives (on a kept-alive connection) with a 503: clients go to another.

@@ -105,6 +105,39 @@ export function projectsCommands(program: Command): void {
   }
 
   projects
+    .command('list')
+    .description('your projects (the admin: all), newest first, with their host and backup status; ids to give the other commands')
+    .option('--title <text>', 'only projects whose title contains this')
+    .option('--json', JSON_HELP)
+    .action(async (o: { json?: boolean; title?: string }) => {
+      const f = flagsOf(projects, o);
+      const answer = await hubClient(f).projects(o.title);
+      print(answer, f.json, () =>
+        answer.projects.length
+          ? answer.projects
+              .map(
+                (p) =>
+                  `${p.project_id}  ${p.run_state.padEnd(8)} ${p.backup_state.padEnd(6)} ${(p.host_name ?? '-').padEnd(12)} ${p.title}`,
+              )
+              .join('\n')
+          : '(no projects)',
+      );
+    });
+
+  const hosts = hubOptions(
+    program.command('hosts').description('the hosts you administer (the admin: all): where projects run and move to (projects move --to)'),
+  );
+  hosts.action(async () => {
+    const f = flagsOf(hosts, {});
+    const answer = await hubClient(f).hosts();
+    print(answer, f.json, () =>
+      answer.hosts.length
+        ? answer.hosts.map((h) => `${h.host_id}  ${h.status.padEnd(13)} ${h.region.padEnd(12)} ${h.name}`).join('\n')
+        : '(you administer no host)',
+    );
+  });
+
+  projects
     .command('backups <project_id>')
     .description("the project's snapshots, newest first (lro projects ls browses one)")
     .option('--json', JSON_HELP)

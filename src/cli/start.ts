@@ -115,7 +115,7 @@ export async function startCommand(config: Config, opts: { demoOps: number; exit
   );
   if (shutdown.signal.aborted) return shutdown.done;
 
-  say(`creating ${opts.demoOps} demo ops`);
+  say(`creating ${opts.demoOps} demo ops and a backup of the demo project`);
   const ids: string[] = [];
   for (let i = 0; i < opts.demoOps; i++) {
     const input =

@@ -77,6 +77,25 @@ export class LroApiError extends Error {
   }
 }
 
+/** A project as `GET /v1/projects` lists it. */
+export interface ListedProject {
+  project_id: string;
+  title: string;
+  host_id: string | null;
+  host_name: string | null;
+  host_status: string | null;
+  backup_state: 'none' | 'fresh' | 'stale';
+  run_state: 'running' | 'stopped';
+}
+/** A host as `GET /v1/hosts` lists it. */
+export interface ListedHost {
+  host_id: string;
+  name: string;
+  region: string;
+  status: string;
+  last_seen: string | null;
+}
+
 export class LroClient {
   readonly #base: string;
   readonly #token: string;
@@ -119,6 +138,14 @@ export class LroClient {
   }
   kinds(): Promise<{ kinds: { name: string; input_schema: unknown }[] }> {
     return this.#json('GET', '/v1/kinds');
+  }
+  /** The caller's projects (the admin: all), newest first; `q` matches titles. */
+  projects(q?: string): Promise<{ projects: ListedProject[] }> {
+    return this.#json('GET', `/v1/projects?${new URLSearchParams({ limit: '500', ...(q ? { q } : {}) })}`);
+  }
+  /** The hosts the caller administers (the admin: all). */
+  hosts(): Promise<{ hosts: ListedHost[] }> {
+    return this.#json('GET', '/v1/hosts');
   }
   /** A project's recorded snapshots, newest first. */
   backups(projectId: string): Promise<{ backups: ProjectBackup[] }> {
