@@ -86,6 +86,8 @@ export interface ListedProject {
   host_status: string | null;
   backup_state: 'none' | 'fresh' | 'stale';
   run_state: 'running' | 'stopped';
+  last_edited: string | null;
+  last_backup: string | null;
 }
 /** A host as `GET /v1/hosts` lists it. */
 export interface ListedHost {

@@ -5,7 +5,7 @@
  */
 import { api } from '../api.js';
 import { $, dialogButtons, html, plural, say } from '../dom.js';
-import type { ListedProject } from '../views/projects.js';
+import type { ListedProject } from '../../client/client.js';
 import { liveBar, projectScope, startOp } from '../views/live.js';
 import type { Project } from '../views/project.js';
 import type { Operation } from '../../shared/operation.js';

@@ -2,17 +2,7 @@
 import { api } from '../api.js';
 import { $, dataTable, backupBadge, html, relTime, say } from '../dom.js';
 import type { View } from '../nav.js';
-
-export interface ListedProject {
-  project_id: string;
-  title: string;
-  host_id: string | null;
-  host_name: string | null;
-  host_status: string | null;
-  backup_state: string;
-  last_edited: string | null;
-  last_backup: string | null;
-}
+import type { ListedProject } from '../../client/client.js';
 
 export const hostBadge = (status: string | null) =>
   status
