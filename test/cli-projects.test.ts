@@ -82,9 +82,11 @@ describe('lro projects', () => {
       expect(await b.projects.get(id)).toMatchObject({ host_id: h2.host_id });
       const words = await lroCli(['move', id, '--to', h1.host_id]);
       expect(words.stderr).toMatch(/^warning: only the backup history moves/m);
-      expect((await lro.wait(JSON.parse((await lroCli(['move', id, '--to', h1.host_id, '--json'])).stdout).op_id, 120_000)).status).toBe(
-        'succeeded',
-      );
+      const backId = words.stdout.match(/^created ([0-9a-f-]{36}) /m)![1]!;
+      expect((await lro.wait(backId, 120_000)).status).toBe('succeeded');
+      // Moved there already (and no move under way): asking again is refused in words.
+      const again = await fails(['move', id, '--to', h1.host_id]);
+      expect([again.code, again.stderr.trim()]).toEqual([1, `lro: project ${id} is on host cli-from already: choose another host`]);
 
       await lroCli(['copy', id, '--path', 'project/run.sh', '--to', `${id}:project/copied`, '--watch']);
       const copied = path.join(projectDir(h1.dataDir, id), 'project', 'copied', 'run.sh');
