@@ -8,6 +8,7 @@ import { CreateOpSchema, ListOpsSchema, OpIdSchema, assertStorable, cursor, json
 import * as sql from './sql/operations.js';
 import type { Operation } from '../shared/operation.js';
 import { DEFAULTS } from '../shared/defaults.js';
+import { isUnsuccessful } from '../shared/status.js';
 import { systemClock, type Clock } from './clock.js';
 import type { CreateOptions, SlotReserver } from './create-options.js';
 
@@ -189,7 +190,7 @@ export class OperationStore {
    */
   async retry(opId: unknown, opts: CreateOptions = {}): Promise<{ op: Operation; created: boolean }> {
     const old = await this.get(opId);
-    if (!['failed', 'canceled', 'expired'].includes(old.status)) {
+    if (!isUnsuccessful(old.status)) {
       const state = old.status === 'succeeded' ? 'already succeeded: there is nothing to retry' : `is ${old.status}`;
       throw new ConflictError(`op ${old.op_id} ${state}; only failed, canceled or expired ops can be retried`, {
         status: old.status,

@@ -41,6 +41,9 @@ export const TERMINAL: readonly Status[] = ['succeeded', 'failed', 'canceled', '
 
 /** Pure (no imports): the browser bundle and the client use it too. */
 export const isTerminal = (s: string): boolean => (TERMINAL as readonly string[]).includes(s);
+/** Ended without success: what a retry may start again. */
+export const UNSUCCESSFUL: readonly Status[] = ['failed', 'canceled', 'expired'];
+export const isUnsuccessful = (s: string): boolean => (UNSUCCESSFUL as readonly string[]).includes(s);
 
 export const SCOPE_TYPES = ['project', 'account', 'host', 'hub'] as const;
 export type ScopeType = (typeof SCOPE_TYPES)[number];

@@ -55,6 +55,13 @@ const BACKUP_WORDS: Record<string, string> = {
 };
 export const backupBadge = (state: string) => html`<span class="badge b-${state}">${BACKUP_WORDS[state] ?? state}</span>`;
 
+/** A page section that could not be drawn: its title and the hub's reason, as an alert. */
+export function failedSection(el: Element, title: string, err: unknown): void {
+  el.innerHTML = html`<h1>${title}</h1>
+    <p role="alert" class="error"></p>`.text;
+  say(el.querySelector('p')!, (err as Error).message);
+}
+
 /** A message in a live region (errors are alerts). */
 export function say(el: Element, message: string, kind: 'error' | 'info' = 'error'): void {
   el.textContent = message;

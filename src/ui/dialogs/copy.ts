@@ -6,24 +6,28 @@
 import { api } from '../api.js';
 import { $, dialogButtons, html, plural, say } from '../dom.js';
 import type { ListedProject } from '../../client/client.js';
-import { liveBar, projectScope, startOp } from '../views/live.js';
+import { projectScope, startOp } from '../views/live.js';
 import type { Project } from '../views/project.js';
 import type { Operation } from '../../shared/operation.js';
+import { isTerminal } from '../../shared/status.js';
 import { openDialog } from './dialog.js';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const BADGE: Record<string, string> = { done: 's-succeeded', failed: 's-failed', pending: 's-queued' };
+const WAITS = 'pending: its host is off; copied when it starts';
 type Dest = Pick<ListedProject, 'project_id' | 'title' | 'host_status'>;
 
-function destState(d: Dest, child: Operation | undefined, result: { status: string; error?: string } | undefined): string {
-  if (child?.status === 'failed') return `failed: ${child.error?.message ?? 'no reason given'}`;
-  if (result?.error) return `failed: ${result.error}`;
-  if (result) return result.status === 'pending' ? 'pending: its host is off; copied when it starts' : result.status;
-  if (child) return child.status === 'succeeded' ? 'done' : child.status === 'running' ? 'copying' : 'queued';
-  return d.host_status === 'running' ? 'waiting for the snapshot' : 'pending: its host is off; copied when it starts';
+/** A destination's state: its word (the badge's colour) and what it says. */
+function destState(d: Dest, child: Operation | undefined, result: { status: string; error?: string } | undefined): [string, string] {
+  if (child?.status === 'failed') return ['failed', `failed: ${child.error?.message ?? 'no reason given'}`];
+  if (result?.error) return ['failed', `failed: ${result.error}`];
+  if (result) return result.status === 'pending' ? ['pending', WAITS] : [result.status, result.status];
+  if (child)
+    return child.status === 'succeeded' ? ['done', 'done'] : child.status === 'running' ? ['copying', 'copying'] : ['queued', 'queued'];
+  return d.host_status === 'running' ? ['waiting', 'waiting for the snapshot'] : ['pending', WAITS];
 }
 
-export function copyDialog(p: Project, live: HTMLElement, _errorEl: HTMLElement): void {
+export function copyDialog(p: Project): void {
   const picked = new Map<string, Dest>();
   const dialog = openDialog(
     `Copy from “${p.title}”`,
@@ -110,10 +114,10 @@ export function copyDialog(p: Project, live: HTMLElement, _errorEl: HTMLElement)
       dests: [...picked.keys()].map((project_id) => ({ project_id, path: dest })),
       options: { error_on_exist: data.get('error_on_exist') === 'on', force: data.get('force') === 'on' },
     };
-    const made = await startOp(projectScope(p), 'project-copy', input, live, error);
+    const label = `copy to ${plural(picked.size, 'project')}`; // one bar, here; the page shows it once this closes
+    const made = await startOp(projectScope(p), 'project-copy', input, $(dialog, '#copy-progress'), error, label);
     if (!made) return;
     $<HTMLButtonElement>(dialog, '#copy-go').disabled = true;
-    $(dialog, '#copy-progress').replaceChildren(liveBar(made.op_id, `copy to ${plural(picked.size, 'project')}`));
     followDests(dialog, made.op_id, [...picked.values()]);
   });
 }
@@ -134,15 +138,14 @@ function followDests(dialog: HTMLDialogElement, opId: string, dests: Dest[]): vo
     );
     $(dialog, '#copy-dests').innerHTML = dests
       .map((d) => {
-        const state = destState(d, children.get(d.project_id), results.get(d.project_id));
-        const word = state.split(':')[0]!;
+        const [word, state] = destState(d, children.get(d.project_id), results.get(d.project_id));
         return html`<li data-dest="${d.project_id}">
           <a href="/projects/${d.project_id}">${d.title}</a>
           <span class="badge ${BADGE[word] ?? 's-running'}">${state}</span>
         </li>`.text;
       })
       .join('');
-    return op.status === 'succeeded' || op.status === 'failed' || op.status === 'canceled';
+    return isTerminal(op.status);
   };
   const timer = setInterval(() => {
     if (!dialog.isConnected) return clearInterval(timer);

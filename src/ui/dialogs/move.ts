@@ -5,7 +5,7 @@
  */
 import { api } from '../api.js';
 import { $, dialogButtons, html, say } from '../dom.js';
-import { liveBar, projectScope, startOp } from '../views/live.js';
+import { projectScope, startOp } from '../views/live.js';
 import type { Project } from '../views/project.js';
 import { openDialog } from './dialog.js';
 
@@ -26,7 +26,7 @@ function refusal(h: Host, p: Project, region: string | null): string {
 
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : 'never');
 
-export async function moveDialog(p: Project, live: HTMLElement, errorEl: HTMLElement): Promise<void> {
+export async function moveDialog(p: Project, errorEl: HTMLElement): Promise<void> {
   let hosts: Host[];
   try {
     hosts = (await api<{ hosts: Host[] }>('GET', '/v1/hosts')).hosts;
@@ -86,13 +86,19 @@ export async function moveDialog(p: Project, live: HTMLElement, errorEl: HTMLEle
     e.preventDefault();
     const dest = String(new FormData(form).get('dest') ?? '');
     if (!dest) return say($(dialog, '#move-error'), 'choose a destination host');
-    const made = await startOp(projectScope(p), 'project-move', { dest_host_id: dest }, live, $(dialog, '#move-error'));
+    // The move's bar is drawn here (the hub's warning is the one said above); the page shows it once this closes.
+    const made = await startOp(
+      projectScope(p),
+      'project-move',
+      { dest_host_id: dest },
+      $(dialog, '#move-progress'),
+      $(dialog, '#move-error'),
+      'move',
+    );
     if (!made) return;
     $<HTMLButtonElement>(dialog, '#move-go').disabled = true;
-    const bar = liveBar(made.op_id, 'move'); // the hub's warning is the one said above
-    $(dialog, '#move-progress').replaceChildren(bar);
     // Once moved, the choices above are out of date (the project is on the new host): said instead.
-    bar.querySelector('lro-progress')!.addEventListener('lro-update', (e) => {
+    $(dialog, '#move-progress lro-progress').addEventListener('lro-update', (e) => {
       if ((e as CustomEvent<{ status: string }>).detail.status !== 'succeeded') return;
       const to = hosts.find((h) => h.host_id === dest)?.name ?? dest;
       const fieldset = dialog.querySelector('fieldset');

@@ -4,7 +4,7 @@
  * says what is skipped), and the host's ops.
  */
 import { api } from '../api.js';
-import { $, dataTable, backupBadge, html, plural, relTime, say } from '../dom.js';
+import { $, dataTable, backupBadge, failedSection, html, plural, relTime, say } from '../dom.js';
 import { confirmDialog } from '../dialogs/dialog.js';
 import type { View } from '../nav.js';
 import { startOp } from './live.js';
@@ -67,8 +67,7 @@ export const hostView: View = (main, hostId) => {
           )}`.text
         : '<p class="muted">no projects on this host</p>';
     } catch (err) {
-      $(main, '#host').innerHTML = '<h1>Host</h1><p role="alert" class="error"></p>';
-      say($(main, '#host p'), (err as Error).message);
+      failedSection($(main, '#host'), 'Host', err);
     }
   };
   void draw();

@@ -21,15 +21,23 @@ export function liveBar(opId: string, label: string): HTMLElement {
 /**
  * Keeps `container` showing a bar for each of `ops` (at most `max`: each is one stream to the hub,
  * and a browser holds few connections per host); bars of ops no longer listed stay until replaced.
+ * An op with a bar anywhere on the page already (a dialog's) gets no second one.
  */
 export function syncBars(container: HTMLElement, ops: { op_id: string; kind: string }[], max = 3): void {
-  const shown = new Set([...container.children].map((c) => (c as HTMLElement).dataset.op));
-  for (const op of ops.slice(0, max)) if (!shown.has(op.op_id)) container.prepend(liveBar(op.op_id, op.kind));
+  const shown = (opId: string) => document.querySelector(`section.live[data-op="${opId}"]`) !== null;
+  for (const op of ops.slice(0, max)) if (!shown(op.op_id)) container.prepend(liveBar(op.op_id, op.kind));
   while (container.children.length > max) container.lastElementChild!.remove();
 }
 
-/** Creates an op in `scope` and shows its bar in `live`; the hub's refusal in `errorEl`. */
-export async function startOp(scope: { type: string; id: string }, kind: string, input: object, live: HTMLElement, errorEl: HTMLElement) {
+/** Creates an op in `scope` and shows its bar (titled `label`) in `live`; the hub's refusal in `errorEl`. */
+export async function startOp(
+  scope: { type: string; id: string },
+  kind: string,
+  input: object,
+  live: HTMLElement,
+  errorEl: HTMLElement,
+  label = kind,
+) {
   try {
     const made = await api<{ op_id: string; warnings?: string[] }>('POST', '/v1/ops', {
       kind,
@@ -38,7 +46,7 @@ export async function startOp(scope: { type: string; id: string }, kind: string,
     });
     errorEl.textContent = '';
     live.querySelector(`[data-op="${made.op_id}"]`)?.remove();
-    live.prepend(liveBar(made.op_id, kind));
+    live.prepend(liveBar(made.op_id, label));
     return made;
   } catch (err) {
     say(errorEl, (err as Error).message);

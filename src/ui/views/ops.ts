@@ -3,12 +3,12 @@
  * title for its scope, relative times, filters as selects where the values are known) and one op's
  * view (its facts, live phase bars, the actions its state allows).
  */
-import { api } from '../api.js';
+import { api, token } from '../api.js';
 import { $, dataTable, html, miniBar, relTime, say, statusBadge, type Raw } from '../dom.js';
 import type { LroProgressElement } from '../lro-progress.js';
 import { navigate, type View } from '../nav.js';
 import { syncBars } from './live.js';
-import { isTerminal, SCOPE_TYPES, STATUSES } from '../../shared/status.js';
+import { isTerminal, isUnsuccessful, SCOPE_TYPES, STATUSES } from '../../shared/status.js';
 import { shortOpId, type Operation } from '../../shared/operation.js';
 import type { OpState } from '../watch-op.js';
 
@@ -35,15 +35,13 @@ export function scopeCell(op: Pick<Operation, 'scope_type' | 'scope_id'>): Raw {
 export function opRow(op: Operation): Raw {
   const running = op.status === 'running';
   const percent = op.status === 'succeeded' ? 100 : (op.progress_summary?.percent ?? 0);
-  const failed = ['failed', 'expired', 'canceled'].includes(op.status);
+  const bar = miniBar(percent, `${op.kind} progress`, !running, isUnsuccessful(op.status));
   const extra = running && op.cancel_requested_at ? 'cancel requested' : running && op.progress_summary?.stalled ? 'stalled' : '';
   return html`<tr data-op="${op.op_id}">
     <td data-label="op"><a href="/ops/${op.op_id}" aria-label="operation ${shortOpId(op.op_id)}, ${op.kind}">${shortOpId(op.op_id)}</a></td>
     <td data-label="kind">${op.kind}</td>
     <td data-label="status">${statusBadge(op.status, extra)}</td>
-    <td data-label="progress">
-      ${op.status === 'queued' ? html`<span class="muted">waiting</span>` : miniBar(percent, `${op.kind} progress`, !running, failed)}
-    </td>
+    <td data-label="progress">${op.status === 'queued' ? html`<span class="muted">waiting</span>` : bar}</td>
     <td data-label="scope">${scopeCell(op)}</td>
     <td data-label="created">${relTime(op.created_at)}</td>
   </tr>`;
@@ -162,7 +160,7 @@ export const opView: View = (main, opId) => {
     </p>
     <p id="action-error" role="alert"></p>`.text;
   const el = main.querySelector('lro-progress') as LroProgressElement;
-  el.setAttribute('token', sessionStorage.getItem('lro-token') ?? '');
+  el.setAttribute('token', token() ?? '');
   el.setAttribute('op-id', opId);
   let lastStatus = '';
   const facts = async () => {
@@ -201,17 +199,16 @@ export const opView: View = (main, opId) => {
     lastStatus = s.status;
     if (s.connection === 'not_found') $(main, 'h1').textContent = 'Operation not found';
     $<HTMLButtonElement>(main, '[data-action=cancel]').hidden = !known || terminal;
-    $<HTMLButtonElement>(main, '[data-action=retry]').hidden = !known || !['failed', 'canceled', 'expired'].includes(s.status);
+    $<HTMLButtonElement>(main, '[data-action=retry]').hidden = !known || !isUnsuccessful(s.status);
     $<HTMLButtonElement>(main, '[data-action=dismiss]').hidden = !known || !terminal;
   });
   $(main, '.actions').addEventListener('click', async (e) => {
     const action = (e.target as HTMLElement).dataset.action;
     if (!action) return;
     try {
-      const body = await api<{ op_id?: string; op?: { op_id: string } }>('POST', `/v1/ops/${opId}/${action}`);
+      const body = await api<{ op_id: string }>('POST', `/v1/ops/${opId}/${action}`);
       say($(main, '#action-error'), action === 'dismiss' ? 'dismissed: it no longer shows in lists' : `${action} requested`, 'info');
-      const next = body.op?.op_id ?? body.op_id;
-      if (action === 'retry' && next && next !== opId) navigate(`/ops/${next}`);
+      if (action === 'retry' && body.op_id !== opId) navigate(`/ops/${body.op_id}`);
     } catch (err) {
       say($(main, '#action-error'), (err as Error).message);
     }

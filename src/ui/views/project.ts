@@ -4,7 +4,7 @@
  * with live bars for the running ones, pending copies, and the backup browser.
  */
 import { api } from '../api.js';
-import { $, backupBadge, html, relTime, say, type Raw } from '../dom.js';
+import { $, backupBadge, failedSection, html, relTime, say, type Raw } from '../dom.js';
 import { confirmDialog } from '../dialogs/dialog.js';
 import { copyDialog } from '../dialogs/copy.js';
 import { moveDialog } from '../dialogs/move.js';
@@ -72,15 +72,13 @@ export const projectView: View = (main, projectId) => {
   const live = $(main, '#live');
   const errorEl = $(main, '#action-error');
   let project: Project | null = null;
+  const regions = api<{ regions: Region[] }>('GET', '/v1/regions').then((r) => r.regions); // once per page: draw runs on every op change
 
   const draw = async () => {
     try {
-      const [p, { regions }] = await Promise.all([
-        api<Project>('GET', `/v1/projects/${projectId}`),
-        api<{ regions: Region[] }>('GET', '/v1/regions'),
-      ]);
+      const p = await api<Project>('GET', `/v1/projects/${projectId}`);
       project = p;
-      const region = await regionField(p, regions);
+      const region = await regionField(p, await regions);
       const stale = p.backup_state === 'stale';
       $(main, '#project').innerHTML = html`<h1>${p.title}</h1>
         ${
@@ -122,8 +120,7 @@ export const projectView: View = (main, projectId) => {
         }
       });
     } catch (err) {
-      $(main, '#project').innerHTML = '<h1>Project</h1><p role="alert" class="error"></p>';
-      say($(main, '#project p'), (err as Error).message);
+      failedSection($(main, '#project'), 'Project', err);
     }
   };
   void draw();
@@ -132,8 +129,8 @@ export const projectView: View = (main, projectId) => {
     const act = (e.target as HTMLElement).dataset.act;
     if (!act || !project) return;
     const p = project;
-    if (act === 'move') return moveDialog(p, live, errorEl);
-    if (act === 'copy') return copyDialog(p, live, errorEl);
+    if (act === 'move') return moveDialog(p, errorEl);
+    if (act === 'copy') return copyDialog(p);
     if (act === 'restore') {
       const ok = await confirmDialog(
         'Restore the whole project?',
